@@ -1,0 +1,133 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Vakt: one multi-call binary (`vakt`) built from a shared service library.
+///
+/// Layering (a module imports only modules listed above it):
+///   C shims       CHiredis, CSystemd, CPosix
+///   shared        VaktConfig, SystemdNotify, RedisClient, ServiceKit
+///   services      Gateway, AIEngine, Execution, Risk, Portfolio, Training,
+///                 MarketData, Dashboard, ExchangeSimulator, Supervisor
+///   executable    vakt
+/// Services never import each other; they talk over the event bus and HTTP.
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let serviceDependencies: [Target.Dependency] = [
+    "ServiceKit",
+    "VaktConfig",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
+func service(_ name: String, extra: [Target.Dependency] = [], resources: [Resource]? = nil) -> Target {
+    .target(name: name, dependencies: serviceDependencies + extra, resources: resources, swiftSettings: swiftSettings)
+}
+
+let package = Package(
+    name: "vakt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vakt", targets: ["vakt"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "VaktConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CPosix"),
+        .target(
+            name: "SystemdNotify",
+            dependencies: ["CSystemd", "CPosix", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "VaktConfig",
+                "SystemdNotify",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        service("Gateway"),
+        service("AIEngine"),
+        service("Execution"),
+        service("Risk"),
+        service("Portfolio"),
+        service("Training"),
+        service("MarketData"),
+        service("Dashboard", extra: [.product(name: "AsyncHTTPClient", package: "async-http-client")], resources: [.copy("Public")]),
+        service("ExchangeSimulator"),
+        service("Supervisor", extra: ["SystemdNotify", "CPosix", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Prometheus", package: "swift-prometheus")]),
+        .executableTarget(
+            name: "vakt",
+            dependencies: [
+                "VaktConfig", "ServiceKit",
+                "Gateway", "AIEngine", "Execution", "Risk", "Portfolio", "Training",
+                "MarketData", "Dashboard", "ExchangeSimulator", "Supervisor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VaktTesting",
+            dependencies: [
+                "VaktConfig", "SystemdNotify", "RedisClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,233 @@
+// RedisClient: a Redis connection on hiredis, the reference C client. hiredis blocks, so every
+// call runs on the connection's own serial dispatch queue, never on the Swift concurrency pool.
+
+import CHiredis
+import Dispatch
+import Foundation
+
+/// Where and how to connect.
+public struct RedisEndpoint: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: Int
+    public var password: String?
+    public var connectTimeout: Duration
+    public var commandTimeout: Duration
+    public var reconnectInitialDelay: Duration
+    public var reconnectMaxDelay: Duration
+
+    public init(
+        host: String, port: Int, database: Int = 0, password: String? = nil,
+        connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .seconds(1),
+        reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5)
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.password = password
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.reconnectInitialDelay = reconnectInitialDelay
+        self.reconnectMaxDelay = reconnectMaxDelay
+    }
+}
+
+/// One Redis connection that reconnects by itself.
+///
+/// After a failure, reconnect attempts are spaced by exponential backoff with jitter (from
+/// ``RedisEndpoint/reconnectInitialDelay`` doubling up to ``RedisEndpoint/reconnectMaxDelay``);
+/// a command issued before the next attempt is due fails at once with
+/// ``RedisError/unavailable(reason:retryIn:)`` instead of hammering a Redis that is down.
+public final class RedisConnection: @unchecked Sendable {
+    // Everything below is touched only on `queue`.
+    private let queue: DispatchQueue
+    private let endpoint: RedisEndpoint
+    private var context: UnsafeMutablePointer<redisContext>?
+    private var nextAttempt: ContinuousClock.Instant?
+    private var currentDelay: Duration
+    private var lastError = ""
+
+    public init(endpoint: RedisEndpoint, label: String = "redis") {
+        self.endpoint = endpoint
+        self.queue = DispatchQueue(label: "vakt.redis.\(label)")
+        self.currentDelay = endpoint.reconnectInitialDelay
+    }
+
+    deinit {
+        if let context { redisFree(context) }
+    }
+
+    /// Runs one command, for example `["PING"]` or `["XADD", "stream", "*", "k", "v"]`.
+    public func command(_ arguments: [String]) async throws(RedisError) -> RedisReply {
+        try await pipeline([arguments])[0]
+    }
+
+    /// Sends several commands in one write and reads their replies in order.
+    public func pipeline(_ commands: [[String]]) async throws(RedisError) -> [RedisReply] {
+        let result: Result<[RedisReply], RedisError> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Result { () throws(RedisError) in try self.runPipeline(commands) })
+            }
+        }
+        return try result.get()
+    }
+
+    /// Closes the connection; the next command reconnects.
+    public func disconnect() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.dropContext()
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: - On the queue
+
+    private func runPipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        let context = try connectedContext()
+        for arguments in commands {
+            if Self.append(arguments, to: context) != REDIS_OK {
+                throw lose(context, during: "sending")
+            }
+        }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                throw lose(context, during: "reading a reply")
+            }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.convert(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func connectedContext() throws(RedisError) -> UnsafeMutablePointer<redisContext> {
+        if let context { return context }
+        let now = ContinuousClock.now
+        if let nextAttempt, now < nextAttempt {
+            throw .unavailable(reason: lastError, retryIn: nextAttempt - now)
+        }
+        do {
+            let context = try openContext()
+            self.context = context
+            nextAttempt = nil
+            currentDelay = endpoint.reconnectInitialDelay
+            return context
+        } catch {
+            lastError = error.reason
+            scheduleReconnect()
+            throw .unavailable(reason: lastError, retryIn: nextAttempt.map { $0 - ContinuousClock.now } ?? .zero)
+        }
+    }
+
+    private struct ConnectFailure: Error { var reason: String }
+
+    private func openContext() throws(ConnectFailure) -> UnsafeMutablePointer<redisContext> {
+        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), Self.timeval(endpoint.connectTimeout)) else {
+            throw ConnectFailure(reason: "cannot allocate a connection")
+        }
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            redisFree(context)
+            throw ConnectFailure(reason: "connecting to \(endpoint.host):\(endpoint.port): \(reason)")
+        }
+        redisSetTimeout(context, Self.timeval(endpoint.commandTimeout))
+        var setup: [[String]] = []
+        if let password = endpoint.password { setup.append(["AUTH", password]) }
+        if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
+        for arguments in setup {
+            var raw: UnsafeMutableRawPointer?
+            guard Self.append(arguments, to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                let reason = Self.errorText(context)
+                redisFree(context)
+                throw ConnectFailure(reason: "setting up the connection: \(reason)")
+            }
+            let reply = Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+            freeReplyObject(raw)
+            if case .error(let message) = reply {
+                redisFree(context)
+                // The AUTH argument is never part of the message: only the command's name.
+                throw ConnectFailure(reason: "\(arguments[0]) rejected: \(message)")
+            }
+        }
+        return context
+    }
+
+    private func lose(_ context: UnsafeMutablePointer<redisContext>, during step: String) -> RedisError {
+        let reason = "\(step): \(Self.errorText(context))"
+        lastError = reason
+        dropContext()
+        // Reconnect on the next command at once: a single dropped connection is common and cheap
+        // to retry; a Redis that stays down then meets the backoff.
+        nextAttempt = nil
+        return .connectionLost(reason)
+    }
+
+    private func dropContext() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    private func scheduleReconnect() {
+        let jitter = Double.random(in: 0.8...1.2)
+        nextAttempt = ContinuousClock.now + currentDelay * jitter
+        currentDelay = min(currentDelay * 2, endpoint.reconnectMaxDelay)
+    }
+
+    private static func append(_ arguments: [String], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
+        let buffers = arguments.map { Array($0.utf8CString) }
+        var pointers: [UnsafePointer<CChar>?] = []
+        var lengths: [Int] = []
+        return withExtendedLifetime(buffers) {
+            for buffer in buffers {
+                buffer.withUnsafeBufferPointer { pointers.append($0.baseAddress) }
+                lengths.append(buffer.count - 1)
+            }
+            return redisAppendCommandArgv(context, Int32(arguments.count), &pointers, &lengths)
+        }
+    }
+
+    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch Int32(value.type) {
+        case REDIS_REPLY_STRING:
+            return .bulk(bytes(value.str, count: value.len))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: bytes(value.str, count: value.len), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: bytes(value.str, count: value.len), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(value.integer)
+        case REDIS_REPLY_ARRAY:
+            var items: [RedisReply] = []
+            items.reserveCapacity(Int(value.elements))
+            for index in 0..<Int(value.elements) {
+                if let element = value.element[index] { items.append(convert(element)) }
+            }
+            return .array(items)
+        default:
+            return .null
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, count: Int) -> [UInt8] {
+        guard let pointer, count > 0 else { return [] }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) }
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            let text = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            return text.isEmpty ? "error \(context.pointee.err)" : text
+        }
+    }
+
+    private static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        return Glibc.timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds % 1_000_000))
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PostgresNIO
+import RedisClient
+
+/// Redis answers `PING` with `PONG`; the observed value is the round trip.
+public struct RedisPingCheck: HealthCheck {
+    public let connection: RedisConnection
+    public let key = "redis:responseTime"
+    public let componentType = "datastore"
+
+    public init(connection: RedisConnection) {
+        self.connection = connection
+    }
+
+    public func measure() async throws -> HealthMeasurement {
+        let started = ContinuousClock.now
+        let reply = try await connection.command(["PING"])
+        guard reply.string == "PONG" else { throw RedisError.unexpectedReply("PING answered \(reply)") }
+        return HealthMeasurement(value: (ContinuousClock.now - started).fractionalMilliseconds, unit: "ms")
+    }
+}
+
+/// PostgreSQL answers `SELECT 1`; the observed value is the round trip.
+public struct PostgresPingCheck: HealthCheck {
+    public let client: PostgresClient
+    public let key = "postgres:responseTime"
+    public let componentType = "datastore"
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    public func measure() async throws -> HealthMeasurement {
+        let started = ContinuousClock.now
+        let rows = try await client.query("SELECT 1 AS one")
+        var seen = false
+        for try await one in rows.decode(Int.self) where one == 1 { seen = true }
+        guard seen else { throw PostgresPingError() }
+        return HealthMeasurement(value: (ContinuousClock.now - started).fractionalMilliseconds, unit: "ms")
+    }
+
+    struct PostgresPingError: Error, CustomStringConvertible {
+        var description: String { "SELECT 1 returned no row" }
+    }
+}
+
+/// The exchange's REST API answers `GET /api/v3/ping` (Binance's connectivity test) with 200.
+public struct ExchangePingCheck: HealthCheck {
+    public let baseURL: String
+    public let httpClient: HTTPClient
+    public let key = "exchange:responseTime"
+    public let componentType = "system"
+
+    public init(baseURL: String, httpClient: HTTPClient) {
+        self.baseURL = baseURL
+        self.httpClient = httpClient
+    }
+
+    public func measure() async throws -> HealthMeasurement {
+        let started = ContinuousClock.now
+        let request = HTTPClientRequest(url: "\(baseURL)/api/v3/ping")
+        let response = try await httpClient.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 64 * 1024)
+        let elapsed = (ContinuousClock.now - started).fractionalMilliseconds
+        guard response.status == .ok else {
+            return HealthMeasurement(status: .fail, value: elapsed, unit: "ms", output: "GET \(baseURL)/api/v3/ping answered \(response.status)")
+        }
+        return HealthMeasurement(value: elapsed, unit: "ms")
+    }
+}
+
+/// Seconds since the process started; always passes, and tells a restarted service apart.
+public struct UptimeCheck: HealthCheck {
+    public let startedAt: ContinuousClock.Instant
+    public let key = "uptime"
+    public let componentType = "system"
+
+    public init(startedAt: ContinuousClock.Instant) {
+        self.startedAt = startedAt
+    }
+
+    public func measure() async throws -> HealthMeasurement {
+        HealthMeasurement(value: (ContinuousClock.now - startedAt).fractionalMilliseconds / 1000, unit: "s")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import VaktConfig
+
+/// One real measurement that feeds `/health`, keyed `component:measurement` as the format asks.
+public protocol HealthCheck: Sendable {
+    var key: String { get }
+    var componentType: String { get }
+    /// Measures once; a thrown error is reported as `fail` with the error as `output`.
+    func measure() async throws -> HealthMeasurement
+}
+
+/// What one check observed.
+public struct HealthMeasurement: Sendable {
+    public var status: HealthStatus
+    public var value: Double?
+    public var unit: String?
+    public var output: String?
+
+    public init(status: HealthStatus = .pass, value: Double? = nil, unit: String? = nil, output: String? = nil) {
+        self.status = status
+        self.value = value
+        self.unit = unit
+        self.output = output
+    }
+}
+
+/// Runs every check concurrently, each bounded by a timeout, and assembles the report.
+public struct HealthChecker: Sendable {
+    public var checks: [any HealthCheck]
+    public var timeout: Duration
+    public var serviceId: String
+    public var version: String
+
+    public init(checks: [any HealthCheck], timeout: Duration, serviceId: String, version: String) {
+        self.checks = checks
+        self.timeout = timeout
+        self.serviceId = serviceId
+        self.version = version
+    }
+
+    public func report() async -> HealthReport {
+        let timeout = self.timeout
+        let results = await withTaskGroup(of: (String, HealthCheckResult).self) { group in
+            for check in checks {
+                group.addTask { (check.key, await Self.run(check, timeout: timeout)) }
+            }
+            var results: [String: [HealthCheckResult]] = [:]
+            for await (key, result) in group { results[key, default: []].append(result) }
+            return results
+        }
+        return HealthReport(version: version, serviceId: serviceId, checks: results)
+    }
+
+    static func run(_ check: any HealthCheck, timeout: Duration) async -> HealthCheckResult {
+        let started = ContinuousClock.now
+        do {
+            let measurement = try await withTimeout(timeout) { try await check.measure() }
+            return HealthCheckResult(
+                status: measurement.status, componentType: check.componentType, observedValue: measurement.value,
+                observedUnit: measurement.unit, output: measurement.output)
+        } catch {
+            let elapsed = (ContinuousClock.now - started).milliseconds
+            return HealthCheckResult(
+                status: .fail, componentType: check.componentType, observedValue: Double(elapsed), observedUnit: "ms",
+                output: "\(error)")
+        }
+    }
+}
+
+/// The time limit of ``withTimeout(_:operation:)`` ran out.
+public struct TimeoutError: Error, CustomStringConvertible {
+    public var limit: Duration
+    public var description: String { "no answer within \(limit.milliseconds) ms" }
+}
+
+/// Runs `operation`, cancelling it and throwing ``TimeoutError`` when it takes longer than `limit`.
+public func withTimeout<T: Sendable>(
+    _ limit: Duration, operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError(limit: limit)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+extension Duration {
+    /// Milliseconds with their fraction, for observed latencies.
+    public var fractionalMilliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

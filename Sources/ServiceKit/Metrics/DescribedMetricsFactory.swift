@@ -1,0 +1,89 @@
+import CoreMetrics
+import Prometheus
+
+/// The swift-metrics backend: every metric a library reports through swift-metrics (Hummingbird's
+/// request metrics, PostgresNIO's pool) lands in the process's Prometheus registry under a
+/// valid, conventional name and with a `# HELP` line.
+///
+/// swift-prometheus's own factory registers these with empty help text, which
+/// `promtool check metrics` rejects, and its registry fixes a family's help at creation, so the
+/// help has to be supplied here, when the family is made.
+struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+
+    /// Conventional names and help for the metrics libraries report with dotted labels.
+    static let known: [String: (name: String, help: String)] = [
+        "hb.requests": ("http_requests_total", "HTTP requests served, by route, method and status."),
+        "hb.request.errors": ("http_request_errors_total", "HTTP requests that ended in an error, by route and method."),
+        "http.server.request.duration": ("http_request_duration_seconds", "HTTP request latency, by route, method and status."),
+        "http.server.active_requests": ("http_server_active_requests", "HTTP requests in progress, by method."),
+    ]
+
+    static let durationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
+    static let valueBuckets: [Double] = [1, 5, 10, 50, 100, 500, 1000, 5000, 10000]
+
+    /// Maps a label to a valid Prometheus name, `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    static func prometheusName(_ label: String) -> String {
+        var result = String(label.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") ? $0 : "_" })
+        if let first = result.first, first.isNumber { result = "_" + result }
+        return result.isEmpty ? "_" : result
+    }
+
+    private func describe(_ label: String, _ dimensions: [(String, String)]) -> (MetricNameDescriptor, [(String, String)]) {
+        let (name, help) = Self.known[label] ?? (Self.prometheusName(label), "Reported through swift-metrics as \(label).")
+        let labels = dimensions.map { (Self.prometheusName($0.0), $0.1) }
+        return (MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels)
+    }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        let (descriptor, labels) = describe(label, dimensions)
+        return registry.makeCounter(descriptor: descriptor, labels: labels)
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        let (descriptor, labels) = describe(label, dimensions)
+        return registry.makeCounter(descriptor: descriptor, labels: labels)
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        let (descriptor, labels) = describe(label, dimensions)
+        if aggregate {
+            return registry.makeValueHistogram(descriptor: descriptor, labels: labels, buckets: Self.valueBuckets)
+        }
+        return registry.makeGauge(descriptor: descriptor, labels: labels)
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        let (descriptor, labels) = describe(label, dimensions)
+        return registry.makeGauge(descriptor: descriptor, labels: labels)
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let (descriptor, labels) = describe(label, dimensions)
+        return registry.makeDurationHistogram(descriptor: descriptor, labels: labels, buckets: Self.durationBuckets)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyRecorder(_ handler: any RecorderHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+        if let histogram = handler as? ValueHistogram { registry.unregisterValueHistogram(histogram) }
+    }
+
+    func destroyMeter(_ handler: any MeterHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+    }
+
+    func destroyTimer(_ handler: any TimerHandler) {
+        if let histogram = handler as? DurationHistogram { registry.unregisterDurationHistogram(histogram) }
+    }
+}

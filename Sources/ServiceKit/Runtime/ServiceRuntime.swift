@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import RedisClient
+import ServiceLifecycle
+import SystemdNotify
+import VaktConfig
+
+/// Runs one service process from start to a clean exit.
+public enum ServiceRuntime {
+    /// Serves until SIGTERM or SIGINT, then shuts down within the service's `shutdown_timeout`.
+    /// Returns normally after a graceful shutdown; throws if the service cannot start.
+    public static func run(_ service: some VaktService, configuration: VaktConfiguration) async throws {
+        let kind = service.kind
+        let settings = configuration.service(kind)
+        var logger = Logger(label: "vakt.\(kind.rawValue)")
+        logger[metadataKey: "service"] = "\(kind.rawValue)"
+        let secrets = SecretStore()
+        let metrics = MetricsExposition.bootstrap(service: kind.rawValue, version: VaktVersion.current)
+        let notify = NotifyClient(logger: logger)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(2))))
+
+        let needs = kind.infrastructure
+        let redis = needs.contains(.redis) ? RedisConnection(endpoint: redisEndpoint(configuration.redis, secrets: secrets)) : nil
+        let postgres = needs.contains(.postgres) ? postgresClient(configuration.postgres, secrets: secrets, logger: logger) : nil
+        let context = ServiceContext(
+            kind: kind, configuration: configuration, logger: logger, redis: redis, postgres: postgres,
+            httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
+
+        var checks: [any HealthCheck] = [UptimeCheck(startedAt: context.startedAt)]
+        if let redis { checks.append(RedisPingCheck(connection: redis)) }
+        if let postgres { checks.append(PostgresPingCheck(client: postgres)) }
+        if needs.contains(.exchange) {
+            checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
+        }
+        checks += service.healthChecks(context: context)
+        let checker = HealthChecker(
+            checks: checks, timeout: configuration.health.checkTimeout, serviceId: "\(configuration.system.instance)/\(kind.rawValue)",
+            version: VaktVersion.current)
+
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(MetricsMiddleware())
+        router.addStandardRoutes(health: checker, metrics: metrics)
+        try service.addRoutes(to: router, context: context)
+
+        let address = "\(configuration.http.host):\(settings.port)"
+        let serviceLogger = logger
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.http.host, port: settings.port), serverName: "vakt-\(kind.rawValue)"),
+            onServerRunning: { _ in
+                serviceLogger.info("serving", metadata: ["address": "\(address)", "version": "\(VaktVersion.current)"])
+                await notify.ready(status: "\(kind.rawValue) serving on \(address)")
+            },
+            logger: logger
+        )
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: application),
+            .init(service: ShutdownNotifier(notify: notify, kind: kind), successTerminationBehavior: .ignore),
+        ]
+        if let postgres { services.append(.init(service: postgres)) }
+        if let interval = notify.watchdogInterval() {
+            logger.info("watchdog enabled", metadata: ["interval_ms": "\(interval.milliseconds)"])
+            services.append(.init(service: WatchdogPinger(notify: notify, interval: interval)))
+        }
+        services += service.backgroundServices(context: context).map { .init(service: $0) }
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = settings.shutdownTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+        logger.info("stopped")
+    }
+
+    public static func redisEndpoint(_ settings: RedisSettings, secrets: SecretStore) -> RedisEndpoint {
+        RedisEndpoint(
+            host: settings.host, port: settings.port, database: settings.database,
+            password: settings.passwordSecret.flatMap { secrets.secret(named: $0)?.value },
+            connectTimeout: settings.connectTimeout, commandTimeout: settings.commandTimeout,
+            reconnectInitialDelay: settings.reconnectInitialDelay, reconnectMaxDelay: settings.reconnectMaxDelay)
+    }
+
+    public static func postgresClient(_ settings: PostgresSettings, secrets: SecretStore, logger: Logger) -> PostgresClient {
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user,
+            password: settings.passwordSecret.flatMap { secrets.secret(named: $0)?.value }, database: settings.database,
+            tls: .disable)
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.connectTimeout = settings.connectTimeout
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+}
+
+extension Router where Context == BasicRequestContext {
+    /// `GET /health` (application/health+json, 503 on fail) and `GET /metrics` (Prometheus text).
+    public func addStandardRoutes(health: HealthChecker, metrics: MetricsExposition) {
+        get("/health") { _, _ -> Response in
+            let report = await health.report()
+            return Response(
+                status: .init(code: report.httpStatusCode),
+                headers: [.contentType: HealthReport.mediaType, .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(data: report.encoded())))
+        }
+        get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: MetricsExposition.contentType],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+    }
+}
+
+/// Sends `STOPPING=1` as soon as graceful shutdown begins.
+struct ShutdownNotifier: ServiceLifecycle.Service {
+    let notify: NotifyClient
+    let kind: ServiceKind
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await notify.stopping(status: "\(kind.rawValue) shutting down")
+    }
+}
+
+/// Pings the watchdog at half the interval the manager asked for, as sd_watchdog_enabled(3) advises.
+struct WatchdogPinger: ServiceLifecycle.Service {
+    let notify: NotifyClient
+    let interval: Duration
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                await notify.watchdogPing()
+                try await Task.sleep(for: interval / 2)
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads a child's stdout or stderr on a thread of its own and logs each line, tagged with the
+/// child. A line longer than ``maximumLineBytes`` is split rather than buffered without bound.
+final class OutputForwarder: Sendable {
+    static let maximumLineBytes = 16 * 1024
+    private let done = AsyncStream<Void>.makeStream()
+
+    init(fd: Int32, stream: String, logger: Logger) {
+        let continuation = done.continuation
+        let thread = Thread {
+            Self.forward(fd: fd, stream: stream, logger: logger)
+            close(fd)
+            continuation.finish()
+        }
+        thread.name = "vakt.output.\(stream)"
+        thread.start()
+    }
+
+    /// Returns once the pipe reached end of file and every line was logged.
+    func drained() async {
+        for await _ in done.stream {}
+    }
+
+    private static func forward(fd: Int32, stream: String, logger: Logger) {
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        func emit(_ bytes: ArraySlice<UInt8>) {
+            var line = String(decoding: bytes, as: UTF8.self)
+            if line.hasSuffix("\r") { line.removeLast() }
+            logger.info("\(line)", metadata: ["stream": "\(stream)"])
+        }
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: chunk[0..<count])
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                emit(pending[..<newline])
+                pending.removeSubrange(...newline)
+            }
+            while pending.count >= maximumLineBytes {
+                emit(pending[..<maximumLineBytes])
+                pending.removeSubrange(..<maximumLineBytes)
+            }
+        }
+        if !pending.isEmpty { emit(pending[...]) }
+    }
+}

@@ -1,0 +1,259 @@
+/// Reads a configuration tree against the schema that code states key by key, collecting every
+/// problem instead of stopping at the first.
+///
+/// Each key may be overridden from the environment: `VAKT_` followed by its path in upper case,
+/// with `__` between levels and `_` for `-` (`services.ai-engine.port` is
+/// `VAKT_SERVICES__AI_ENGINE__PORT`). A `VAKT_` variable that names no key is reported like an
+/// unknown key in the file, so a typo never passes silently. `VAKT_SECRET_*` variables hold
+/// secrets (see ``SecretStore``) and `VAKT_CONFIG` names the file; neither is an override.
+public final class ConfigReader {
+    public let file: String
+    let environment: [String: String]
+    private var consumedVariables: Set<String> = []
+    public private(set) var errors: [ConfigError] = []
+
+    public init(file: String, root: ConfigValue, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+        self.rootValue = root
+    }
+
+    private let rootValue: ConfigValue
+
+    public var root: Section { Section(reader: self, path: "", value: rootValue) }
+
+    public func report(_ path: String, _ reason: String) {
+        errors.append(ConfigError(file: file, path: path, reason: reason))
+    }
+
+    /// Reports every override variable that no key consumed, then the collected errors, if any.
+    public func finish() throws(ConfigErrors) {
+        for name in environment.keys.sorted() where Self.isOverride(name) && !consumedVariables.contains(name) {
+            report(Self.path(ofVariable: name), "unknown key (set by environment variable \(name))")
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+    }
+
+    static let overridePrefix = "VAKT_"
+    static let reservedPrefixes = ["VAKT_SECRET_", "VAKT_CONFIG"]
+
+    static func isOverride(_ name: String) -> Bool {
+        name.hasPrefix(overridePrefix) && !reservedPrefixes.contains(where: name.hasPrefix)
+    }
+
+    public static func variable(forPath path: String) -> String {
+        overridePrefix
+            + path.uppercased().replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "__")
+    }
+
+    static func path(ofVariable name: String) -> String {
+        name.dropFirst(overridePrefix.count).lowercased().replacingOccurrences(of: "__", with: ".")
+    }
+
+    fileprivate func override(for path: String) -> ConfigValue? {
+        let name = Self.variable(forPath: path)
+        guard let text = environment[name] else { return nil }
+        consumedVariables.insert(name)
+        return .scalar(text, origin: .environment(variable: name))
+    }
+
+    /// A mapping in the tree; reading a key marks it known, ``finish()`` reports the rest.
+    public final class Section {
+        let reader: ConfigReader
+        public let path: String
+        let entries: [(key: String, value: ConfigValue)]
+        private var readKeys: Set<String> = []
+        let isPresent: Bool
+
+        init(reader: ConfigReader, path: String, value: ConfigValue?) {
+            self.reader = reader
+            self.path = path
+            switch value {
+            case .mapping(let entries, _)?:
+                self.entries = entries
+                self.isPresent = true
+            case nil, .null?:
+                self.entries = []
+                self.isPresent = false
+            case let other?:
+                self.entries = []
+                self.isPresent = false
+                reader.report(path, "expected a mapping, got \(other.kindName)")
+            }
+        }
+
+        public var keys: [String] { entries.map(\.key) }
+
+        func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+        /// The raw value of `key`, the environment override first.
+        public func value(_ key: String) -> ConfigValue? {
+            readKeys.insert(key)
+            if let overridden = reader.override(for: childPath(key)) { return overridden }
+            return entries.first { $0.key == key }?.value
+        }
+
+        public func report(_ key: String, _ reason: String) {
+            reader.report(childPath(key), reason)
+        }
+
+        public func section(_ key: String) -> Section {
+            readKeys.insert(key)
+            return Section(reader: reader, path: childPath(key), value: entries.first { $0.key == key }?.value)
+        }
+
+        /// Reports keys present in the file that the schema did not read.
+        public func finish() {
+            for entry in entries where !readKeys.contains(entry.key) {
+                reader.report(childPath(entry.key), "unknown key")
+            }
+        }
+
+        private func scalar(_ key: String, required: Bool) -> (text: String, origin: ConfigValue.Origin)? {
+            switch value(key) {
+            case .scalar(let text, let origin)?:
+                return (text, origin)
+            case nil, .null?:
+                if required { report(key, "missing required key") }
+                return nil
+            case let other?:
+                report(key, "expected a single value, got \(other.kindName)")
+                return nil
+            }
+        }
+
+        private func fail(_ key: String, _ reason: String, _ origin: ConfigValue.Origin) {
+            if case .environment(let variable) = origin {
+                report(key, "\(reason) (from \(variable))")
+            } else {
+                report(key, reason)
+            }
+        }
+
+        public func string(_ key: String, default defaultValue: String) -> String {
+            scalar(key, required: false)?.text ?? defaultValue
+        }
+
+        public func optionalString(_ key: String) -> String? {
+            scalar(key, required: false)?.text
+        }
+
+        public func requiredString(_ key: String) -> String? {
+            scalar(key, required: true)?.text
+        }
+
+        public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
+            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
+                fail(key, "expected an integer, got \"\(text)\"", origin)
+                return defaultValue
+            }
+            guard range.contains(number) else {
+                fail(key, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
+                return defaultValue
+            }
+            return number
+        }
+
+        public func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) -> Double {
+            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let number = Double(text), number.isFinite else {
+                fail(key, "expected a number, got \"\(text)\"", origin)
+                return defaultValue
+            }
+            guard range.contains(number) else {
+                fail(key, "\(text) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
+                return defaultValue
+            }
+            return number
+        }
+
+        public func bool(_ key: String, default defaultValue: Bool) -> Bool {
+            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            switch text.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default:
+                fail(key, "expected true or false, got \"\(text)\"", origin)
+                return defaultValue
+            }
+        }
+
+        /// A duration in milliseconds, written as a number (`250`) or with a unit (`250ms`, `2s`, `1m`).
+        public func duration(_ key: String, default defaultValue: Duration, in range: ClosedRange<Duration>) -> Duration {
+            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let duration = Self.parseDuration(text) else {
+                fail(key, "expected a duration such as 500ms, 2s or 1m, got \"\(text)\"", origin)
+                return defaultValue
+            }
+            guard range.contains(duration) else {
+                fail(key, "\(text) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
+                return defaultValue
+            }
+            return duration
+        }
+
+        static func parseDuration(_ text: String) -> Duration? {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let units: [(suffix: String, milliseconds: Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+            for unit in units where trimmed.hasSuffix(unit.suffix) {
+                guard let amount = Int64(trimmed.dropLast(unit.suffix.count)), amount >= 0 else { return nil }
+                let (product, overflow) = amount.multipliedReportingOverflow(by: unit.milliseconds)
+                return overflow ? nil : .milliseconds(product)
+            }
+            guard let milliseconds = Int64(trimmed), milliseconds >= 0 else { return nil }
+            return .milliseconds(milliseconds)
+        }
+
+        public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T) -> T
+        where T.RawValue == String {
+            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let value = T(rawValue: text) else {
+                let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+                fail(key, "\"\(text)\" is not one of \(allowed)", origin)
+                return defaultValue
+            }
+            return value
+        }
+
+        /// A list of strings; from the environment, a comma-separated value.
+        public func stringList(_ key: String, default defaultValue: [String]) -> [String] {
+            switch value(key) {
+            case nil, .null?:
+                return defaultValue
+            case .scalar(let text, .environment)?:
+                return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            case .sequence(let items, _)?:
+                var result: [String] = []
+                for (index, item) in items.enumerated() {
+                    if case .scalar(let text, _) = item {
+                        result.append(text)
+                    } else {
+                        reader.report("\(childPath(key))[\(index)]", "expected a single value, got \(item.kindName)")
+                    }
+                }
+                return result
+            case let other?:
+                report(key, "expected a list, got \(other.kindName)")
+                return defaultValue
+            }
+        }
+
+        /// A mapping of strings to strings, such as environment variables for a child process.
+        public func stringMap(_ key: String) -> [String: String] {
+            let section = section(key)
+            var result: [String: String] = [:]
+            for name in section.keys {
+                if let text = section.optionalString(name) { result[name] = text }
+            }
+            return result
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for configuration values and logs.
+    public var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import RedisClient
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real redis-server on a port of its own, without persistence, that a test can stop and
+/// start again on the same port to simulate an outage.
+public final class RedisServer: @unchecked Sendable {
+    public let port: Int
+    private let directory: URL
+    private var process: Process?
+    private let lock = NSLock()
+
+    public init() throws {
+        guard TestEnvironment.which("redis-server") != nil else {
+            throw MissingFixture("redis-server is not installed; run scripts/install-deps")
+        }
+        port = TestEnvironment.freePort()
+        directory = try TestEnvironment.temporaryDirectory("vakt-redis")
+    }
+
+    public var endpoint: RedisEndpoint {
+        RedisEndpoint(
+            host: "127.0.0.1", port: port, connectTimeout: .milliseconds(200), commandTimeout: .seconds(2),
+            reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200))
+    }
+
+    /// Starts the server and waits until it answers PING.
+    public func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server")!)
+        process.arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { self.process = process }
+        let probe = RedisConnection(endpoint: endpoint, label: "fixture-probe")
+        let up = await TestEnvironment.eventually(timeout: .seconds(10)) {
+            (try? await probe.command(["PING"]))?.string == "PONG"
+        }
+        guard up else { throw MissingFixture("redis-server on port \(port) did not answer PING within 10 s") }
+    }
+
+    /// Stops the server (SIGKILL: an outage, not a clean shutdown) and waits for it to exit.
+    public func stop() {
+        let process = lock.withLock { () -> Process? in
+            defer { self.process = nil }
+            return self.process
+        }
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

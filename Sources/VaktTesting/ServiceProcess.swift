@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `vakt` process started by a test, with its output kept in a file for diagnosis.
+public final class ServiceProcess: @unchecked Sendable {
+    public let process: Process
+    public let outputFile: URL
+
+    public init(arguments: [String], environment: [String: String] = [:], notifySocket: String? = nil) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.vaktExecutable)
+        process.arguments = arguments
+        var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") || $0.key.hasPrefix("VAKT_TEST_") }
+        fullEnvironment = fullEnvironment.filter { !$0.key.hasPrefix("VAKT_TEST_") }
+        fullEnvironment.removeValue(forKey: "NOTIFY_SOCKET")
+        if let notifySocket { fullEnvironment["NOTIFY_SOCKET"] = notifySocket }
+        fullEnvironment.merge(environment) { _, new in new }
+        process.environment = fullEnvironment
+        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("vakt-process-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: outputFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    public func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Waits for the exit; returns the exit status, or nil when it did not exit in time.
+    public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+        let exited = await TestEnvironment.eventually(timeout: timeout) { !process.isRunning }
+        return exited ? process.terminationStatus : nil
+    }
+
+    public var terminationReason: Process.TerminationReason { process.terminationReason }
+
+    public func output() -> String {
+        (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: outputFile)
+    }
+}
