@@ -46,9 +46,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning
+        // on every build; the header and library are in the default search paths anyway.
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
         .systemLibrary(
@@ -127,7 +128,7 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -158,7 +158,7 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func lose(_ context: UnsafeMutablePointer<redisContext>, during step: String) -> RedisError {
-        let reason = "\(step): \(Self.errorText(context))"
+        let reason = "\(endpoint.host):\(endpoint.port): \(step): \(Self.errorText(context))"
         lastError = reason
         dropContext()
         // Reconnect on the next command at once: a single dropped connection is common and cheap

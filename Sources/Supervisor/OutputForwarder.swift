@@ -5,8 +5,11 @@ import Logging
     import Glibc
 #endif
 
-/// Reads a child's stdout or stderr on a thread of its own and logs each line, tagged with the
-/// child. A line longer than ``maximumLineBytes`` is split rather than buffered without bound.
+/// Reads a child's stdout or stderr on a thread of its own and forwards each line, tagged with
+/// the child. A line the child already wrote in logfmt (every Vakt service does) passes through
+/// verbatim with `child=` and `stream=` appended, so it stays one flat structured line and keeps
+/// any journald `<N>` priority prefix; any other line is logged as a message. A line longer than
+/// ``maximumLineBytes`` is split rather than buffered without bound.
 final class OutputForwarder: Sendable {
     static let maximumLineBytes = 16 * 1024
     private let done = AsyncStream<Void>.makeStream()
@@ -30,10 +33,15 @@ final class OutputForwarder: Sendable {
     private static func forward(fd: Int32, stream: String, logger: Logger) {
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 8192)
+        let tag = " child=\(logger[metadataKey: "child"] ?? "unknown") stream=\(stream)"
         func emit(_ bytes: ArraySlice<UInt8>) {
             var line = String(decoding: bytes, as: UTF8.self)
             if line.hasSuffix("\r") { line.removeLast() }
-            logger.info("\(line)", metadata: ["stream": "\(stream)"])
+            if line.contains("level=") && line.contains(" msg=") {
+                FileHandle.standardError.write(Data((line + tag + "\n").utf8))
+            } else {
+                logger.info("\(line)", metadata: ["stream": "\(stream)"])
+            }
         }
         while true {
             let count = read(fd, &chunk, chunk.count)

@@ -37,8 +37,14 @@ struct ChildSupervision: ServiceLifecycle.Service {
         let children = ServiceKind.allCases.filter { $0 != .supervisor && context.configuration.service($0).enabled }
         let executable = try context.configuration.supervisor.executable ?? Self.ownExecutable()
         context.logger.info(
-            "supervising", metadata: ["children": "\(children.map(\.rawValue).joined(separator: ","))", "notify_socket": "\(listener.address)"])
+            "supervising",
+            metadata: ["children": "\(children.map(\.rawValue).joined(separator: ","))", "notify_socket": "\(listener.address)"])
 
+        if children.isEmpty {
+            context.logger.notice("no service is enabled; supervising nothing until shutdown")
+            try? await gracefulShutdown()
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await datagram in listener.datagrams { await registry.receive(datagram) }

@@ -187,7 +187,7 @@ public final class ConfigReader {
                 return defaultValue
             }
             guard range.contains(duration) else {
-                fail(key, "\(text) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
+                fail(key, "\(text) is out of range \(range.lowerBound.milliseconds)ms...\(range.upperBound.milliseconds)ms", origin)
                 return defaultValue
             }
             return duration

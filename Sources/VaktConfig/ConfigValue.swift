@@ -104,6 +104,10 @@ extension ConfigValue {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
             "YAML syntax error at line \(mark.line), column \(mark.column): \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            "duplicate key \(duplicates.sorted().joined(separator: ", ")) in the mapping at line \(context.mark.line)"
+        case .reader(let problem, _, _, _):
+            "cannot read YAML: \(problem)"
         default:
             "YAML syntax error: \(error)"
         }

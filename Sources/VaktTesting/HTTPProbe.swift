@@ -22,7 +22,8 @@ public enum HTTPProbe {
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.components.seconds * 1000))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return HTTPResult(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: Array(buffer: bytes))
+        return HTTPResult(
+            status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: Array(buffer: bytes))
     }
 
     public static func get(_ url: String) async throws -> HTTPResult {

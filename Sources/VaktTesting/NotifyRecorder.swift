@@ -1,5 +1,5 @@
-import SystemdNotify
 import Synchronization
+import SystemdNotify
 
 /// Owns a real notify socket and records every datagram that arrives, for assertions.
 public final class NotifyRecorder: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The PostgreSQL cluster that `scripts/infra start` runs for the tests, found through
-/// `VAKT_TEST_POSTGRES_PORT` (set by `scripts/test`).
+/// `TEST_POSTGRES_PORT` (set by `scripts/test`).
 public struct PostgresServer: Sendable {
     public let host = "127.0.0.1"
     public let port: Int
@@ -9,12 +9,12 @@ public struct PostgresServer: Sendable {
     public let database: String
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        guard let text = environment["VAKT_TEST_POSTGRES_PORT"], let port = Int(text) else {
+        guard let text = environment["TEST_POSTGRES_PORT"], let port = Int(text) else {
             throw MissingFixture(
-                "VAKT_TEST_POSTGRES_PORT is not set: run the tests with scripts/test, which starts PostgreSQL under var/")
+                "TEST_POSTGRES_PORT is not set: run the tests with scripts/test, which starts PostgreSQL under var/")
         }
         self.port = port
-        self.user = environment["VAKT_TEST_POSTGRES_USER"] ?? "vakt"
-        self.database = environment["VAKT_TEST_POSTGRES_DATABASE"] ?? "vakt"
+        self.user = environment["TEST_POSTGRES_USER"] ?? "vakt"
+        self.database = environment["TEST_POSTGRES_DATABASE"] ?? "vakt"
     }
 }

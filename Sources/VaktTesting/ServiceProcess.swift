@@ -13,8 +13,8 @@ public final class ServiceProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.vaktExecutable)
         process.arguments = arguments
-        var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") || $0.key.hasPrefix("VAKT_TEST_") }
-        fullEnvironment = fullEnvironment.filter { !$0.key.hasPrefix("VAKT_TEST_") }
+        // Overrides in the test runner's environment must not leak into the process under test.
+        var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") }
         fullEnvironment.removeValue(forKey: "NOTIFY_SOCKET")
         if let notifySocket { fullEnvironment["NOTIFY_SOCKET"] = notifySocket }
         fullEnvironment.merge(environment) { _, new in new }

@@ -8,7 +8,8 @@ public struct TestConfiguration: Sendable {
     public let ports: [ServiceKind: Int]
     public let directory: URL
 
-    public init(redisPort: Int, postgres: PostgresServer?, extraYAML: String = "") throws {
+    /// - Parameter disabled: services the supervisor must not start.
+    public init(redisPort: Int, postgres: PostgresServer?, disabled: Set<ServiceKind> = [], extraYAML: String = "") throws {
         directory = try TestEnvironment.temporaryDirectory("vakt-config")
         var ports: [ServiceKind: Int] = [:]
         for kind in ServiceKind.allCases { ports[kind] = TestEnvironment.freePort() }
@@ -42,6 +43,7 @@ public struct TestConfiguration: Sendable {
         yaml += "services:\n"
         for kind in ServiceKind.allCases {
             yaml += "  \(kind.rawValue):\n    port: \(ports[kind]!)\n    shutdown_timeout: 5s\n"
+            if disabled.contains(kind) { yaml += "    enabled: false\n" }
         }
         yaml += extraYAML
         path = directory.appendingPathComponent("vakt.yaml").path

@@ -1,8 +1,8 @@
 import AIEngine
 import ArgumentParser
 import Dashboard
-import Execution
 import ExchangeSimulator
+import Execution
 import Foundation
 import Gateway
 import MarketData

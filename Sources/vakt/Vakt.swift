@@ -3,9 +3,9 @@
 import AIEngine
 import ArgumentParser
 import Dashboard
+import ExchangeSimulator
 import Execution
 import Foundation
-import ExchangeSimulator
 import Gateway
 import MarketData
 import Portfolio

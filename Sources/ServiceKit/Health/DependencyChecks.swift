@@ -65,7 +65,8 @@ public struct ExchangePingCheck: HealthCheck {
         _ = try await response.body.collect(upTo: 64 * 1024)
         let elapsed = (ContinuousClock.now - started).fractionalMilliseconds
         guard response.status == .ok else {
-            return HealthMeasurement(status: .fail, value: elapsed, unit: "ms", output: "GET \(baseURL)/api/v3/ping answered \(response.status)")
+            return HealthMeasurement(
+                status: .fail, value: elapsed, unit: "ms", output: "GET \(baseURL)/api/v3/ping answered \(response.status)")
         }
         return HealthMeasurement(value: elapsed, unit: "ms")
     }

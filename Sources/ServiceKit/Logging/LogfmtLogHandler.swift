@@ -70,7 +70,8 @@ public struct LogfmtLogHandler: LogHandler {
         case .string(let text): text
         case .stringConvertible(let convertible): convertible.description
         case .array(let items): "[" + items.map(render).joined(separator: ",") + "]"
-        case .dictionary(let entries): "{" + entries.sorted { $0.key < $1.key }.map { "\($0.key):\(render($0.value))" }.joined(separator: ",") + "}"
+        case .dictionary(let entries):
+            "{" + entries.sorted { $0.key < $1.key }.map { "\($0.key):\(render($0.value))" }.joined(separator: ",") + "}"
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Prometheus
+import Synchronization
 
 /// The standard `process_*` metrics of Prometheus client libraries, read from `/proc/self` at
 /// each scrape: CPU seconds, resident and virtual memory, open and maximum file descriptors,

@@ -1,0 +1,57 @@
+import Testing
+
+@testable import ServiceKit
+
+struct FixedCheck: HealthCheck {
+    let key: String
+    let componentType = "component"
+    let delay: Duration
+    let outcome: Result<HealthMeasurement, TestFailure>
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String { "connection refused" }
+    }
+
+    func measure() async throws -> HealthMeasurement {
+        try await Task.sleep(for: delay)
+        return try outcome.get()
+    }
+}
+
+@Suite struct HealthCheckerTests {
+    @Test func slowCheckFailsAtTheTimeoutWhileOthersPass() async {
+        let checker = HealthChecker(
+            checks: [
+                FixedCheck(key: "fast:responseTime", delay: .zero, outcome: .success(HealthMeasurement(value: 1, unit: "ms"))),
+                FixedCheck(key: "slow:responseTime", delay: .seconds(30), outcome: .success(HealthMeasurement())),
+            ],
+            timeout: .milliseconds(100), serviceId: "test", version: "1")
+        let started = ContinuousClock.now
+        let report = await checker.report()
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(report.status == .fail)
+        #expect(report.checks["fast:responseTime"]?.first?.status == .pass)
+        #expect(report.checks["slow:responseTime"]?.first?.status == .fail)
+        #expect(report.checks["slow:responseTime"]?.first?.output == "no answer within 100 ms")
+    }
+
+    @Test func thrownErrorBecomesFailWithItsText() async {
+        let checker = HealthChecker(
+            checks: [FixedCheck(key: "redis:responseTime", delay: .zero, outcome: .failure(FixedCheck.TestFailure()))],
+            timeout: .seconds(1), serviceId: "test", version: "1")
+        let report = await checker.report()
+        #expect(report.checks["redis:responseTime"]?.first?.output == "connection refused")
+        #expect(report.httpStatusCode == 503)
+    }
+
+    @Test func warningMeasurementKeepsTheServiceUp() async {
+        let checker = HealthChecker(
+            checks: [
+                FixedCheck(key: "gateway:responseTime", delay: .zero, outcome: .success(HealthMeasurement(status: .warn, output: "slow")))
+            ],
+            timeout: .seconds(1), serviceId: "test", version: "1")
+        let report = await checker.report()
+        #expect(report.status == .warn)
+        #expect(report.httpStatusCode == 200)
+    }
+}

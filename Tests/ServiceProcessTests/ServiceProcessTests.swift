@@ -1,0 +1,142 @@
+import Foundation
+import ServiceKit
+import SystemdNotify
+import Testing
+import VaktConfig
+import VaktTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Every process kind, started as the real `vakt` binary with a notify socket this test owns.
+@Suite struct ServiceProcessTests {
+    @Test(arguments: ServiceKind.allCases)
+    func startsReportsReadyServesHealthAndMetricsAndStopsCleanly(kind: ServiceKind) async throws {
+        let redis = try RedisServer()
+        try await redis.start()
+        let postgres = kind.infrastructure.contains(.postgres) ? try PostgresServer() : nil
+        // The supervisor runs alone here; its children are covered in SupervisorProcessTests.
+        let disabled = kind == .supervisor ? Set(ServiceKind.allCases) : []
+        let configuration = try TestConfiguration(redisPort: redis.port, postgres: postgres, disabled: disabled)
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        let process = try ServiceProcess(arguments: [kind.rawValue, "--config", configuration.path], notifySocket: recorder.address)
+
+        #expect(await recorder.waitFor { $0.contains(.ready) }, "no READY=1 from \(kind): \(process.output())")
+        #expect(recorder.datagrams.allSatisfy { $0.senderPID == process.pid })
+
+        let health = try await HTTPProbe.get(configuration.url(kind, "/health"))
+        #expect(health.contentType == "application/health+json")
+        let report = try HealthReport.parse(health.body)
+        #expect(health.status == report.httpStatusCode)
+        #expect(report.checks["uptime"]?.first?.status == .pass)
+        if kind.infrastructure.contains(.redis) {
+            #expect(report.checks["redis:responseTime"]?.first?.status == .pass, "\(health.text)")
+        }
+        if kind.infrastructure.contains(.postgres) {
+            #expect(report.checks["postgres:responseTime"]?.first?.status == .pass, "\(health.text)")
+        }
+        if kind.infrastructure.contains(.exchange) {
+            // Nothing listens on the configured exchange port in this test, so the check must say so.
+            let exchange = report.checks["exchange:responseTime"]?.first
+            #expect(exchange?.status == .fail)
+            #expect(exchange?.output?.isEmpty == false)
+        }
+
+        let metrics = try await HTTPProbe.get(configuration.url(kind, "/metrics"))
+        #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(metrics.text.contains("process_resident_memory_bytes"))
+        #expect(metrics.text.contains("http_requests_total"))
+        let promtool = try Promtool.checkMetrics(metrics.text)
+        #expect(promtool.status == 0, "promtool: \(promtool.output)")
+
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0, "\(process.output())")
+        #expect(process.terminationReason == .exit)
+        #expect(recorder.assignments.contains(.stopping))
+    }
+
+    @Test func redisOutageFailsTheCheckAndRecoveryPassesWithoutRestart() async throws {
+        let redis = try RedisServer()
+        try await redis.start()
+        let configuration = try TestConfiguration(redisPort: redis.port, postgres: try PostgresServer())
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        let process = try ServiceProcess(arguments: ["gateway", "--config", configuration.path], notifySocket: recorder.address)
+        #expect(await recorder.waitFor { $0.contains(.ready) })
+        let url = configuration.url(.gateway, "/health")
+        #expect(try await HTTPProbe.get(url).status == 200)
+
+        redis.stop()
+        var down: HealthReport?
+        #expect(
+            await TestEnvironment.eventually {
+                guard let result = try? await HTTPProbe.get(url), result.status == 503 else { return false }
+                down = try? HealthReport.parse(result.body)
+                return true
+            })
+        let redisCheck = down?.checks["redis:responseTime"]?.first
+        #expect(redisCheck?.status == .fail)
+        #expect(redisCheck?.output?.contains("127.0.0.1:\(redis.port)") == true, "output: \(redisCheck?.output ?? "none")")
+        #expect(down?.checks["postgres:responseTime"]?.first?.status == .pass)
+        #expect(process.isRunning)
+
+        try await redis.start()
+        #expect(await TestEnvironment.eventually { (try? await HTTPProbe.get(url))?.status == 200 })
+        #expect(process.isRunning)
+        #expect(recorder.assignments.filter { $0 == .ready }.count == 1, "the service must not have restarted")
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0)
+    }
+
+    @Test func configurationWithThreeMistakesReportsThreeLinesAndStartsNothing() async throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bad.yaml").path
+        let port = TestEnvironment.freePort()
+        try """
+        redis:
+          port: not-a-port
+        health:
+          check_timeout: forever
+        services:
+          gateway:
+            port: \(port)
+            colour: blue
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let expected = [
+            "\(path):redis.port: expected an integer, got \"not-a-port\"",
+            "\(path):health.check_timeout: expected a duration such as 500ms, 2s or 1m, got \"forever\"",
+            "\(path):services.gateway.colour: unknown key",
+        ]
+
+        let check = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path])
+        #expect(check.status == 78)
+        #expect(check.output.split(separator: "\n").map(String.init) == expected)
+
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        let process = try ServiceProcess(arguments: ["gateway", "--config", path], notifySocket: recorder.address)
+        #expect(await process.waitForExit() == 78)
+        #expect(process.output().split(separator: "\n").map(String.init) == expected)
+        #expect(recorder.datagrams.isEmpty)
+        await #expect(throws: (any Error).self) { try await HTTPProbe.get("http://127.0.0.1:\(port)/health") }
+    }
+
+    @Test func configCheckAcceptsTheShippedConfiguration() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("config/vakt.yaml").path
+        let result = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path], environment: [:])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output == "\(path): ok\n")
+    }
+
+    @Test func helpExplainsEveryService() throws {
+        let result = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["--help"])
+        #expect(result.status == 0)
+        for kind in ServiceKind.allCases {
+            #expect(result.output.contains("  \(kind.rawValue) "), "--help does not list \(kind.rawValue)")
+        }
+        #expect(try TestEnvironment.run(TestEnvironment.vaktExecutable, ["version"]).output.hasPrefix("vakt "))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import SystemdNotify
+import Testing
+import VaktTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct NotifySocketListenerTests {
+    /// Runs the real systemd-notify against `address`, as a child script of a service would.
+    func runSystemdNotify(address: String) throws -> Int32 {
+        guard let program = TestEnvironment.which("systemd-notify") else {
+            throw MissingFixture("systemd-notify is not installed; run scripts/install-deps")
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = address
+        return try TestEnvironment.run(program, ["--ready", "--status=warming up"], environment: environment).status
+    }
+
+    @Test func systemdNotifyOverAbstractSocketIsReceivedAndItsBarrierCompletes() async throws {
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        #expect(recorder.address.hasPrefix("@"))
+        #expect(try runSystemdNotify(address: recorder.address) == 0)
+        #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) && $0.contains(.status("warming up")) })
+    }
+
+    @Test func systemdNotifyOverPathSocketIsReceived() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("vakt-notify")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recorder = try NotifyRecorder(address: directory.appendingPathComponent("notify.sock").path)
+        defer { recorder.stop() }
+        #expect(try runSystemdNotify(address: recorder.address) == 0)
+        #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) })
+        recorder.stop()
+        #expect(!FileManager.default.fileExists(atPath: recorder.address))
+    }
+
+    @Test func datagramsCarryTheSendersPIDAndMalformedOnesAreReported() async throws {
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        try send("READY=1\nSTATUS=from the test", to: recorder.address)
+        try send("garbage without equals", to: recorder.address)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { recorder.datagrams.count == 2 })
+        let datagrams = recorder.datagrams
+        #expect(datagrams.allSatisfy { $0.senderPID == getpid() })
+        #expect((try? datagrams[0].message.get())?.assignments == [.ready, .status("from the test")])
+        #expect(throws: NotifyMessage.ParseError.missingEquals(line: 1)) { try datagrams[1].message.get() }
+    }
+
+    @Test func oversizedDatagramIsReportedAsTooLong() async throws {
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        try send("STATUS=" + String(repeating: "x", count: 10_000), to: recorder.address)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { recorder.datagrams.count == 1 })
+        guard case .failure(.tooLong) = recorder.datagrams.first?.message else {
+            Issue.record("expected tooLong, got \(String(describing: recorder.datagrams.first?.message))")
+            return
+        }
+    }
+
+    @Test func bindingAnAddressInUseFails() throws {
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        #expect(throws: NotifySocketListener.SocketError.self) { try NotifySocketListener(address: recorder.address) }
+    }
+
+    /// Sends one datagram from this process, as a service's sd_notify would.
+    func send(_ text: String, to address: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var storage = sockaddr_un()
+        storage.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(address.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+        withUnsafeMutableBytes(of: &storage.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (address.hasPrefix("@") ? 0 : 1))
+        let payload = Array(text.utf8)
+        let sent = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, payload, payload.count, 0, $0, length) }
+        }
+        guard sent == payload.count else { throw MissingFixture("sendto failed: errno \(errno)") }
+    }
+}

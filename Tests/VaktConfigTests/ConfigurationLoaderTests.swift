@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+@testable import VaktConfig
+
+@Suite struct ConfigurationLoaderTests {
+    let file = "test.yaml"
+
+    func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConfigErrors) -> VaktConfiguration {
+        try ConfigurationLoader.parse(yaml: yaml, file: file, environment: environment)
+    }
+
+    func errors(_ yaml: String, environment: [String: String] = [:]) -> [String] {
+        do {
+            _ = try parse(yaml, environment: environment)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
+    @Test func emptyFileGivesDefaults() throws {
+        let configuration = try parse("")
+        #expect(configuration.redis.port == 6379)
+        #expect(configuration.service(.gateway).port == 8000)
+        #expect(configuration.service(.exchangeSim).port == 9100)
+        #expect(configuration.service(.supervisor).enabled == false)
+        #expect(configuration.service(.execution).enabled)
+        #expect(configuration.health.checkTimeout == .seconds(1))
+    }
+
+    @Test func shippedConfigurationIsValid() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config/vakt.yaml").path
+        let configuration = try ConfigurationLoader.load(path: path, environment: [:])
+        #expect(configuration.system.mode == .paper)
+        #expect(configuration.redis.port == 6380)
+    }
+
+    @Test func threeMistakesGiveThreeLocatedErrors() {
+        let yaml = """
+            redis:
+              port: seventy
+            services:
+              gateway:
+                port: 70000
+            logg:
+              level: info
+            """
+        #expect(
+            errors(yaml) == [
+                "test.yaml:redis.port: expected an integer, got \"seventy\"",
+                "test.yaml:services.gateway.port: 70000 is out of range 1...65535",
+                "test.yaml:logg: unknown key",
+            ])
+    }
+
+    @Test func wrongKindsOfValueAreNamed() {
+        #expect(errors("redis: 5") == ["test.yaml:redis: expected a mapping, got \"5\""])
+        #expect(errors("redis:\n  host: [a, b]") == ["test.yaml:redis.host: expected a single value, got a list"])
+        #expect(
+            errors("log:\n  level: loud") == [
+                "test.yaml:log.level: \"loud\" is not one of trace, debug, info, notice, warning, error, critical"
+            ])
+        #expect(
+            errors("services:\n  gateway:\n    enabled: maybe") == [
+                "test.yaml:services.gateway.enabled: expected true or false, got \"maybe\""
+            ])
+        #expect(
+            errors("exchange:\n  base_url: ftp://x") == [
+                "test.yaml:exchange.base_url: expected an http:// or https:// URL, got \"ftp://x\""
+            ])
+    }
+
+    @Test func unknownServiceAndDuplicatePortAreErrors() {
+        #expect(
+            errors("services:\n  trader:\n    port: 1234") == [
+                "test.yaml:services.trader: unknown service; known services are supervisor, gateway, ai-engine, execution, risk, portfolio, rl-training, market-data, dashboard, exchange-sim"
+            ])
+        #expect(
+            errors("services:\n  gateway:\n    port: 8001") == [
+                "test.yaml:services.ai-engine.port: port 8001 is already used by services.gateway"
+            ])
+    }
+
+    @Test func syntaxErrorIsReportedWithItsLine() {
+        let reported = errors("redis:\n  port: 1\n   host: x\n")
+        #expect(reported.count == 1)
+        #expect(reported.first?.hasPrefix("test.yaml: YAML syntax error at line") == true)
+    }
+
+    @Test func duplicateKeyIsAnError() {
+        #expect(errors("redis:\n  port: 1\n  port: 2") == ["test.yaml: duplicate key port in the mapping at line 2"])
+    }
+
+    @Test func missingFileIsReported() {
+        #expect(throws: ConfigErrors.self) { try ConfigurationLoader.load(path: "/nonexistent/vakt.yaml", environment: [:]) }
+        do {
+            _ = try ConfigurationLoader.load(path: "/nonexistent/vakt.yaml", environment: [:])
+        } catch {
+            #expect(error.description == "/nonexistent/vakt.yaml: no such file")
+        }
+    }
+
+    @Test func environmentOverridesKeys() throws {
+        let configuration = try parse(
+            "redis:\n  port: 6380",
+            environment: ["VAKT_REDIS__PORT": "7000", "VAKT_SERVICES__AI_ENGINE__PORT": "9001", "VAKT_LOG__LEVEL": "debug"])
+        #expect(configuration.redis.port == 7000)
+        #expect(configuration.service(.aiEngine).port == 9001)
+        #expect(configuration.log.level == .debug)
+    }
+
+    @Test func badOverrideNamesItsVariable() {
+        #expect(
+            errors("", environment: ["VAKT_REDIS__PORT": "x"]) == [
+                "test.yaml:redis.port: expected an integer, got \"x\" (from VAKT_REDIS__PORT)"
+            ])
+    }
+
+    @Test func unknownOverrideIsAnErrorButSecretsAndConfigPathAreNot() {
+        #expect(
+            errors("", environment: ["VAKT_REDIS__PROT": "1", "VAKT_SECRET_CONTROL_TOKEN": "x", "VAKT_CONFIG": "f"]) == [
+                "test.yaml:redis.prot: unknown key (set by environment variable VAKT_REDIS__PROT)"
+            ])
+    }
+
+    @Test func durationsTakeUnits() throws {
+        let configuration = try parse("health:\n  check_timeout: 250ms\nsupervisor:\n  restart_delay: 2s")
+        #expect(configuration.health.checkTimeout == .milliseconds(250))
+        #expect(configuration.supervisor.restartDelay == .seconds(2))
+        #expect(ConfigReader.Section.parseDuration("1m") == .seconds(60))
+        #expect(ConfigReader.Section.parseDuration("1500") == .milliseconds(1500))
+        #expect(ConfigReader.Section.parseDuration("-1s") == nil)
+        #expect(ConfigReader.Section.parseDuration("fast") == nil)
+        #expect(ConfigReader.Section.parseDuration("99999999999999999h") == nil)
+        #expect(errors("health:\n  check_timeout: 5ms") == ["test.yaml:health.check_timeout: 5ms is out of range 10ms...30000ms"])
+    }
+
+    @Test func backoffBoundsMustBeOrdered() {
+        #expect(
+            errors("redis:\n  reconnect_initial_delay: 2s\n  reconnect_max_delay: 1s") == [
+                "test.yaml:redis.reconnect_max_delay: must not be shorter than reconnect_initial_delay"
+            ])
+    }
+}
