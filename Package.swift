@@ -100,7 +100,14 @@ let package = Package(
         service("MarketData"),
         service("Dashboard", extra: [.product(name: "AsyncHTTPClient", package: "async-http-client")], resources: [.copy("Public")]),
         service("ExchangeSimulator"),
-        service("Supervisor", extra: ["SystemdNotify", "CPosix", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Prometheus", package: "swift-prometheus")]),
+        service(
+            "Supervisor",
+            extra: [
+                "SystemdNotify", "CPosix",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .executableTarget(
             name: "vakt",
             dependencies: [
@@ -112,6 +119,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A misbehaving-on-demand child for the supervisor's tests; built, never shipped.
+        .executableTarget(name: "VaktTestChild", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         .target(
             name: "VaktTesting",
             dependencies: [

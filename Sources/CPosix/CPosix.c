@@ -19,7 +19,21 @@ static void close_from(int lowest) {
     for (int fd = lowest; fd < max; fd++) close(fd);
 }
 
-pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+static void write_pid_after_equals(char *assignment, pid_t pid) {
+    char *digits = strchr(assignment, '=');
+    if (digits == NULL) return;
+    digits++;
+    char reversed[16];
+    int length = 0;
+    do {
+        reversed[length++] = (char)('0' + pid % 10);
+        pid /= 10;
+    } while (pid > 0 && length < 15);
+    for (int i = 0; i < length; i++) digits[i] = reversed[length - 1 - i];
+    digits[length] = '\0';
+}
+
+pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], int pid_env_index, const char *cwd,
                  int stdout_fd, int stderr_fd, int death_signal, int *error_out) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) {
@@ -59,6 +73,7 @@ pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], const
         for (int fd = 3; fd < report_fd; fd++) close(fd);
         close_from(report_fd + 1);
         if (cwd != NULL && chdir(cwd) != 0) goto fail;
+        if (pid_env_index >= 0) write_pid_after_equals(envp[pid_env_index], getpid());
         execve(path, argv, envp);
     fail:
         failure = errno;

@@ -14,32 +14,33 @@ public struct DashboardService: VaktService {
 
     public init() {}
 
-    public func addRoutes(to router: Router<BasicRequestContext>, context: ServiceContext) throws {
+    public func makeParts(context: ServiceContext) throws -> ServiceParts {
         guard let publicFolder = Bundle.module.url(forResource: "Public", withExtension: nil)?.path else {
             throw DashboardError.missingAssets
         }
-        router.middlewares.add(FileMiddleware(publicFolder, searchForIndexHtml: true, logger: context.logger))
         let configuration = context.configuration
         let services = ServiceKind.allCases.filter { configuration.service($0).enabled || $0 == .supervisor }
-
-        router.get("/api/services") { _, _ -> Response in
-            let entries = services.map { kind in
-                ServiceEntry(name: kind.rawValue, port: configuration.service(kind).port, criticalForTrading: kind.criticalForTrading)
-            }
-            return try Self.json(entries)
-        }
-
-        router.get("/api/health/{service}") { _, requestContext -> Response in
-            let name = try requestContext.parameters.require("service")
-            guard let kind = ServiceKind(rawValue: name), services.contains(kind) else {
-                throw HTTPError(.notFound, message: "unknown service \"\(name)\"")
-            }
-            return await Self.relayHealth(of: kind, context: context)
-        }
-    }
-
-    public func healthChecks(context: ServiceContext) -> [any HealthCheck] {
-        [GatewayReachableCheck(context: context)]
+        return ServiceParts(
+            addRoutes: { router in
+                router.middlewares.add(FileMiddleware(publicFolder, searchForIndexHtml: true, logger: context.logger))
+                router.get("/api/services") { _, _ -> Response in
+                    let entries = services.map { kind in
+                        ServiceEntry(
+                            name: kind.rawValue, port: configuration.service(kind).port ?? kind.defaultPort,
+                            criticalForTrading: configuration.service(kind).critical)
+                    }
+                    return try Self.json(entries)
+                }
+                router.get("/api/health/{service}") { _, requestContext -> Response in
+                    let name = try requestContext.parameters.require("service")
+                    guard let kind = ServiceKind(rawValue: name), services.contains(kind) else {
+                        throw HTTPError(.notFound, message: "unknown service \"\(name)\"")
+                    }
+                    return await Self.relayHealth(of: kind, context: context)
+                }
+            },
+            healthChecks: [GatewayReachableCheck(context: context)]
+        )
     }
 
     struct ServiceEntry: Encodable {
@@ -62,7 +63,7 @@ public struct DashboardService: VaktService {
     /// that says why, so the page always has something true to show.
     static func relayHealth(of kind: ServiceKind, context: ServiceContext) async -> Response {
         let configuration = context.configuration
-        let url = "http://\(configuration.http.host):\(configuration.service(kind).port)/health"
+        let url = "http://\(configuration.http.host):\(configuration.service(kind).port ?? kind.defaultPort)/health"
         let report: HealthReport
         do {
             let response = try await context.httpClient.execute(
@@ -89,7 +90,7 @@ struct GatewayReachableCheck: HealthCheck {
 
     func measure() async throws -> HealthMeasurement {
         let configuration = context.configuration
-        let url = "http://\(configuration.http.host):\(configuration.service(.gateway).port)/health"
+        let url = "http://\(configuration.http.host):\(configuration.service(.gateway).port ?? ServiceKind.gateway.defaultPort)/health"
         let started = ContinuousClock.now
         do {
             let response = try await context.httpClient.execute(HTTPClientRequest(url: url), timeout: .seconds(5))

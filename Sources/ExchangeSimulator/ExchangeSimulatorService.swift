@@ -13,7 +13,11 @@ public struct ExchangeSimulatorService: VaktService {
 
     public init() {}
 
-    public func addRoutes(to router: Router<BasicRequestContext>, context: ServiceContext) throws {
+    public func makeParts(context: ServiceContext) throws -> ServiceParts {
+        ServiceParts(addRoutes: Self.addRoutes)
+    }
+
+    static func addRoutes(to router: Router<BasicRequestContext>) {
         // GET /api/v3/ping: Binance's connectivity test answers an empty object.
         router.get("/api/v3/ping") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))

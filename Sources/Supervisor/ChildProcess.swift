@@ -6,46 +6,42 @@ import Logging
     import Glibc
 #endif
 
-/// A running child: its own process group, output forwarded line by line to the supervisor's
-/// log, reaped by a thread of its own so its exit is known the moment it happens.
+/// A running child: its own process group, output forwarded line by line, reaped by a thread of
+/// its own so its exit is known the moment it happens.
 final class ChildProcess: Sendable {
     let pid: Int32
     let name: String
+    let startedAt: ContinuousClock.Instant
     private let exitStatus: Task<ExitStatus, Never>
 
-    struct SpawnError: Error, CustomStringConvertible {
-        var executable: String
-        var errno: Int32
-        var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
-    }
-
-    /// Starts `executable` with `arguments`; the child gets SIGKILL if the supervisor dies.
-    init(name: String, executable: String, arguments: [String], environment: [String: String], logger: Logger) throws {
-        let stdoutPipe = try Self.makePipe()
-        let stderrPipe = try Self.makePipe()
-        let argv = [executable] + arguments
-        let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
-        var spawnErrno: Int32 = 0
-        let pid = Self.withCStrings(argv) { argvPointers in
-            Self.withCStrings(envp) { envPointers in
-                vakt_spawn(executable, argvPointers, envPointers, nil, stdoutPipe.write, stderrPipe.write, SIGKILL, &spawnErrno)
-            }
+    /// Starts the child; it gets SIGKILL if the supervisor dies.
+    static func start(
+        name: String, request: (Int32, Int32) -> Spawner.Request, logFile: RotatingLogFile?, logger: Logger
+    ) async throws -> ChildProcess {
+        let stdoutPipe = try makePipe()
+        let stderrPipe = try makePipe()
+        let pid: Int32
+        do {
+            pid = try await Spawner.shared.spawn(request(stdoutPipe.write, stderrPipe.write))
+        } catch {
+            for fd in [stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write] { close(fd) }
+            throw error
         }
         close(stdoutPipe.write)
         close(stderrPipe.write)
-        guard pid > 0 else {
-            close(stdoutPipe.read)
-            close(stderrPipe.read)
-            throw SpawnError(executable: executable, errno: spawnErrno)
-        }
+        return ChildProcess(name: name, pid: pid, stdout: stdoutPipe.read, stderr: stderrPipe.read, logFile: logFile, logger: logger)
+    }
+
+    private init(name: String, pid: Int32, stdout: Int32, stderr: Int32, logFile: RotatingLogFile?, logger: Logger) {
         self.pid = pid
         self.name = name
+        self.startedAt = .now
         var childLogger = logger
         childLogger[metadataKey: "child"] = "\(name)"
         childLogger[metadataKey: "pid"] = "\(pid)"
         let forwarders = [
-            OutputForwarder(fd: stdoutPipe.read, stream: "stdout", logger: childLogger),
-            OutputForwarder(fd: stderrPipe.read, stream: "stderr", logger: childLogger),
+            OutputForwarder(fd: stdout, stream: "stdout", logFile: logFile, logger: childLogger),
+            OutputForwarder(fd: stderr, stream: "stderr", logFile: logFile, logger: childLogger),
         ]
         exitStatus = Task.detached {
             let status = await Self.reap(pid)
@@ -78,14 +74,7 @@ final class ChildProcess: Sendable {
 
     private static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard vakt_pipe_cloexec(&fds, 0) == 0 else { throw SpawnError(executable: "pipe", errno: errno) }
+        guard vakt_pipe_cloexec(&fds, 0) == 0 else { throw Spawner.SpawnError(executable: "pipe", errno: errno) }
         return (fds[0], fds[1])
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { for pointer in pointers { free(pointer) } }
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

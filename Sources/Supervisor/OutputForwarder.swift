@@ -8,16 +8,17 @@ import Logging
 /// Reads a child's stdout or stderr on a thread of its own and forwards each line, tagged with
 /// the child. A line the child already wrote in logfmt (every Vakt service does) passes through
 /// verbatim with `child=` and `stream=` appended, so it stays one flat structured line and keeps
-/// any journald `<N>` priority prefix; any other line is logged as a message. A line longer than
+/// any journald `<N>` priority prefix; any other line is logged as a message. With a log file
+/// configured, each line also goes there. A line longer than
 /// ``maximumLineBytes`` is split rather than buffered without bound.
 final class OutputForwarder: Sendable {
     static let maximumLineBytes = 16 * 1024
     private let done = AsyncStream<Void>.makeStream()
 
-    init(fd: Int32, stream: String, logger: Logger) {
+    init(fd: Int32, stream: String, logFile: RotatingLogFile?, logger: Logger) {
         let continuation = done.continuation
         let thread = Thread {
-            Self.forward(fd: fd, stream: stream, logger: logger)
+            Self.forward(fd: fd, stream: stream, logFile: logFile, logger: logger)
             close(fd)
             continuation.finish()
         }
@@ -30,13 +31,14 @@ final class OutputForwarder: Sendable {
         for await _ in done.stream {}
     }
 
-    private static func forward(fd: Int32, stream: String, logger: Logger) {
+    private static func forward(fd: Int32, stream: String, logFile: RotatingLogFile?, logger: Logger) {
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 8192)
         let tag = " child=\(logger[metadataKey: "child"] ?? "unknown") stream=\(stream)"
         func emit(_ bytes: ArraySlice<UInt8>) {
             var line = String(decoding: bytes, as: UTF8.self)
             if line.hasSuffix("\r") { line.removeLast() }
+            logFile?.append(line)
             if line.contains("level=") && line.contains(" msg=") {
                 FileHandle.standardError.write(Data((line + tag + "\n").utf8))
             } else {

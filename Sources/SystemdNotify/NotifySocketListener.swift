@@ -18,7 +18,20 @@ public final class NotifySocketListener: Sendable {
     public struct Datagram: Sendable {
         public var senderPID: Int32
         public var senderUID: UInt32
+        /// The sender's process group, read when the datagram arrived: a helper such as
+        /// `systemd-notify` sends from its own pid but runs in its service's process group, and
+        /// is still alive then, waiting for its barrier.
+        public var senderProcessGroup: Int32?
         public var message: Result<NotifyMessage, NotifyMessage.ParseError>
+
+        public init(
+            senderPID: Int32, senderUID: UInt32, senderProcessGroup: Int32?, message: Result<NotifyMessage, NotifyMessage.ParseError>
+        ) {
+            self.senderPID = senderPID
+            self.senderUID = senderUID
+            self.senderProcessGroup = senderProcessGroup
+            self.message = message
+        }
     }
 
     public enum SocketError: Error, CustomStringConvertible {
@@ -143,8 +156,18 @@ public final class NotifySocketListener: Sendable {
                     let bytes = buffer[0..<Int(count)].map { UInt8(bitPattern: $0) }
                     message = Result { () throws(NotifyMessage.ParseError) in try NotifyMessage(parsing: bytes) }
                 }
-                continuation.yield(Datagram(senderPID: pid, senderUID: uid, message: message))
+                let group = pid > 0 ? processGroup(of: pid) : nil
+                continuation.yield(Datagram(senderPID: pid, senderUID: uid, senderProcessGroup: group, message: message))
             }
         }
     }
+}
+
+/// The process group of `pid`, from field 5 of `/proc/PID/stat`.
+func processGroup(of pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+        return nil
+    }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 2 ? Int32(fields[2]) : nil
 }

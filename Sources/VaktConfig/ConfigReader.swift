@@ -3,13 +3,17 @@
 ///
 /// Each key may be overridden from the environment: `VAKT_` followed by its path in upper case,
 /// with `__` between levels and `_` for `-` (`services.ai-engine.port` is
-/// `VAKT_SERVICES__AI_ENGINE__PORT`). A `VAKT_` variable that names no key is reported like an
-/// unknown key in the file, so a typo never passes silently. `VAKT_SECRET_*` variables hold
-/// secrets (see ``SecretStore``) and `VAKT_CONFIG` names the file; neither is an override.
+/// `VAKT_SERVICES__AI_ENGINE__PORT`). A `VAKT_` variable that points into a known section but
+/// names no key in it (`VAKT_REDIS__PROT`) is reported like an unknown key in the file, so a
+/// typo never passes silently; one whose first part is no section (`VAKT_BUILD`) belongs to
+/// something else and is ignored. `VAKT_SECRET_*` variables hold secrets (see ``SecretStore``)
+/// and `VAKT_CONFIG` names the file; neither is an override.
 public final class ConfigReader {
     public let file: String
     let environment: [String: String]
     private var consumedVariables: Set<String> = []
+    /// Top-level keys the schema read: the sections an override may point into.
+    private var sections: Set<String> = []
     public private(set) var errors: [ConfigError] = []
 
     public init(file: String, root: ConfigValue, environment: [String: String]) {
@@ -29,7 +33,15 @@ public final class ConfigReader {
     /// Reports every override variable that no key consumed, then the collected errors, if any.
     public func finish() throws(ConfigErrors) {
         for name in environment.keys.sorted() where Self.isOverride(name) && !consumedVariables.contains(name) {
-            report(Self.path(ofVariable: name), "unknown key (set by environment variable \(name))")
+            let path = Self.path(ofVariable: name)
+            let section = path.split(separator: ".", maxSplits: 1).first.map(String.init) ?? path
+            let knownSection = sections.contains(section) || sections.contains(section.replacingOccurrences(of: "_", with: "-"))
+            if knownSection && path.contains(".") {
+                report(path, "unknown key (set by environment variable \(name))")
+            } else if let near = sections.sorted().first(where: { path.hasPrefix($0.replacingOccurrences(of: "-", with: "_") + "_") }) {
+                let suggestion = Self.variable(forPath: near) + "__" + name.dropFirst(Self.variable(forPath: near).count + 1)
+                report(path, "unknown key (set by environment variable \(name)); levels are separated by __, as in \(suggestion)")
+            }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
     }
@@ -63,7 +75,7 @@ public final class ConfigReader {
         public let path: String
         let entries: [(key: String, value: ConfigValue)]
         private var readKeys: Set<String> = []
-        let isPresent: Bool
+        public let isPresent: Bool
 
         init(reader: ConfigReader, path: String, value: ConfigValue?) {
             self.reader = reader
@@ -88,7 +100,7 @@ public final class ConfigReader {
 
         /// The raw value of `key`, the environment override first.
         public func value(_ key: String) -> ConfigValue? {
-            readKeys.insert(key)
+            markRead(key)
             if let overridden = reader.override(for: childPath(key)) { return overridden }
             return entries.first { $0.key == key }?.value
         }
@@ -97,8 +109,13 @@ public final class ConfigReader {
             reader.report(childPath(key), reason)
         }
 
-        public func section(_ key: String) -> Section {
+        private func markRead(_ key: String) {
             readKeys.insert(key)
+            if path.isEmpty { reader.sections.insert(key) }
+        }
+
+        public func section(_ key: String) -> Section {
+            markRead(key)
             return Section(reader: reader, path: childPath(key), value: entries.first { $0.key == key }?.value)
         }
 
@@ -142,15 +159,24 @@ public final class ConfigReader {
             scalar(key, required: true)?.text
         }
 
+        /// Whether the file or the environment sets `key`.
+        public func contains(_ key: String) -> Bool {
+            entries.contains { $0.key == key } || reader.environment[ConfigReader.variable(forPath: childPath(key))] != nil
+        }
+
         public func int(_ key: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
-            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            optionalInt(key, in: range) ?? defaultValue
+        }
+
+        public func optionalInt(_ key: String, in range: ClosedRange<Int>) -> Int? {
+            guard let (text, origin) = scalar(key, required: false) else { return nil }
             guard let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
                 fail(key, "expected an integer, got \"\(text)\"", origin)
-                return defaultValue
+                return nil
             }
             guard range.contains(number) else {
                 fail(key, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
-                return defaultValue
+                return nil
             }
             return number
         }

@@ -9,11 +9,21 @@ public struct VaktConfiguration: Sendable {
     public var postgres: PostgresSettings
     public var exchange: ExchangeSettings
     public var health: HealthSettings
-    public var services: [ServiceKind: ServiceSettings]
+    /// Every service and supervised program, Vakt services first in their canonical order.
+    public var services: [ServiceSettings]
     public var supervisor: SupervisorSettings
 
     public func service(_ kind: ServiceKind) -> ServiceSettings {
-        services[kind] ?? ServiceSettings(kind: kind)
+        services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
+    }
+
+    public func service(named name: String) -> ServiceSettings? {
+        services.first { $0.name == name }
+    }
+
+    /// The services the supervisor starts, in an order where each comes after its dependencies.
+    public var supervisedServices: [ServiceSettings] {
+        services.filter { $0.enabled && $0.kind != .supervisor }
     }
 }
 
@@ -74,26 +84,16 @@ public struct HealthSettings: Sendable {
     public var checkTimeout: Duration
 }
 
-public struct ServiceSettings: Sendable {
-    public var kind: ServiceKind
-    public var port: Int
-    /// Whether the supervisor runs this service.
-    public var enabled: Bool
-    public var shutdownTimeout: Duration
-
-    public init(kind: ServiceKind, port: Int? = nil, enabled: Bool = true, shutdownTimeout: Duration = .seconds(10)) {
-        self.kind = kind
-        self.port = port ?? kind.defaultPort
-        self.enabled = enabled
-        self.shutdownTimeout = shutdownTimeout
-    }
-}
-
 public struct SupervisorSettings: Sendable {
-    /// The delay before restarting a child that exited.
-    public var restartDelay: Duration
     /// The path of the `vakt` binary children are started from; the supervisor's own by default.
     public var executable: String?
+    /// Where the supervisor records its children, to find them after it was killed.
+    public var stateDirectory: String
+    /// How long the supervisor waits for its critical children before reporting READY anyway,
+    /// with a STATUS= that names what is not ready.
+    public var readyTimeout: Duration
+    /// Name of the secret holding the control API token.
+    public var controlTokenSecret: String
 }
 
 extension VaktConfiguration {
@@ -162,34 +162,17 @@ extension VaktConfiguration {
         healthSection.finish()
 
         let servicesSection = root.section("services")
-        var services: [ServiceKind: ServiceSettings] = [:]
-        var portOwners: [Int: ServiceKind] = [:]
-        for kind in ServiceKind.allCases {
-            let section = servicesSection.section(kind.rawValue)
-            let settings = ServiceSettings(
-                kind: kind,
-                port: section.int("port", default: kind.defaultPort, in: 1...65535),
-                enabled: section.bool("enabled", default: kind != .supervisor),
-                shutdownTimeout: section.duration("shutdown_timeout", default: .seconds(10), in: .milliseconds(100)...(.seconds(300)))
-            )
-            if let owner = portOwners[settings.port] {
-                section.report("port", "port \(settings.port) is already used by services.\(owner.rawValue)")
-            }
-            portOwners[settings.port] = kind
-            services[kind] = settings
-            section.finish()
+        services = ServiceSettings.readAll(servicesSection, system: system)
+        if let cycle = ServiceSettings.dependencyCycle(in: services) {
+            servicesSection.report(cycle[0] + ".depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
         }
-        for key in servicesSection.keys where ServiceKind(rawValue: key) == nil {
-            let known = ServiceKind.allCases.map(\.rawValue).joined(separator: ", ")
-            servicesSection.report(key, "unknown service; known services are \(known)")
-            _ = servicesSection.section(key)
-        }
-        self.services = services
 
         let supervisorSection = root.section("supervisor")
         supervisor = SupervisorSettings(
-            restartDelay: supervisorSection.duration("restart_delay", default: .seconds(1), in: .milliseconds(10)...(.seconds(600))),
-            executable: supervisorSection.optionalString("executable")
+            executable: supervisorSection.optionalString("executable"),
+            stateDirectory: supervisorSection.string("state_directory", default: system.stateDirectory + "/supervisor"),
+            readyTimeout: supervisorSection.duration("ready_timeout", default: .seconds(60), in: .seconds(1)...(.seconds(3600))),
+            controlTokenSecret: supervisorSection.string("control_token_secret", default: "control-token")
         )
         supervisorSection.finish()
 

@@ -8,8 +8,15 @@ public struct TestConfiguration: Sendable {
     public let ports: [ServiceKind: Int]
     public let directory: URL
 
-    /// - Parameter disabled: services the supervisor must not start.
-    public init(redisPort: Int, postgres: PostgresServer?, disabled: Set<ServiceKind> = [], extraYAML: String = "") throws {
+    /// - Parameters:
+    ///   - disabled: services the supervisor must not start.
+    ///   - serviceSettings: extra YAML lines (without indentation) per service, such as `restart: never`.
+    ///   - programs: other programs to supervise, by name, each with its YAML lines (`command: [...]`).
+    ///   - supervisorSettings: extra YAML lines for the `supervisor` section.
+    public init(
+        redisPort: Int, postgres: PostgresServer?, disabled: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
+        programs: [(name: String, settings: [String])] = [], supervisorSettings: [String] = []
+    ) throws {
         directory = try TestEnvironment.temporaryDirectory("vakt-config")
         var ports: [ServiceKind: Int] = [:]
         for kind in ServiceKind.allCases { ports[kind] = TestEnvironment.freePort() }
@@ -24,7 +31,10 @@ public struct TestConfiguration: Sendable {
               port: \(redisPort)
               reconnect_initial_delay: 20ms
               reconnect_max_delay: 200ms
-            health:
+            supervisor:
+              state_directory: \(directory.path)/supervisor
+              ready_timeout: 20s
+            \(supervisorSettings.map { "  \($0)\n" }.joined())health:
               check_timeout: 1s
             exchange:
               base_url: http://127.0.0.1:\(ports[.exchangeSim]!)
@@ -42,10 +52,13 @@ public struct TestConfiguration: Sendable {
         }
         yaml += "services:\n"
         for kind in ServiceKind.allCases {
-            yaml += "  \(kind.rawValue):\n    port: \(ports[kind]!)\n    shutdown_timeout: 5s\n"
+            yaml += "  \(kind.rawValue):\n    port: \(ports[kind]!)\n    stop_timeout: 5s\n"
             if disabled.contains(kind) { yaml += "    enabled: false\n" }
+            for line in serviceSettings[kind] ?? [] { yaml += "    \(line)\n" }
         }
-        yaml += extraYAML
+        for program in programs {
+            yaml += "  \(program.name):\n" + program.settings.map { "    \($0)\n" }.joined()
+        }
         path = directory.appendingPathComponent("vakt.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
     }

@@ -14,7 +14,7 @@ import VaktTesting
         try await redis.start()
         let configuration = try TestConfiguration(
             redisPort: redis.port, postgres: nil, disabled: Set(ServiceKind.allCases).subtracting([.exchangeSim]),
-            extraYAML: "supervisor:\n  restart_delay: 50ms\n")
+            serviceSettings: [.exchangeSim: ["backoff: { initial: 50ms }"]])
         let recorder = try NotifyRecorder()
         let supervisor = try ServiceProcess(arguments: ["supervisor", "--config", configuration.path], notifySocket: recorder.address)
         return (supervisor, configuration, redis, recorder)
@@ -48,7 +48,9 @@ import VaktTesting
         let (supervisor, configuration, _, recorder) = try await startSupervisor()
         defer { recorder.stop() }
         #expect(
-            await TestEnvironment.eventually { (try? await HTTPProbe.get(configuration.url(.exchangeSim, "/api/v3/ping")))?.status == 200 })
+            await TestEnvironment.eventually {
+                (try? await HTTPProbe.get(configuration.url(.exchangeSim, "/api/v3/ping")))?.status == 200
+            })
         let child = try #require(TestEnvironment.childPIDs(of: supervisor.pid).first)
         supervisor.signal(SIGKILL)
         _ = await supervisor.waitForExit()

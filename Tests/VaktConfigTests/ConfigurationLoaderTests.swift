@@ -75,7 +75,7 @@ import Testing
     @Test func unknownServiceAndDuplicatePortAreErrors() {
         #expect(
             errors("services:\n  trader:\n    port: 1234") == [
-                "test.yaml:services.trader: unknown service; known services are supervisor, gateway, ai-engine, execution, risk, portfolio, rl-training, market-data, dashboard, exchange-sim"
+                "test.yaml:services.trader: unknown service; known services are supervisor, gateway, ai-engine, execution, risk, portfolio, rl-training, market-data, dashboard, exchange-sim (another program needs a command)"
             ])
         #expect(
             errors("services:\n  gateway:\n    port: 8001") == [
@@ -118,17 +118,32 @@ import Testing
             ])
     }
 
-    @Test func unknownOverrideIsAnErrorButSecretsAndConfigPathAreNot() {
+    @Test func unknownOverrideInAKnownSectionIsAnError() {
         #expect(
-            errors("", environment: ["VAKT_REDIS__PROT": "1", "VAKT_SECRET_CONTROL_TOKEN": "x", "VAKT_CONFIG": "f"]) == [
-                "test.yaml:redis.prot: unknown key (set by environment variable VAKT_REDIS__PROT)"
+            errors("", environment: ["VAKT_REDIS__PROT": "1", "VAKT_SERVICES__GATEWAY__PROT": "1"]) == [
+                "test.yaml:redis.prot: unknown key (set by environment variable VAKT_REDIS__PROT)",
+                "test.yaml:services.gateway.prot: unknown key (set by environment variable VAKT_SERVICES__GATEWAY__PROT)",
             ])
     }
 
+    @Test func singleUnderscoreBetweenLevelsGetsAHint() {
+        #expect(
+            errors("", environment: ["VAKT_LOG_LEVEL": "debug"]) == [
+                "test.yaml:log_level: unknown key (set by environment variable VAKT_LOG_LEVEL); levels are separated by __, as in VAKT_LOG__LEVEL"
+            ])
+    }
+
+    @Test func variablesOutsideTheSchemaAreIgnored() {
+        #expect(
+            errors(
+                "", environment: ["VAKT_SECRET_CONTROL_TOKEN": "x", "VAKT_CONFIG": "f", "VAKT_BUILD": "release", "VAKT_INFRA_DIR": "var"])
+                == [])
+    }
+
     @Test func durationsTakeUnits() throws {
-        let configuration = try parse("health:\n  check_timeout: 250ms\nsupervisor:\n  restart_delay: 2s")
+        let configuration = try parse("health:\n  check_timeout: 250ms\nsupervisor:\n  ready_timeout: 2m")
         #expect(configuration.health.checkTimeout == .milliseconds(250))
-        #expect(configuration.supervisor.restartDelay == .seconds(2))
+        #expect(configuration.supervisor.readyTimeout == .seconds(120))
         #expect(ConfigReader.Section.parseDuration("1m") == .seconds(60))
         #expect(ConfigReader.Section.parseDuration("1500") == .milliseconds(1500))
         #expect(ConfigReader.Section.parseDuration("-1s") == nil)
@@ -141,6 +156,96 @@ import Testing
         #expect(
             errors("redis:\n  reconnect_initial_delay: 2s\n  reconnect_max_delay: 1s") == [
                 "test.yaml:redis.reconnect_max_delay: must not be shorter than reconnect_initial_delay"
+            ])
+    }
+
+    @Test func dependencyCycleIsAnError() {
+        let yaml = """
+            services:
+              risk:
+                depends_on: [execution]
+            """
+        #expect(errors(yaml) == ["test.yaml:services.risk.depends_on: dependency cycle: risk -> execution -> risk"])
+    }
+
+    @Test func unknownDependencyAndSelfDependencyAreErrors() {
+        #expect(
+            errors("services:\n  gateway:\n    depends_on: [risk, trader]") == [
+                "test.yaml:services.gateway.depends_on: unknown service \"trader\""
+            ])
+        #expect(
+            errors("services:\n  risk:\n    depends_on: [risk]") == [
+                "test.yaml:services.risk.depends_on: a service cannot depend on itself"
+            ])
+    }
+
+    @Test func otherProgramsNeedACommand() throws {
+        #expect(
+            errors("services:\n  sidecar:\n    restart: never") == [
+                "test.yaml:services.sidecar: unknown service; known services are supervisor, gateway, ai-engine, execution, risk, portfolio, rl-training, market-data, dashboard, exchange-sim (another program needs a command)"
+            ])
+        let configuration = try parse("services:\n  sidecar:\n    command: [/bin/sleep, \"60\"]\n    depends_on: [risk]")
+        let sidecar = try #require(configuration.service(named: "sidecar"))
+        #expect(sidecar.command == ["/bin/sleep", "60"])
+        #expect(sidecar.kind == nil)
+        #expect(sidecar.readiness == .none)
+        #expect(sidecar.dependsOn == ["risk"])
+        #expect(configuration.supervisedServices.map(\.name).last == "sidecar")
+    }
+
+    @Test func childSettingsAreRead() throws {
+        let yaml = """
+            services:
+              execution:
+                readiness: http
+                start_timeout: 5s
+                watchdog: 2s
+                stop_timeout: 3s
+                restart: on-failure
+                backoff: { initial: 100ms, multiplier: 3, maximum: 2s, jitter: 0 }
+                intensity: { max_restarts: 2, period: 10s }
+                critical: false
+                environment: { RUST_LOG: debug }
+                log_file: { path: /tmp/x.log, max_bytes: 65536, keep: 2 }
+            """
+        let execution = try parse(yaml).service(.execution)
+        #expect(execution.readiness == .http)
+        #expect(execution.startTimeout == .seconds(5))
+        #expect(execution.watchdog == .seconds(2))
+        #expect(execution.stopTimeout == .seconds(3))
+        #expect(execution.restart == .onFailure)
+        #expect(execution.backoff == .init(initial: .milliseconds(100), multiplier: 3, maximum: .seconds(2), jitter: 0))
+        #expect(execution.intensity == .init(maxRestarts: 2, period: .seconds(10)))
+        #expect(execution.critical == false)
+        #expect(execution.environment == ["RUST_LOG": "debug"])
+        #expect(execution.logFile == .init(path: "/tmp/x.log", maxBytes: 65536, keep: 2))
+        #expect(execution.dependsOn == ["risk", "exchange-sim"])
+    }
+
+    @Test func disabledDependencyIsNotWaitedFor() throws {
+        let configuration = try parse("system:\n  mode: live")
+        #expect(configuration.service(.exchangeSim).enabled == false)
+        #expect(configuration.service(.execution).dependsOn == ["risk"])
+    }
+
+    @Test func badChildSettingsAreNamed() {
+        #expect(
+            errors("services:\n  risk:\n    restart: sometimes\n    watchdog: 10ms\n    backoff: { initial: 5s, maximum: 1s }") == [
+                "test.yaml:services.risk.watchdog: must be at least 100ms, or 0 for none",
+                "test.yaml:services.risk.restart: \"sometimes\" is not one of always, on-failure, never",
+                "test.yaml:services.risk.backoff.maximum: must not be shorter than backoff.initial",
+            ])
+        #expect(
+            errors("services:\n  sidecar:\n    command: [/bin/true]\n    readiness: http") == [
+                "test.yaml:services.sidecar.readiness: http readiness needs a port"
+            ])
+    }
+
+    @Test func backoffGrowsToItsMaximum() {
+        let backoff = ServiceSettings.Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(1), jitter: 0)
+        #expect(
+            (1...6).map { backoff.delay(attempt: $0) } == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1),
             ])
     }
 }

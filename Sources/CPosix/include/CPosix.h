@@ -7,9 +7,15 @@
 /// Starts a child process in its own process group, with `death_signal` delivered to it when the
 /// parent dies (PR_SET_PDEATHSIG), all signal dispositions and the signal mask reset, stdin on
 /// /dev/null, stdout and stderr on the given descriptors and every other descriptor closed.
+/// If `pid_env_index` is not negative, `envp[pid_env_index]` must be `NAME=` followed by at least
+/// ten characters of room; the child writes its own pid there before exec (WATCHDOG_PID must
+/// name the child, whose pid is known only after fork), without allocating.
 /// Returns the pid, or -1 with `*error_out` set to the errno of the step that failed (including
 /// execve in the child, reported through a close-on-exec pipe).
-pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+///
+/// PR_SET_PDEATHSIG fires when the *thread* that forked exits, so call this from a thread that
+/// lives as long as the process.
+pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], int pid_env_index, const char *cwd,
                  int stdout_fd, int stderr_fd, int death_signal, int *error_out);
 
 /// Receives one notify datagram. Sets the sender's pid and uid from SCM_CREDENTIALS (-1 when the

@@ -36,7 +36,8 @@ public enum ServiceRuntime {
         if needs.contains(.exchange) {
             checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
         }
-        checks += service.healthChecks(context: context)
+        let parts = try service.makeParts(context: context)
+        checks += parts.healthChecks
         let checker = HealthChecker(
             checks: checks, timeout: configuration.health.checkTimeout, serviceId: "\(configuration.system.instance)/\(kind.rawValue)",
             version: VaktVersion.current)
@@ -44,16 +45,24 @@ public enum ServiceRuntime {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(MetricsMiddleware())
         router.addStandardRoutes(health: checker, metrics: metrics)
-        try service.addRoutes(to: router, context: context)
+        try parts.addRoutes(router)
 
-        let address = "\(configuration.http.host):\(settings.port)"
+        let port = settings.port ?? kind.defaultPort
+        let address = "\(configuration.http.host):\(port)"
         let serviceLogger = logger
         let application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.http.host, port: settings.port), serverName: "vakt-\(kind.rawValue)"),
+            configuration: .init(address: .hostname(configuration.http.host, port: port), serverName: "vakt-\(kind.rawValue)"),
             onServerRunning: { _ in
                 serviceLogger.info("serving", metadata: ["address": "\(address)", "version": "\(VaktVersion.current)"])
-                await notify.ready(status: "\(kind.rawValue) serving on \(address)")
+                // READY=1 must not wait inside the server's start-up; report from a task of its own.
+                Task {
+                    let status = await parts.readiness?() ?? "\(kind.rawValue) serving on \(address)"
+                    await notify.ready(status: status)
+                    if let updates = parts.statusUpdates {
+                        for await line in updates { await notify.status(line) }
+                    }
+                }
             },
             logger: logger
         )
@@ -65,13 +74,15 @@ public enum ServiceRuntime {
         if let postgres { services.append(.init(service: postgres)) }
         if let interval = notify.watchdogInterval() {
             logger.info("watchdog enabled", metadata: ["interval_ms": "\(interval.milliseconds)"])
-            services.append(.init(service: WatchdogPinger(notify: notify, interval: interval)))
+            services.append(
+                .init(service: WatchdogPinger(notify: notify, interval: interval, isMakingProgress: parts.isMakingProgress, logger: logger))
+            )
         }
-        services += service.backgroundServices(context: context).map { .init(service: $0) }
+        services += parts.backgroundServices.map { .init(service: $0) }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = settings.shutdownTimeout
+        groupConfiguration.maximumGracefulShutdownDuration = settings.stopTimeout
         let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
@@ -131,15 +142,26 @@ struct ShutdownNotifier: ServiceLifecycle.Service {
     }
 }
 
-/// Pings the watchdog at half the interval the manager asked for, as sd_watchdog_enabled(3) advises.
+/// Pings the watchdog at half the interval the manager asked for, as sd_watchdog_enabled(3)
+/// advises, but only while the service reports progress: a blind timer would keep a wedged
+/// service alive.
 struct WatchdogPinger: ServiceLifecycle.Service {
     let notify: NotifyClient
     let interval: Duration
+    let isMakingProgress: @Sendable () -> Bool
+    let logger: Logger
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var withheld = false
             while true {
-                await notify.watchdogPing()
+                if isMakingProgress() {
+                    await notify.watchdogPing()
+                    withheld = false
+                } else if !withheld {
+                    logger.error("no progress; withholding the watchdog ping so the manager restarts this process")
+                    withheld = true
+                }
                 try await Task.sleep(for: interval / 2)
             }
         }

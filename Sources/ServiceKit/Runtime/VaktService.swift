@@ -1,7 +1,7 @@
-// ServiceKit: the runtime every Vakt process is built from. A service states its kind, its
-// routes, extra health checks and background work (``VaktService``); ``ServiceRuntime`` gives it
+// ServiceKit: the runtime every Vakt process is built from. A service states its kind and
+// builds its parts once (``VaktService/makeParts(context:)``); ``ServiceRuntime`` gives it
 // configuration, structured logs, `/health` and `/metrics`, Redis and PostgreSQL clients,
-// sd_notify readiness and watchdog, and graceful shutdown on SIGTERM/SIGINT.
+// sd_notify readiness, status and watchdog, and graceful shutdown on SIGTERM/SIGINT.
 
 import Hummingbird
 import ServiceLifecycle
@@ -10,18 +10,46 @@ import VaktConfig
 /// What makes one service different from another; everything else is the runtime's.
 public protocol VaktService: Sendable {
     var kind: ServiceKind { get }
-    /// Adds the service's own endpoints; `/health` and `/metrics` are already there.
-    func addRoutes(to router: Router<BasicRequestContext>, context: ServiceContext) throws
-    /// Checks beyond the infrastructure the service's kind declares.
-    func healthChecks(context: ServiceContext) -> [any HealthCheck]
-    /// Long-running work that lives and stops with the service.
-    func backgroundServices(context: ServiceContext) -> [any ServiceLifecycle.Service]
+    /// Builds the service's state and parts; called once, before the server starts.
+    func makeParts(context: ServiceContext) throws -> ServiceParts
 }
 
 extension VaktService {
-    public func addRoutes(to router: Router<BasicRequestContext>, context: ServiceContext) throws {}
-    public func healthChecks(context: ServiceContext) -> [any HealthCheck] { [] }
-    public func backgroundServices(context: ServiceContext) -> [any ServiceLifecycle.Service] { [] }
+    public func makeParts(context: ServiceContext) throws -> ServiceParts { ServiceParts() }
+}
+
+/// A service's own routes, checks, background work and sd_notify behaviour.
+public struct ServiceParts: Sendable {
+    /// Adds the service's endpoints; `/health` and `/metrics` are already there.
+    public var addRoutes: @Sendable (Router<BasicRequestContext>) throws -> Void
+    /// Checks beyond the infrastructure the service's kind declares.
+    public var healthChecks: [any HealthCheck]
+    /// Long-running work that lives and stops with the service.
+    public var backgroundServices: [any ServiceLifecycle.Service]
+    /// Returns when the service is ready, with the `STATUS=` text to send with `READY=1`;
+    /// nil means ready as soon as the server listens.
+    public var readiness: (@Sendable () async -> String)?
+    /// `STATUS=` lines to send as the service's state changes.
+    public var statusUpdates: AsyncStream<String>?
+    /// Whether the service's own bookkeeping is making progress; the watchdog is pinged only
+    /// while it is, so a wedged service is restarted by its manager.
+    public var isMakingProgress: @Sendable () -> Bool
+
+    public init(
+        addRoutes: @escaping @Sendable (Router<BasicRequestContext>) throws -> Void = { _ in },
+        healthChecks: [any HealthCheck] = [],
+        backgroundServices: [any ServiceLifecycle.Service] = [],
+        readiness: (@Sendable () async -> String)? = nil,
+        statusUpdates: AsyncStream<String>? = nil,
+        isMakingProgress: @escaping @Sendable () -> Bool = { true }
+    ) {
+        self.addRoutes = addRoutes
+        self.healthChecks = healthChecks
+        self.backgroundServices = backgroundServices
+        self.readiness = readiness
+        self.statusUpdates = statusUpdates
+        self.isMakingProgress = isMakingProgress
+    }
 }
 
 /// The build's version, reported in `/health`, `vakt_build_info` and `vakt version`.
