@@ -30,8 +30,11 @@ struct StateDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: "\(childrenPath)/\(name)")
     }
 
-    /// Stops every recorded child that still runs: SIGTERM to its process group, SIGKILL after
-    /// `timeout`. Returns the names of those it stopped.
+    /// Stops whatever is left of each recorded child: SIGTERM to every member of its process
+    /// group, SIGKILL after `timeout`. The child itself usually died with its supervisor (parent
+    /// death signal), but its own children live on in its group; a member counts only if it
+    /// started no earlier than the child did, so a recycled pid or group id is never hit.
+    /// Returns the names of the children whose leftovers it stopped.
     func stopLeftovers(timeout: Duration) async -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: childrenPath)) ?? []
         var stopped: [String] = []
@@ -40,28 +43,46 @@ struct StateDirectory: Sendable {
             defer { try? FileManager.default.removeItem(atPath: file) }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
             let fields = text.split(whereSeparator: \.isWhitespace)
-            guard fields.count == 2, let pid = Int32(fields[0]), let started = UInt64(fields[1]),
-                Self.startTime(of: pid) == started
-            else { continue }
-            logger.warning("stopping a child left by a previous supervisor", metadata: ["child": "\(name)", "pid": "\(pid)"])
-            kill(-pid, SIGTERM)
+            guard fields.count == 2, let group = Int32(fields[0]), let started = UInt64(fields[1]) else { continue }
+            let members = Self.members(ofGroup: group, startedNoEarlierThan: started)
+            guard !members.isEmpty else { continue }
+            logger.warning(
+                "stopping processes left by a previous supervisor",
+                metadata: ["child": "\(name)", "process_group": "\(group)", "pids": "\(members.map(\.pid))"])
+            for member in members { kill(member.pid, SIGTERM) }
             let deadline = ContinuousClock.now + timeout
-            while Self.startTime(of: pid) == started && ContinuousClock.now < deadline {
+            while !Self.members(ofGroup: group, startedNoEarlierThan: started).isEmpty && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
-            kill(-pid, SIGKILL)
+            for member in Self.members(ofGroup: group, startedNoEarlierThan: started) { kill(member.pid, SIGKILL) }
             stopped.append(name)
         }
         return stopped
     }
 
-    /// Field 22 of `/proc/PID/stat`: the process's start time in clock ticks since boot.
+    struct ProcessStat {
+        var pid: Int32
+        var processGroup: Int32
+        var startTime: UInt64
+    }
+
+    static func members(ofGroup group: Int32, startedNoEarlierThan started: UInt64) -> [ProcessStat] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0).flatMap(stat) }.filter { $0.processGroup == group && $0.startTime >= started }
+    }
+
     static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+        stat(pid)?.startTime
+    }
+
+    /// `/proc/PID/stat` of a living (not zombie) process: field 5 is the process group, field
+    /// 22 the start time in clock ticks since boot.
+    static func stat(_ pid: Int32) -> ProcessStat? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else {
             return nil
         }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, fields[0] != "Z" else { return nil }
-        return UInt64(fields[19])
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", let group = Int32(fields[2]), let started = UInt64(fields[19]) else { return nil }
+        return ProcessStat(pid: pid, processGroup: group, startTime: started)
     }
 }

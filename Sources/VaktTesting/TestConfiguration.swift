@@ -21,6 +21,10 @@ public struct TestConfiguration: Sendable {
         var ports: [ServiceKind: Int] = [:]
         for kind in ServiceKind.allCases { ports[kind] = TestEnvironment.freePort() }
         self.ports = ports
+        var supervisorLines = supervisorSettings
+        if !supervisorLines.contains(where: { $0.hasPrefix("state_directory:") }) {
+            supervisorLines.append("state_directory: \(directory.path)/supervisor")
+        }
         var yaml = """
             system:
               instance: test
@@ -32,9 +36,8 @@ public struct TestConfiguration: Sendable {
               reconnect_initial_delay: 20ms
               reconnect_max_delay: 200ms
             supervisor:
-              state_directory: \(directory.path)/supervisor
               ready_timeout: 20s
-            \(supervisorSettings.map { "  \($0)\n" }.joined())health:
+            \(supervisorLines.map { "  \($0)\n" }.joined())health:
               check_timeout: 1s
             exchange:
               base_url: http://127.0.0.1:\(ports[.exchangeSim]!)

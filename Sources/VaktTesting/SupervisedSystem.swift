@@ -1,0 +1,89 @@
+import Foundation
+import VaktConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `vakt supervisor` running the given programs (and none of the Vakt services unless
+/// asked), with a control token, a notify socket this test owns, and a Redis of its own.
+public final class SupervisedSystem: Sendable {
+    public static let controlToken = "test-control-token-0123456789"
+
+    public let supervisor: ServiceProcess
+    public let configuration: TestConfiguration
+    public let recorder: NotifyRecorder
+    let redis: RedisServer
+
+    /// The test child's path, built beside `vakt`.
+    public static var testChild: String {
+        TestEnvironment.buildDirectory.appendingPathComponent("VaktTestChild").path
+    }
+
+    /// YAML lines for a test child: `command` from its arguments plus any extra settings.
+    public static func child(_ arguments: [String], _ settings: [String] = []) -> [String] {
+        let command = ([testChild] + arguments).map { "\"\($0)\"" }.joined(separator: ", ")
+        return ["command: [\(command)]"] + settings
+    }
+
+    public init(
+        programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
+        stateDirectoryOf previous: SupervisedSystem? = nil
+    ) async throws {
+        redis = try RedisServer()
+        try await redis.start()
+        var supervisorSettings: [String] = []
+        if let previous {
+            supervisorSettings.append("state_directory: \(previous.configuration.directory.path)/supervisor")
+        }
+        configuration = try TestConfiguration(
+            redisPort: redis.port, postgres: nil, disabled: Set(ServiceKind.allCases).subtracting(services),
+            serviceSettings: serviceSettings,
+            programs: programs, supervisorSettings: supervisorSettings)
+        recorder = try NotifyRecorder()
+        supervisor = try ServiceProcess(
+            arguments: ["supervisor", "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken],
+            notifySocket: recorder.address)
+    }
+
+    public var apiURL: String { configuration.url(.supervisor, "/api/services") }
+
+    /// `GET /api/services`, decoded as JSON objects keyed by service name.
+    public func services() async throws -> [String: [String: Any]] {
+        let result = try await HTTPProbe.get(apiURL)
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any],
+            let list = object["services"] as? [[String: Any]]
+        else { throw MissingFixture("unexpected /api/services body: \(result.text)") }
+        return Dictionary(uniqueKeysWithValues: list.compactMap { entry in (entry["name"] as? String).map { ($0, entry) } })
+    }
+
+    public func service(_ name: String) async -> [String: Any]? {
+        try? await services()[name]
+    }
+
+    /// Waits until `name`'s entry satisfies `predicate`.
+    public func waitFor(_ name: String, timeout: Duration = .seconds(15), _ predicate: @escaping ([String: Any]) -> Bool) async -> Bool {
+        await TestEnvironment.eventually(timeout: timeout) {
+            guard let entry = await service(name) else { return false }
+            return predicate(entry)
+        }
+    }
+
+    /// `POST /api/services/{name}/{action}` with the given Authorization header.
+    public func control(_ action: String, _ name: String, authorization: String? = "Bearer \(controlToken)") async throws -> HTTPResult {
+        try await HTTPProbe.request(
+            .POST, configuration.url(.supervisor, "/api/services/\(name)/\(action)"),
+            headers: authorization.map { [("Authorization", $0)] } ?? [], timeout: .seconds(30))
+    }
+
+    public func metrics() async throws -> String {
+        try await HTTPProbe.get(configuration.url(.supervisor, "/metrics")).text
+    }
+
+    public func stop() async -> Int32? {
+        supervisor.signal(SIGTERM)
+        let status = await supervisor.waitForExit(timeout: .seconds(30))
+        recorder.stop()
+        return status
+    }
+}

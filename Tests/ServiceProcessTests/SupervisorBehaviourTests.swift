@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+import VaktTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The supervisor against real children that misbehave on purpose (VaktTestChild).
+@Suite struct SupervisorBehaviourTests {
+    typealias System = SupervisedSystem
+
+    @Test func crashingChildIsRestartedWithGrowingBackoff() async throws {
+        let system = try await System(programs: [
+            (
+                "crasher",
+                System.child(
+                    ["--exit-after-ms", "50", "--exit-code", "3"],
+                    ["backoff: { initial: 200ms, multiplier: 2, maximum: 5s, jitter: 0 }", "intensity: { max_restarts: 20, period: 60s }"])
+            )
+        ])
+        // Record when each new child pid appears.
+        var starts: [(pid: Int32, at: ContinuousClock.Instant)] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while starts.count < 4 && ContinuousClock.now < deadline {
+            for pid in TestEnvironment.childPIDs(of: system.supervisor.pid) where !starts.contains(where: { $0.pid == pid }) {
+                starts.append((pid, .now))
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(starts.count == 4, "\(system.supervisor.output())")
+        // Start n+1 follows start n by the run (about 50 ms) plus 200, 400, 800 ms of backoff.
+        let gaps = zip(starts, starts.dropFirst()).map { $1.at - $0.at }
+        for (gap, backoff) in zip(gaps, [200, 400, 800]) {
+            #expect(gap >= .milliseconds(backoff), "gaps: \(gaps)")
+        }
+        let entry = try #require(await system.service("crasher"))
+        #expect((entry["restarts"] as? Int ?? 0) >= 3)
+        #expect(entry["lastExit"] as? String == "exited with status 3")
+        #expect(entry["lastExitReason"] as? String == "exit")
+        #expect(try await system.metrics().contains("vakt_service_restarts_total{service=\"crasher\",reason=\"exit\"}"))
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func crashLoopEndsFailedAfterTheIntensityLimit() async throws {
+        let started = ContinuousClock.now
+        let system = try await System(programs: [
+            (
+                "looper",
+                System.child(
+                    ["--exit-after-ms", "0"],
+                    ["backoff: { initial: 20ms, multiplier: 1, maximum: 20ms, jitter: 0 }", "intensity: { max_restarts: 3, period: 30s }"])
+            )
+        ])
+        #expect(await system.waitFor("looper") { $0["state"] as? String == "failed" }, "\(system.supervisor.output())")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let entry = try #require(await system.service("looper"))
+        #expect(entry["restarts"] as? Int == 3)
+        #expect(system.supervisor.output().filter { $0 == "\n" }.count > 0)
+        let starts = system.supervisor.output().components(separatedBy: "test-child started").count - 1
+        #expect(starts == 4, "one start and three restarts")
+        // It stays down.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(TestEnvironment.childPIDs(of: system.supervisor.pid).isEmpty)
+        #expect(try await system.metrics().contains("vakt_service_failures_total{service=\"looper\"} 1"))
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func missedWatchdogKillsWithSIGABRTAndRestarts() async throws {
+        let system = try await System(programs: [
+            (
+                "hanger",
+                System.child(
+                    ["--watchdog", "--hang-after-ms", "400"],
+                    [
+                        "readiness: notify", "watchdog: 300ms", "backoff: { initial: 50ms, jitter: 0 }", "stop_timeout: 5s",
+                        // Swift's backtracer would catch SIGABRT and take seconds to symbolicate.
+                        "environment: { SWIFT_BACKTRACE: enable=no }",
+                    ])
+            )
+        ])
+        #expect(
+            await system.waitFor("hanger") { ($0["restarts"] as? Int ?? 0) >= 1 && $0["lastExitReason"] as? String == "watchdog" },
+            "\(system.supervisor.output())")
+        let entry = try #require(await system.service("hanger"))
+        #expect((entry["lastExit"] as? String)?.contains("signal 6") == true, "\(entry)")
+        #expect(try await system.metrics().contains("vakt_watchdog_misses_total{service=\"hanger\"}"))
+        #expect(
+            system.recorder.datagrams.allSatisfy { $0.senderPID == system.supervisor.pid },
+            "children's messages go to the supervisor, not to its manager")
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func childThatNeverBecomesReadyHitsItsStartTimeout() async throws {
+        let system = try await System(programs: [
+            (
+                "sleeper",
+                System.child(["--never-ready"], ["readiness: notify", "start_timeout: 400ms", "restart: never", "stop_timeout: 1s"])
+            )
+        ])
+        #expect(await system.waitFor("sleeper") { $0["state"] as? String == "exited" }, "\(system.supervisor.output())")
+        let entry = try #require(await system.service("sleeper"))
+        #expect(entry["lastExitReason"] as? String == "start_timeout")
+        #expect(entry["ready"] as? Bool == false)
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func childIgnoringSIGTERMIsKilledAfterItsStopTimeoutWithItsGrandchildren() async throws {
+        let system = try await System(programs: [
+            ("stubborn", System.child(["--ignore-sigterm", "--grandchildren", "2"], ["readiness: none", "stop_timeout: 600ms"]))
+        ])
+        #expect(await system.waitFor("stubborn") { $0["state"] as? String == "running" })
+        let child = try #require(TestEnvironment.childPIDs(of: system.supervisor.pid).first)
+        #expect(await TestEnvironment.eventually { TestEnvironment.childPIDs(of: child).count == 2 })
+        let grandchildren = TestEnvironment.childPIDs(of: child)
+
+        let started = ContinuousClock.now
+        let response = try await system.control("stop", "stubborn")
+        let took = ContinuousClock.now - started
+        #expect(response.status == 200, "\(response.text)")
+        #expect(took >= .milliseconds(600), "stopped after \(took), before the stop timeout")
+        let entry = try #require(await system.service("stubborn"))
+        #expect(entry["state"] as? String == "stopped")
+        #expect(entry["lastExit"] as? String == "killed by signal 9 (Killed)")
+        #expect(entry["lastExitReason"] as? String == "stopped")
+        #expect(!TestEnvironment.isAlive(child))
+        #expect(await TestEnvironment.eventually(timeout: .seconds(3)) { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func systemdNotifyInAChildScriptMarksItReady() async throws {
+        let system = try await System(programs: [
+            ("scripted", System.child(["--systemd-notify", "--status", "warming caches"], ["readiness: notify"]))
+        ])
+        #expect(await system.waitFor("scripted") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        #expect(await system.service("scripted")?["status"] as? String == "warming caches")
+        #expect(await TestEnvironment.eventually { system.supervisor.output().contains("systemd-notify exited with 0") })
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func datagramsFromUnrelatedProcessesAreIgnoredAndCounted() async throws {
+        let system = try await System(programs: [("steady", System.child([], ["readiness: notify"]))])
+        #expect(await system.waitFor("steady") { $0["ready"] as? Bool == true })
+        let address = try #require(
+            system.supervisor.output().split(separator: " ").first { $0.hasPrefix("notify_socket=") }.map { String($0.dropFirst(14)) })
+        // This test process is no child of the supervisor.
+        let result = try TestEnvironment.run(
+            "/usr/bin/systemd-notify", ["--status=forged"], environment: ["NOTIFY_SOCKET": address, "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 0, "systemd-notify: \(result.output)")
+        // systemd-notify sends its message and then a BARRIER=1 datagram: two rejected.
+        let counted = await TestEnvironment.eventually {
+            (try? await system.metrics())?.contains("vakt_notify_rejected_total{reason=\"unknown_sender\"} 2") == true
+        }
+        let metrics = (try? await system.metrics()) ?? ""
+        #expect(counted, "\(metrics.split(separator: "\n").filter { $0.contains("notify") })")
+        #expect(await system.service("steady")?["status"] as? String == "test child ready")
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func controlRequiresTheTokenAndChangesNothingWithoutIt() async throws {
+        let system = try await System(programs: [("guarded", System.child([], ["readiness: notify"]))])
+        #expect(await system.waitFor("guarded") { $0["ready"] as? Bool == true })
+        let pid = try #require(await system.service("guarded")?["pid"] as? Int)
+        for authorization in [nil, "Bearer wrong", "Bearer \(System.controlToken)x", "Basic \(System.controlToken)", "Bearer "] {
+            for action in ["stop", "restart", "start"] {
+                let response = try await system.control(action, "guarded", authorization: authorization)
+                #expect(response.status == 401, "\(action) with \(authorization ?? "no header")")
+            }
+        }
+        #expect(await system.service("guarded")?["pid"] as? Int == pid)
+        #expect(await system.service("guarded")?["state"] as? String == "running")
+        #expect(try await system.control("stop", "no-such-service").status == 404)
+
+        let restarted = try await system.control("restart", "guarded")
+        #expect(restarted.status == 200)
+        #expect(await system.waitFor("guarded") { $0["ready"] as? Bool == true && $0["pid"] as? Int != pid })
+        #expect(await system.service("guarded")?["restarts"] as? Int == 0, "an operator's restart is not a failure")
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func dependentsStartOnlyAfterTheirDependenciesAreReady() async throws {
+        let system = try await System(programs: [
+            ("late", System.child([], ["readiness: notify", "depends_on: [slow]"])),
+            ("slow", System.child(["--ready-after-ms", "700"], ["readiness: notify"])),
+        ])
+        #expect(await system.waitFor("late") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        let output = system.supervisor.output()
+        let slowReady = try #require(
+            output.range(of: "msg=\"child ready\" child=slow") ?? output.range(of: "child=slow msg=\"child ready\""))
+        let lateStarted = try #require(output.range(of: "child started\" child=late") ?? output.range(of: "child=late"))
+        #expect(slowReady.lowerBound < lateStarted.lowerBound, "late started before slow was ready")
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func supervisorReportsReadyAndStatusToItsOwnManager() async throws {
+        let system = try await System(programs: [
+            ("one", System.child([], ["readiness: notify", "critical: true"])),
+            ("two", System.child(["--ready-after-ms", "300"], ["readiness: notify", "critical: true"])),
+        ])
+        #expect(await system.recorder.waitFor { $0.contains(.ready) })
+        let status = system.recorder.assignments.compactMap { assignment -> String? in
+            if case .status(let text) = assignment { text } else { nil }
+        }
+        #expect(status.contains("2/2 ready, 0 failed"), "\(status)")
+        // READY=1 came only once both critical children were ready.
+        #expect(await system.service("two")?["ready"] as? Bool == true)
+        #expect(await system.stop() == 0)
+        #expect(system.recorder.assignments.contains(.stopping))
+    }
+
+    @Test func aNewSupervisorStopsWhatAKilledOneLeftBehind() async throws {
+        let first = try await System(programs: [("parent", System.child(["--grandchildren", "1"], ["readiness: none"]))])
+        #expect(await first.waitFor("parent") { $0["state"] as? String == "running" })
+        let child = try #require(TestEnvironment.childPIDs(of: first.supervisor.pid).first)
+        #expect(await TestEnvironment.eventually { TestEnvironment.childPIDs(of: child).count == 1 })
+        let grandchild = TestEnvironment.childPIDs(of: child)[0]
+        first.supervisor.signal(SIGKILL)
+        _ = await first.supervisor.waitForExit()
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(child) }, "the child dies with its supervisor")
+        #expect(TestEnvironment.isAlive(grandchild), "its own child outlives it, in its process group")
+
+        let second = try await System(programs: [("parent", System.child([], ["readiness: none"]))], stateDirectoryOf: first)
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(grandchild) }, "\(second.supervisor.output())")
+        #expect(second.supervisor.output().contains("stopping processes left by a previous supervisor"))
+        #expect(await second.stop() == 0)
+    }
+}
