@@ -16,13 +16,14 @@ final class ChildProcess: Sendable {
 
     /// Starts the child; it gets SIGKILL if the supervisor dies.
     static func start(
-        name: String, request: (Int32, Int32) -> Spawner.Request, logFile: RotatingLogFile?, logger: Logger
+        name: String, request: (Int32, Int32) -> Spawner.Request, logFile: RotatingLogFile?, logger: Logger,
+        registered: @escaping @Sendable (Int32) -> Void
     ) async throws -> ChildProcess {
         let stdoutPipe = try makePipe()
         let stderrPipe = try makePipe()
         let pid: Int32
         do {
-            pid = try await Spawner.shared.spawn(request(stdoutPipe.write, stderrPipe.write))
+            pid = try await Spawner.shared.spawn(request(stdoutPipe.write, stderrPipe.write), registered: registered)
         } catch {
             for fd in [stdoutPipe.read, stdoutPipe.write, stderrPipe.read, stderrPipe.write] { close(fd) }
             throw error

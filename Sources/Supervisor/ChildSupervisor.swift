@@ -228,10 +228,13 @@ actor ChildSupervisor {
                 executable: plan.executable, arguments: plan.arguments, environment: environment,
                 workingDirectory: plan.workingDirectory, setWatchdogPID: settings.watchdog != nil, stdoutFD: stdout, stderrFD: stderr)
         }
+        let processes = self.environment.processes
         Task {
             do {
                 let logFile = try settings.logFile.map { try RotatingLogFile(settings: $0) }
-                let child = try await ChildProcess.start(name: settings.name, request: request, logFile: logFile, logger: logger)
+                let child = try await ChildProcess.start(
+                    name: settings.name, request: request, logFile: logFile, logger: logger,
+                    registered: { pid in processes.register(pid: pid, name: settings.name) })
                 events.yield(.spawned(generation: runGeneration, .success(child)))
             } catch {
                 events.yield(.spawned(generation: runGeneration, .failure(error)))
@@ -251,7 +254,6 @@ actor ChildSupervisor {
             process = child
             startedAt = child.startedAt
             ready = false
-            environment.processes.register(pid: child.pid, name: settings.name)
             environment.stateDirectory.record(name: settings.name, pid: child.pid)
             environment.metrics.started(settings.name)
             logger.info("child started", metadata: ["pid": "\(child.pid)", "command": "\(plan.executable)"])

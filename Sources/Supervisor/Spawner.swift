@@ -52,9 +52,17 @@ final class Spawner: Sendable {
         var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
     }
 
-    func spawn(_ request: Request) async throws(SpawnError) -> Int32 {
+    /// Starts the child; `registered` runs on the spawner thread the moment the pid is known,
+    /// before the child can have said anything the supervisor must attribute.
+    func spawn(_ request: Request, registered: @escaping @Sendable (Int32) -> Void) async throws(SpawnError) -> Int32 {
         let result: Result<Int32, SpawnError> = await withCheckedContinuation { continuation in
-            jobs.queue.withLock { $0.append({ continuation.resume(returning: Self.fork(request)) }) }
+            jobs.queue.withLock {
+                $0.append({
+                    let result = Self.fork(request)
+                    if case .success(let pid) = result { registered(pid) }
+                    continuation.resume(returning: result)
+                })
+            }
             jobs.pending.signal()
         }
         return try result.get()

@@ -136,22 +136,42 @@ final class Supervisor: Sendable {
 
     // MARK: - Loops
 
+    /// How long a datagram from a sender not (yet) known is held before it is rejected: the
+    /// spawner registers each pid as fork returns, but a datagram can still overtake that.
+    static let unattributedGrace: Duration = .seconds(1)
+
     private func routeNotifications() async {
-        for await datagram in listener.datagrams {
-            guard let name = processes.owner(pid: datagram.senderPID, processGroup: datagram.senderProcessGroup), let child = children[name]
-            else {
-                metrics.notifyRejected(reason: "unknown_sender")
-                logger.warning("notify message from an unknown sender ignored", metadata: ["sender_pid": "\(datagram.senderPID)"])
-                continue
+        var held: [(datagram: NotifySocketListener.Datagram, since: ContinuousClock.Instant)] = []
+        for await datagram in listener.datagramsWithTicks(every: .milliseconds(50)) {
+            if let datagram, !deliver(datagram) {
+                // Bounded: a flood from strangers cannot grow this without limit.
+                if held.count >= 256 { reject(held.removeFirst().datagram) }
+                held.append((datagram, .now))
             }
-            switch datagram.message {
-            case .failure(let error):
-                metrics.notifyRejected(reason: "malformed")
-                logger.warning("malformed notify message ignored", metadata: ["child": "\(name)", "error": "\(error)"])
-            case .success(let message):
-                child.send(.notify(message.assignments))
-            }
+            held.removeAll { deliver($0.datagram) }
+            let now = ContinuousClock.now
+            for expired in held where now - expired.since >= Self.unattributedGrace { reject(expired.datagram) }
+            held.removeAll { now - $0.since >= Self.unattributedGrace }
         }
+    }
+
+    private func reject(_ datagram: NotifySocketListener.Datagram) {
+        metrics.notifyRejected(reason: "unknown_sender")
+        logger.warning("notify message from an unknown sender ignored", metadata: ["sender_pid": "\(datagram.senderPID)"])
+    }
+
+    /// Hands a datagram to the child that sent it; false when no child claims the sender.
+    private func deliver(_ datagram: NotifySocketListener.Datagram) -> Bool {
+        guard let name = processes.owner(pid: datagram.senderPID, processGroup: datagram.senderProcessGroup), let child = children[name]
+        else { return false }
+        switch datagram.message {
+        case .failure(let error):
+            metrics.notifyRejected(reason: "malformed")
+            logger.warning("malformed notify message ignored", metadata: ["child": "\(name)", "error": "\(error)"])
+        case .success(let message):
+            child.send(.notify(message.assignments))
+        }
+        return true
     }
 
     private func publishStatus() async {

@@ -171,3 +171,27 @@ func processGroup(of pid: Int32) -> Int32? {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 2 ? Int32(fields[2]) : nil
 }
+
+extension NotifySocketListener {
+    /// The datagrams, with a nil between them at least every `interval`, so a consumer holding
+    /// datagrams back can revisit them without a second task. Ends when the listener stops.
+    public func datagramsWithTicks(every interval: Duration) -> AsyncStream<Datagram?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Datagram?.self, bufferingPolicy: .bufferingNewest(4096))
+        let datagrams = self.datagrams
+        let forward = Task {
+            for await datagram in datagrams { continuation.yield(datagram) }
+            continuation.finish()
+        }
+        let tick = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                continuation.yield(nil)
+            }
+        }
+        continuation.onTermination = { _ in
+            forward.cancel()
+            tick.cancel()
+        }
+        return stream
+    }
+}
