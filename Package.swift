@@ -137,6 +137,7 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"], swiftSettings: swiftSettings),
     ],

@@ -29,7 +29,8 @@ struct Vakt: AsyncParsableCommand {
         subcommands: [
             SupervisorCommand.self, GatewayCommand.self, AIEngineCommand.self, ExecutionCommand.self,
             RiskCommand.self, PortfolioCommand.self, TrainingCommand.self, MarketDataCommand.self,
-            DashboardCommand.self, ExchangeSimulatorCommand.self, VersionCommand.self, ConfigCommand.self,
+            DashboardCommand.self, ExchangeSimulatorCommand.self, StatusCommand.self, ControlCommand<StartAction>.self,
+            ControlCommand<StopAction>.self, ControlCommand<RestartAction>.self, VersionCommand.self, ConfigCommand.self,
         ]
     )
 }

@@ -224,4 +224,34 @@ import VaktTesting
         #expect(second.supervisor.output().contains("stopping processes left by a previous supervisor"))
         #expect(await second.stop() == 0)
     }
+
+    @Test func cliShowsAStatusTableAndStopsAndStartsWithTheToken() async throws {
+        let system = try await System(programs: [("worker", System.child(["--status", "crunching"], ["readiness: notify"]))])
+        #expect(await system.waitFor("worker") { $0["ready"] as? Bool == true })
+        let url = system.configuration.url(.supervisor, "")
+        let vakt = TestEnvironment.vaktExecutable
+        let base = ["--config", system.configuration.path, "--url", url]
+        let noToken = ["PATH": "/usr/bin:/bin"]
+        let withToken = noToken.merging(["VAKT_SECRET_CONTROL_TOKEN": System.controlToken]) { $1 }
+
+        let status = try TestEnvironment.run(vakt, ["status"] + base, environment: noToken)
+        #expect(status.status == 0, "\(status.output)")
+        let lines = status.output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "supervisor: 1/1 ready, 0 failed  (* critical for trading)")
+        #expect(lines.dropFirst().first?.hasPrefix("SERVICE") == true)
+        #expect(lines.contains { $0.hasPrefix("worker ") && $0.contains("running") && $0.contains("crunching") }, "\(status.output)")
+
+        let refused = try TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: noToken)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("no control token"), "\(refused.output)")
+        #expect(await system.service("worker")?["state"] as? String == "running")
+
+        let stopped = try TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: withToken)
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(stopped.output == "worker: stopped\n")
+        let started = try TestEnvironment.run(vakt, ["start", "worker"] + base, environment: withToken)
+        #expect(started.status == 0, "\(started.output)")
+        #expect(await system.waitFor("worker") { $0["ready"] as? Bool == true })
+        #expect(await system.stop() == 0)
+    }
 }
