@@ -19,7 +19,12 @@ public struct TestConfiguration: Sendable {
     ) throws {
         directory = try TestEnvironment.temporaryDirectory("vakt-config")
         var ports: [ServiceKind: Int] = [:]
-        for kind in ServiceKind.allCases { ports[kind] = TestEnvironment.freePort() }
+        for kind in ServiceKind.allCases {
+            // The kernel may hand out a just-released port again; every service needs its own.
+            var port = TestEnvironment.freePort()
+            while ports.values.contains(port) || port == redisPort { port = TestEnvironment.freePort() }
+            ports[kind] = port
+        }
         self.ports = ports
         var supervisorLines = supervisorSettings
         if !supervisorLines.contains(where: { $0.hasPrefix("state_directory:") }) {

@@ -138,3 +138,17 @@ extension TestEnvironment {
         } == 0
     }
 }
+
+extension TestEnvironment {
+    /// Children of `parent` that have exited but were not reaped.
+    public static func zombieChildren(of parent: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == parent ? pid : nil
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaktConfig
 import VaktTesting
 
 #if canImport(Glibc)
@@ -29,6 +30,7 @@ import VaktTesting
             try await Task.sleep(for: .milliseconds(5))
         }
         #expect(starts.count == 4, "\(system.supervisor.output())")
+        #expect(TestEnvironment.zombieChildren(of: system.supervisor.pid).isEmpty, "every exit is reaped")
         // Start n+1 follows start n by the run (about 50 ms) plus 200, 400, 800 ms of backoff.
         let gaps = zip(starts, starts.dropFirst()).map { $1.at - $0.at }
         for (gap, backoff) in zip(gaps, [200, 400, 800]) {
@@ -49,7 +51,11 @@ import VaktTesting
                 "looper",
                 System.child(
                     ["--exit-after-ms", "0"],
-                    ["backoff: { initial: 20ms, multiplier: 1, maximum: 20ms, jitter: 0 }", "intensity: { max_restarts: 3, period: 30s }"])
+                    [
+                        "backoff: { initial: 20ms, multiplier: 1, maximum: 20ms, jitter: 0 }",
+                        "intensity: { max_restarts: 3, period: 30s }",
+                        "critical: true",
+                    ])
             )
         ])
         #expect(await system.waitFor("looper") { $0["state"] as? String == "failed" }, "\(system.supervisor.output())")
@@ -63,6 +69,12 @@ import VaktTesting
         try await Task.sleep(for: .milliseconds(300))
         #expect(TestEnvironment.childPIDs(of: system.supervisor.pid).isEmpty)
         #expect(try await system.metrics().contains("vakt_service_failures_total{service=\"looper\"} 1"))
+        // A failed critical child makes the supervisor's own health fail.
+        let health = try await HTTPProbe.get(system.configuration.url(.supervisor, "/health"))
+        #expect(health.status == 503, "\(health.text)")
+        #expect(health.text.contains("critical children failed: looper"))
+        let promtool = try Promtool.checkMetrics(try await system.metrics())
+        #expect(promtool.status == 0, "\(promtool.output)")
         #expect(await system.stop() == 0)
     }
 
@@ -253,5 +265,72 @@ import VaktTesting
         #expect(started.status == 0, "\(started.output)")
         #expect(await system.waitFor("worker") { $0["ready"] as? Bool == true })
         #expect(await system.stop() == 0)
+    }
+
+    @Test func floodedOutputIsForwardedWholeAndItsLogFileRotatesAtItsCap() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("vakt-logs")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logPath = directory.appendingPathComponent("flooder.log").path
+        let system = try await System(programs: [
+            (
+                "flooder",
+                System.child(["--flood", "5000"], ["readiness: none", "log_file: { path: \(logPath), max_bytes: 65536, keep: 2 }"])
+            )
+        ])
+        #expect(await TestEnvironment.eventually { system.supervisor.output().contains("flood line 4999 ") }, "last line never forwarded")
+        let output = system.supervisor.output()
+        let forwarded = output.split(separator: "\n").filter { $0.contains("flood line ") }
+        #expect(forwarded.count == 5000)
+        #expect(forwarded.allSatisfy { $0.contains("child=flooder") && $0.contains("stream=stdout") })
+        let files = FileManager.default
+        #expect(files.fileExists(atPath: logPath + ".1"))
+        #expect(files.fileExists(atPath: logPath + ".2"))
+        #expect(!files.fileExists(atPath: logPath + ".3"), "only two rotated files are kept")
+        for path in [logPath, logPath + ".1", logPath + ".2"] {
+            let size = (try files.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            #expect(size <= 65536, "\(path) is \(size) bytes")
+        }
+        let newest = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(newest.contains("flood line 4999 "))
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func vaktServiceWithAWatchdogKeepsItAliveThroughWatchdogPID() async throws {
+        // sd_watchdog_enabled only answers when WATCHDOG_PID names the process itself, which
+        // the supervisor can only write after fork; a wrong pid would make the service stay
+        // silent and be killed as hung.
+        let system = try await System(programs: [], services: [.exchangeSim], serviceSettings: [.exchangeSim: ["watchdog: 400ms"]])
+        #expect(await system.waitFor("exchange-sim") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        try await Task.sleep(for: .seconds(2))
+        let entry = try #require(await system.service("exchange-sim"))
+        #expect(entry["restarts"] as? Int == 0, "\(entry)")
+        #expect(try await system.metrics().contains("vakt_notify_messages_total{type=\"WATCHDOG\"}"))
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func shutdownStopsDependentsFirst() async throws {
+        let system = try await System(programs: [
+            ("base", System.child([], ["readiness: notify"])),
+            ("top", System.child([], ["readiness: notify", "depends_on: [base]"])),
+        ])
+        #expect(await system.waitFor("top") { $0["ready"] as? Bool == true })
+        #expect(await system.stop() == 0)
+        let lines = system.supervisor.output().split(separator: "\n").filter { $0.contains("msg=\"child stopped\"") }
+        let order = lines.compactMap { line in ["base", "top"].first { line.contains("child=\($0) ") } }
+        #expect(order == ["top", "base"], "\(lines)")
+    }
+
+    @Test func supervisorPingsItsOwnWatchdogWhileItMakesProgress() async throws {
+        let redis = try RedisServer()
+        try await redis.start()
+        let configuration = try TestConfiguration(redisPort: redis.port, postgres: nil, disabled: Set(ServiceKind.allCases))
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        let supervisor = try ServiceProcess(
+            arguments: ["supervisor", "--config", configuration.path], environment: ["WATCHDOG_USEC": "400000"],
+            notifySocket: recorder.address)
+        #expect(await recorder.waitFor { $0.filter { $0 == .watchdogPing }.count >= 3 }, "\(supervisor.output())")
+        supervisor.signal(SIGTERM)
+        #expect(await supervisor.waitForExit() == 0)
     }
 }

@@ -67,10 +67,9 @@ public enum ServiceRuntime {
             logger: logger
         )
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: application),
-            .init(service: ShutdownNotifier(notify: notify, kind: kind), successTerminationBehavior: .ignore),
-        ]
+        // ServiceGroup stops services one by one in reverse order: the HTTP server last, so
+        // /health answers throughout, and the STOPPING=1 notifier first.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: application)]
         if let postgres { services.append(.init(service: postgres)) }
         if let interval = notify.watchdogInterval() {
             logger.info("watchdog enabled", metadata: ["interval_ms": "\(interval.milliseconds)"])
@@ -79,6 +78,7 @@ public enum ServiceRuntime {
             )
         }
         services += parts.backgroundServices.map { .init(service: $0) }
+        services.append(.init(service: ShutdownNotifier(notify: notify, kind: kind), successTerminationBehavior: .ignore))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
