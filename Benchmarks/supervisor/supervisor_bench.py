@@ -23,7 +23,13 @@ def measure(name, start, log, iterations):
     """Kills the current child with SIGKILL and times until the next one wrote its line."""
     process = start()
     try:
-        wait_for_starts(log, 1)
+        deadline = time.monotonic() + 30
+        while not read_starts(log):
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited with {process.returncode} before starting its child")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not start its child within 30 s")
+            time.sleep(0.001)
         latencies = []
         for _ in range(iterations):
             starts = read_starts(log)
@@ -81,8 +87,8 @@ services:
 {disabled}  bench:
     command: ["{args.child}", "{log}"]
     readiness: none
-    backoff: {{ initial: 1ms, multiplier: 1, maximum: 1ms, jitter: 0 }}
-    intensity: {{ max_restarts: 100000, period: 1s }}
+    backoff: {{ initial: 0ms, multiplier: 1, maximum: 0ms, jitter: 0 }}
+    intensity: {{ max_restarts: 10000, period: 1s }}
 """)
         return log, lambda: subprocess.Popen([args.vakt, "supervisor", "--config", config], stdout=devnull, stderr=devnull)
 
@@ -107,6 +113,7 @@ startretries=100000
         return log, lambda: subprocess.Popen([args.floor, args.child, log], stdout=devnull, stderr=devnull)
 
     results = {}
+    # A supervisor that exits early (a configuration error) must fail the run, not hang it.
     for name, setup in [("floor (fork/exec/waitpid)", floor), ("vakt supervisor", vakt), ("supervisord", supervisord)]:
         log, start = setup()
         latencies = measure(name, start, log, args.iterations)

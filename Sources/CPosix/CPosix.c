@@ -40,55 +40,57 @@ pid_t vakt_spawn(const char *path, char *const argv[], char *const envp[], int p
         *error_out = errno;
         return -1;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    const int report_read = report[0];
+    const int report_write = report[1];
+    const pid_t parent = getpid();
+    /* vfork: the child borrows the parent's memory until exec, so spawning costs the same
+     * whatever the supervisor's size (fork would copy its page tables). The parent thread is
+     * suspended meanwhile. The child therefore writes no variable the parent reads afterwards,
+     * calls only async-signal-safe functions, and leaves by execve or _exit, never by return. */
+    pid_t pid = vfork();
     if (pid < 0) {
         *error_out = errno;
-        close(report[0]);
-        close(report[1]);
+        close(report_read);
+        close(report_write);
         return -1;
     }
     if (pid == 0) {
-        int failure = 0;
+        int failure;
         if (setpgid(0, 0) != 0) goto fail;
         if (death_signal > 0 && prctl(PR_SET_PDEATHSIG, death_signal) != 0) goto fail;
         if (getppid() != parent) _exit(127); /* the parent died before prctl took effect */
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
+        struct sigaction default_action;
+        memset(&default_action, 0, sizeof default_action);
+        default_action.sa_handler = SIG_DFL;
         for (int sig = 1; sig < NSIG; sig++) {
-            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+            if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &default_action, NULL);
         }
-        int null_fd = open("/dev/null", O_RDONLY);
+        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null_fd < 0) goto fail;
-        /* Move the report pipe out of the way of 0..2 before duplicating onto them. */
-        int report_fd = fcntl(report[1], F_DUPFD_CLOEXEC, 3);
-        if (report_fd < 0) goto fail;
-        if (dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
-            report[1] = report_fd;
-            goto fail;
-        }
-        report[1] = report_fd;
-        /* Keep 0..2 and the report pipe; close_range cannot skip one fd, so close around it. */
-        for (int fd = 3; fd < report_fd; fd++) close(fd);
-        close_from(report_fd + 1);
+        if (dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) goto fail;
+        /* Every descriptor above 2 goes, except the report pipe, which closes itself at exec. */
+        for (int fd = 3; fd < report_write; fd++) close(fd);
+        close_from(report_write + 1);
         if (cwd != NULL && chdir(cwd) != 0) goto fail;
         if (pid_env_index >= 0) write_pid_after_equals(envp[pid_env_index], getpid());
         execve(path, argv, envp);
     fail:
         failure = errno;
-        (void)!write(report[1], &failure, sizeof failure);
+        (void)!write(report_write, &failure, sizeof failure);
         _exit(127);
     }
-    close(report[1]);
+    close(report_write);
     int child_errno = 0;
     ssize_t got;
     do {
-        got = read(report[0], &child_errno, sizeof child_errno);
+        got = read(report_read, &child_errno, sizeof child_errno);
     } while (got < 0 && errno == EINTR);
-    close(report[0]);
+    close(report_read);
     if (got == sizeof child_errno) {
-        /* The child failed before exec; it has exited, reap it so it is no zombie. */
+        /* The child failed before exec and has exited: reap it so it is no zombie. */
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
         *error_out = child_errno;

@@ -46,12 +46,21 @@ final class ChildProcess: Sendable {
         ]
         exitStatus = Task.detached {
             let status = await Self.reap(pid)
-            for forwarder in forwarders { await forwarder.drained() }
+            // Let the last lines arrive before the exit is reported, but not for long: a
+            // grandchild can hold the pipes open, and the restart must not wait for it.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for forwarder in forwarders { await forwarder.drained() } }
+                group.addTask { try? await Task.sleep(for: Self.outputGrace) }
+                await group.next()
+                group.cancelAll()
+            }
             return status
         }
     }
 
-    /// Waits until the child has exited and its output is fully forwarded.
+    static let outputGrace: Duration = .milliseconds(50)
+
+    /// Waits until the child has exited and its output is forwarded (or ``outputGrace`` passed).
     func waitForExit() async -> ExitStatus {
         await exitStatus.value
     }

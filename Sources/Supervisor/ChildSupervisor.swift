@@ -205,6 +205,10 @@ actor ChildSupervisor {
         let runGeneration = generation
         let dependencies = Set(settings.dependsOn)
         let board = environment.board
+        if dependencies.isSubset(of: board.readyNames()) {
+            spawn()
+            return
+        }
         let events = self.events
         Task {
             await board.waitUntilReady(dependencies)
@@ -406,6 +410,10 @@ actor ChildSupervisor {
             restartCount += 1
             environment.metrics.restarted(settings.name, reason: reason.label)
             logger.notice("restarting child after backoff", metadata: ["delay_ms": "\(delay.milliseconds)", "restarts": "\(restartCount)"])
+            if delay <= .zero {
+                waitForDependencies()
+                return
+            }
             generation += 1
             setState(.backoff)
             let runGeneration = generation

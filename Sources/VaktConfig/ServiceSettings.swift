@@ -195,9 +195,9 @@ extension ServiceSettings {
         restart = section.choice("restart", default: restart)
         let backoffSection = section.section("backoff")
         backoff = Backoff(
-            initial: backoffSection.duration("initial", default: backoff.initial, in: .milliseconds(1)...(.seconds(3600))),
+            initial: backoffSection.duration("initial", default: backoff.initial, in: .zero...(.seconds(3600))),
             multiplier: backoffSection.double("multiplier", default: backoff.multiplier, in: 1...10),
-            maximum: backoffSection.duration("maximum", default: backoff.maximum, in: .milliseconds(1)...(.seconds(86400))),
+            maximum: backoffSection.duration("maximum", default: backoff.maximum, in: .zero...(.seconds(86400))),
             jitter: backoffSection.double("jitter", default: backoff.jitter, in: 0...1))
         if backoff.maximum < backoff.initial {
             backoffSection.report("maximum", "must not be shorter than backoff.initial")

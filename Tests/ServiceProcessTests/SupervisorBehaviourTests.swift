@@ -333,4 +333,25 @@ import VaktTesting
         supervisor.signal(SIGTERM)
         #expect(await supervisor.waitForExit() == 0)
     }
+
+    @Test func crashIsHandledAtOnceEvenWhenAGrandchildHoldsTheOutputOpen() async throws {
+        // The grandchild inherits the child's stdout; the exit must not wait for that pipe.
+        let system = try await System(programs: [
+            (
+                "leaky",
+                System.child(
+                    ["--grandchildren", "1", "--exit-after-ms", "100"],
+                    ["readiness: none", "backoff: { initial: 0ms, jitter: 0 }", "intensity: { max_restarts: 100, period: 60s }"])
+            )
+        ])
+        #expect(await system.waitFor("leaky", timeout: .seconds(5)) { ($0["restarts"] as? Int ?? 0) >= 3 }, "\(system.supervisor.output())")
+        // Each exit took the child's process group, grandchild included, with it.
+        #expect(await system.stop() == 0)
+        let grandchildren = system.supervisor.output().split(separator: "\n").compactMap { line -> Int32? in
+            guard let range = line.range(of: "grandchild pid=") else { return nil }
+            return Int32(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(grandchildren.count >= 3)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(3)) { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
+    }
 }
