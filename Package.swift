@@ -5,7 +5,7 @@ import PackageDescription
 ///
 /// Layering (a module imports only modules listed above it):
 ///   C shims       CHiredis, CSystemd, CPosix
-///   shared        VaktConfig, SystemdNotify, RedisClient, ServiceKit
+///   shared        VaktConfig, SystemdNotify, RedisClient, EventBus, ServiceKit
 ///   services      Gateway, AIEngine, Execution, Risk, Portfolio, Training,
 ///                 MarketData, Dashboard, ExchangeSimulator, Supervisor
 ///   executable    vakt
@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning
@@ -71,6 +72,17 @@ let package = Package(
         .target(
             name: "RedisClient",
             dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EventBus",
+            dependencies: [
+                "RedisClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -137,6 +149,7 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"], swiftSettings: swiftSettings),

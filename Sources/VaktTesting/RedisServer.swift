@@ -13,7 +13,12 @@ public final class RedisServer: @unchecked Sendable {
     private var process: Process?
     private let lock = NSLock()
 
-    public init() throws {
+    private let persistent: Bool
+
+    /// - Parameter persistent: keep data across a stop and start (append-only file, fsync on
+    ///   every write), for outage tests that must not lose what Redis had acknowledged.
+    public init(persistent: Bool = false) throws {
+        self.persistent = persistent
         guard TestEnvironment.which("redis-server") != nil else {
             throw MissingFixture("redis-server is not installed; run scripts/install-deps")
         }
@@ -32,7 +37,7 @@ public final class RedisServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server")!)
         process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
             "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
         ]
         process.standardOutput = FileHandle.nullDevice

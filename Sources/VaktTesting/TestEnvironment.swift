@@ -3,6 +3,7 @@
 // child processes, and listens on real sd_notify sockets. Nothing here is a fake.
 
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -31,22 +32,30 @@ public enum TestEnvironment {
         return url
     }
 
-    /// A TCP port on 127.0.0.1 nobody listens on right now, chosen by the kernel.
+    /// A TCP port on 127.0.0.1 that nothing listens on now and that no other test in this run
+    /// was given. Ports come from below the kernel's ephemeral range (32768 and up by default),
+    /// where outgoing connections take their local ports, so a client socket cannot take it
+    /// between this call and the server's bind.
     public static func freePort() -> Int {
+        while true {
+            let candidate = Int.random(in: 20_000..<32_000)
+            let claimed = handedOutPorts.withLock { ports in ports.insert(candidate).inserted }
+            if claimed && canBind(candidate) { return candidate }
+        }
+    }
+
+    private static let handedOutPorts = Mutex<Set<Int>>([])
+
+    static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.

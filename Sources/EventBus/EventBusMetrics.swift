@@ -1,0 +1,39 @@
+import CoreMetrics
+import Foundation
+import Metrics
+
+/// The bus's metrics, through swift-metrics (the service runtime exports them to Prometheus).
+struct EventBusMetrics: Sendable {
+    func published(_ entries: [(stream: String, envelope: Data)], duration: Duration) {
+        for (stream, count) in Dictionary(grouping: entries, by: \.stream).mapValues(\.count) {
+            Counter(label: "vakt_events_published_total", dimensions: [("stream", stream)]).increment(by: count)
+        }
+        Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "redis")]).record(duration: duration)
+    }
+
+    func buffered(_ count: Int, duration: Duration) {
+        Counter(label: "vakt_events_buffered_total").increment(by: count)
+        Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "disk")]).record(duration: duration)
+    }
+
+    func flushed(_ count: Int) {
+        Counter(label: "vakt_events_flushed_total").increment(by: count)
+    }
+
+    func rejected(reason: String) {
+        Counter(label: "vakt_events_rejected_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    func bufferDepth(events: Int, bytes: Int) {
+        Gauge(label: "vakt_event_buffer_events").record(events)
+        Gauge(label: "vakt_event_buffer_bytes").record(bytes)
+    }
+
+    func handled(stream: String, group: String, duration: Duration) {
+        Timer(label: "vakt_event_handler_duration_seconds", dimensions: [("stream", stream), ("group", group)]).record(duration: duration)
+    }
+
+    func consumed(stream: String, group: String, outcome: String) {
+        Counter(label: "vakt_events_consumed_total", dimensions: [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
+    }
+}

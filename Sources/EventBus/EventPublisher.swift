@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import Metrics
+import RedisClient
+import Synchronization
+
+/// Publishes events so that none is lost while Redis is away.
+///
+/// `publish` returns only once every event is durable: in Redis (`XADD`), or, when Redis cannot
+/// be reached, in the disk buffer. While anything is buffered, new events are buffered behind
+/// it, and a flusher sends the buffer to Redis in the original order once Redis answers again,
+/// so per-publisher order holds across an outage. A crash between sending and removing a flushed
+/// batch can send it twice; consumers drop the repeat by event id.
+public actor EventPublisher {
+    public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
+        case envelopeTooLarge(bytes: Int, limit: Int)
+        case bufferFull(events: Int, bytes: Int)
+        case bufferWriteFailed(String)
+
+        public var description: String {
+            switch self {
+            case .envelopeTooLarge(let bytes, let limit): "event of \(bytes) bytes exceeds the \(limit)-byte limit"
+            case .bufferFull(let events, let bytes):
+                "Redis is unreachable and the disk buffer is full (\(events) events, \(bytes) bytes); the event was not accepted"
+            case .bufferWriteFailed(let reason): "Redis is unreachable and the disk buffer could not be written: \(reason)"
+            }
+        }
+    }
+
+    /// What `/health` and metrics show of the buffer, readable without awaiting the actor.
+    public struct BufferState: Sendable, Equatable {
+        public var events: Int
+        public var bytes: Int
+        public var maxEvents: Int
+        public var maxBytes: Int
+        public var isFull: Bool { events >= maxEvents || bytes >= maxBytes }
+    }
+
+    private let redis: RedisConnection
+    private let buffer: DiskBuffer
+    private let settings: EventBusSettings
+    private let logger: Logger
+    private let metrics: EventBusMetrics
+    private let state: Mutex<BufferState>
+    private var flusher: Task<Void, Never>?
+    private var buffering = false
+
+    public init(redis: RedisConnection, settings: EventBusSettings, logger: Logger) async throws {
+        self.redis = redis
+        self.settings = settings
+        self.logger = logger
+        self.metrics = EventBusMetrics()
+        let buffer = try DiskBuffer(path: settings.bufferPath)
+        self.buffer = buffer
+        let events = await buffer.count
+        let bytes = await buffer.bytes
+        state = Mutex(BufferState(events: events, bytes: bytes, maxEvents: settings.bufferMaxEvents, maxBytes: settings.bufferMaxBytes))
+        metrics.bufferDepth(events: events, bytes: bytes)
+        if events > 0 {
+            logger.warning("events left in the disk buffer by an earlier run; flushing them first", metadata: ["events": "\(events)"])
+            buffering = true
+            startFlusher()
+        }
+    }
+
+    public nonisolated var bufferState: BufferState { state.withLock { $0 } }
+
+    public func publish(_ envelope: EventEnvelope) async throws(PublishError) {
+        try await publish([envelope])
+    }
+
+    /// Publishes a batch in one pipelined round trip (or one disk transaction), in order.
+    public func publish(_ envelopes: [EventEnvelope]) async throws(PublishError) {
+        guard !envelopes.isEmpty else { return }
+        let started = ContinuousClock.now
+        let entries = envelopes.map { (stream: $0.type.stream, envelope: $0.encoded()) }
+        if let large = entries.first(where: { $0.envelope.count > settings.maxEnvelopeBytes }) {
+            metrics.rejected(reason: "too_large")
+            throw .envelopeTooLarge(bytes: large.envelope.count, limit: settings.maxEnvelopeBytes)
+        }
+        if !buffering {
+            do {
+                try await send(entries)
+                metrics.published(entries, duration: ContinuousClock.now - started)
+                return
+            } catch {
+                logger.warning("Redis unreachable; buffering events on disk", metadata: ["error": "\(error)"])
+                buffering = true
+            }
+        }
+        try await appendToBuffer(entries)
+        metrics.buffered(entries.count, duration: ContinuousClock.now - started)
+        startFlusher()
+    }
+
+    // MARK: - Buffer
+
+    private func appendToBuffer(_ entries: [(stream: String, envelope: Data)]) async throws(PublishError) {
+        let size = entries.reduce(0) { $0 + $1.envelope.count }
+        let deadline = ContinuousClock.now + (settings.whenFull == .block ? settings.blockTimeout : .zero)
+        while true {
+            let current = state.withLock { $0 }
+            if current.events + entries.count <= settings.bufferMaxEvents && current.bytes + size <= settings.bufferMaxBytes { break }
+            if ContinuousClock.now >= deadline {
+                metrics.rejected(reason: "buffer_full")
+                logger.error(
+                    "disk buffer full; event refused",
+                    metadata: ["events": "\(current.events)", "bytes": "\(current.bytes)", "policy": "\(settings.whenFull.rawValue)"])
+                throw .bufferFull(events: current.events, bytes: current.bytes)
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        do {
+            try await buffer.append(entries)
+        } catch {
+            metrics.rejected(reason: "buffer_write")
+            throw .bufferWriteFailed("\(error)")
+        }
+        await updateState()
+    }
+
+    private func updateState() async {
+        let events = await buffer.count
+        let bytes = await buffer.bytes
+        state.withLock {
+            $0.events = events
+            $0.bytes = bytes
+        }
+        metrics.bufferDepth(events: events, bytes: bytes)
+    }
+
+    private func startFlusher() {
+        guard flusher == nil else { return }
+        flusher = Task { await self.flush() }
+    }
+
+    /// Sends the buffer to Redis, oldest first, until it is empty; then publishing goes direct.
+    private func flush() async {
+        var flushed = 0
+        while !Task.isCancelled {
+            let batch: [DiskBuffer.Entry]
+            do {
+                batch = try await buffer.oldest(500)
+            } catch {
+                logger.error("cannot read the disk buffer", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            guard let last = batch.last else {
+                // The count includes appends still being committed: until those are on disk,
+                // newer events must keep queueing behind them.
+                if await buffer.count > 0 {
+                    try? await Task.sleep(for: .milliseconds(1))
+                    continue
+                }
+                buffering = false
+                flusher = nil
+                if flushed > 0 { logger.notice("disk buffer flushed to Redis", metadata: ["events": "\(flushed)"]) }
+                return
+            }
+            do {
+                try await send(batch.map { ($0.stream, $0.envelope) })
+                try await buffer.remove(through: last.sequence, count: batch.count, bytes: batch.reduce(0) { $0 + $1.envelope.count })
+                flushed += batch.count
+                metrics.flushed(batch.count)
+                await updateState()
+            } catch {
+                // Redis still away (the connection spaces its own reconnect attempts).
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
+        let maxLength = String(settings.retentionMaxLength)
+        let replies = try await redis.pipeline(
+            entries.map { ["XADD", $0.stream, "MAXLEN", "~", maxLength, "*", "envelope", String(decoding: $0.envelope, as: UTF8.self)] })
+        if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
+            throw RedisError.server("\(failure)")
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+import Testing
+import VaktTesting
+
+@testable import EventBus
+
+/// What a consumer handled, in order.
+final class Handled: Sendable {
+    private let envelopes = Mutex<[EventEnvelope]>([])
+    func append(_ envelope: EventEnvelope) { envelopes.withLock { $0.append(envelope) } }
+    var all: [EventEnvelope] { envelopes.withLock { $0 } }
+    var count: Int { envelopes.withLock { $0.count } }
+}
+
+struct BusFixture {
+    let redis: RedisServer
+    let directory: URL
+    let logger = Logger(label: "test.eventbus")
+
+    init(persistent: Bool = false) async throws {
+        redis = try RedisServer(persistent: persistent)
+        try await redis.start()
+        directory = try TestEnvironment.temporaryDirectory("vakt-bus")
+    }
+
+    func settings(_ change: (inout EventBusSettings) -> Void = { _ in }) -> EventBusSettings {
+        var settings = EventBusSettings(
+            bufferPath: directory.appendingPathComponent("buffer.sqlite").path, blockFor: .milliseconds(200), claimIdle: .milliseconds(300),
+            maxDeliveries: 3)
+        change(&settings)
+        return settings
+    }
+
+    func publisher(_ settings: EventBusSettings) async throws -> EventPublisher {
+        try await EventPublisher(redis: RedisConnection(endpoint: redis.endpoint), settings: settings, logger: logger)
+    }
+
+    /// A consumer running in a task; cancel the task to stop it.
+    func consume(
+        _ types: [EventType], group: String = "test", consumer: String = "c1", settings: EventBusSettings,
+        handler: @escaping EventConsumer.Handler
+    ) -> Task<Void, Never> {
+        let consumer = EventConsumer(
+            endpoint: redis.endpoint, group: group, consumer: consumer, types: types, settings: settings, logger: logger, handler: handler)
+        return Task { await consumer.run() }
+    }
+
+    /// Waits until the consumer group exists, so nothing published afterwards is missed.
+    func waitForGroup(_ type: EventType, group: String = "test") async -> Bool {
+        let probe = RedisConnection(endpoint: redis.endpoint)
+        return await TestEnvironment.eventually {
+            guard case .array(let groups)? = try? await probe.command(["XINFO", "GROUPS", type.stream]) else { return false }
+            return groups.contains { $0.array?.contains { $0.string == group } == true }
+        }
+    }
+
+    /// Each entry of `stream` as its fields, values as text.
+    func entries(_ stream: String) async throws -> [[String: String]] {
+        let items = try await RedisConnection(endpoint: redis.endpoint).command(["XRANGE", stream, "-", "+"]).array ?? []
+        return items.map { item in
+            let flat = item.array?.last?.array ?? []
+            var fields: [String: String] = [:]
+            for index in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let key = flat[index].string { fields[key] = flat[index + 1].string }
+            }
+            return fields
+        }
+    }
+}
+
+func event(_ type: EventType, _ sequence: Int) -> EventEnvelope {
+    EventEnvelope(type: type, source: "test", payload: .object(["sequence": .number(Double(sequence))]))
+}
+
+func sequence(of envelope: EventEnvelope) -> Int {
+    if case .object(let object) = envelope.payload, case .number(let value)? = object["sequence"] { return Int(value) }
+    return -1
+}
+
+@Suite struct EventBusTests {
+    @Test func publishedEventsAreHandledOnceInOrderPerStream() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        let handled = Handled()
+        let consumer = bus.consume([.orderFilled, .marketTick], settings: settings) { handled.append($0) }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.marketTick))
+        let publisher = try await bus.publisher(settings)
+        for index in 0..<200 {
+            try await publisher.publish(event(index.isMultiple(of: 2) ? .orderFilled : .marketTick, index))
+        }
+        #expect(await TestEnvironment.eventually { handled.count == 200 })
+        let all = handled.all
+        for type in [EventType.orderFilled, .marketTick] {
+            let sequences = all.filter { $0.type == type }.map(sequence(of:))
+            #expect(sequences == sequences.sorted() && sequences.count == 100)
+        }
+        #expect(Set(all.map(\.id)).count == 200)
+    }
+
+    @Test func duplicateEnvelopeIsHandledOnce() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        let handled = Handled()
+        let consumer = bus.consume([.policyUpdated], settings: settings) { handled.append($0) }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.policyUpdated))
+        let publisher = try await bus.publisher(settings)
+        let once = event(.policyUpdated, 1)
+        try await publisher.publish([once, once, event(.policyUpdated, 2), once])
+        #expect(await TestEnvironment.eventually { handled.count == 2 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(handled.all.map(sequence(of:)) == [1, 2])
+    }
+
+    @Test func poisonGoesToTheDeadLetterStreamAndTheStreamKeepsFlowing() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        let handled = Handled()
+        let consumer = bus.consume([.signalGenerated], settings: settings) { envelope in
+            if sequence(of: envelope) == 13 { throw PoisonError() }
+            handled.append(envelope)
+        }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.signalGenerated))
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        _ = try await raw.command(["XADD", "signal.generated", "*", "envelope", "{not json"])
+        _ = try await raw.command(["XADD", "signal.generated", "*", "something", "else"])
+        let publisher = try await bus.publisher(settings)
+        try await publisher.publish([event(.signalGenerated, 12), event(.signalGenerated, 13), event(.signalGenerated, 14)])
+
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { (try? await bus.entries("dlq.signal.generated").count) == 3 })
+        let reasons = try await bus.entries("dlq.signal.generated").map { $0["reason"] ?? "" }
+        #expect(reasons.contains { $0.contains("undecodable envelope: not JSON") })
+        #expect(reasons.contains { $0.contains("entry has no envelope field") })
+        #expect(reasons.contains { $0.contains("delivered 4 times; last error: poisoned") })
+        #expect(handled.all.map(sequence(of:)) == [12, 14])
+        // Nothing is left pending: every entry was acknowledged, poison included.
+        let pending = try await raw.command(["XPENDING", "signal.generated", "test"])
+        #expect(pending.array?.first == .integer(0))
+    }
+
+    @Test func entriesOfADeadConsumerAreClaimedAndHandledOnce() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        // The first consumer takes a batch and never finishes it, as if killed mid-batch.
+        let stuck = bus.consume([.orderSubmitted], consumer: "dies", settings: settings) { _ in
+            try await Task.sleep(for: .seconds(3600))
+        }
+        #expect(await bus.waitForGroup(.orderSubmitted))
+        let publisher = try await bus.publisher(settings)
+        try await publisher.publish((0..<20).map { event(.orderSubmitted, $0) })
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        #expect(
+            await TestEnvironment.eventually {
+                (try? await raw.command(["XPENDING", "order.submitted", "test"]))?.array?.first != .integer(0)
+            })
+        stuck.cancel()
+
+        let handled = Handled()
+        let survivor = bus.consume([.orderSubmitted], consumer: "survives", settings: settings) { handled.append($0) }
+        defer { survivor.cancel() }
+        #expect(await TestEnvironment.eventually { handled.count == 20 })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(handled.all.map(sequence(of:)).sorted() == Array(0..<20))
+    }
+
+    @Test func fullBufferRejectsOrBlocksThenFailsAndKeepsWhatItHas() async throws {
+        let bus = try await BusFixture()
+        bus.redis.stop()
+        let rejecting = try await bus.publisher(
+            bus.settings {
+                $0.bufferMaxEvents = 5; $0.whenFull = .reject
+            })
+        try await rejecting.publish((0..<5).map { event(.marketTick, $0) })
+        await #expect(throws: EventPublisher.PublishError.bufferFull(events: 5, bytes: rejecting.bufferState.bytes)) {
+            try await rejecting.publish(event(.marketTick, 5))
+        }
+        #expect(rejecting.bufferState.events == 5)
+        #expect(rejecting.bufferState.isFull)
+
+        let blockingDirectory = try TestEnvironment.temporaryDirectory("vakt-bus-block")
+        let blocking = try await bus.publisher(
+            bus.settings {
+                $0.bufferPath = blockingDirectory.appendingPathComponent("b.sqlite").path
+                $0.bufferMaxEvents = 1
+                $0.whenFull = .block
+                $0.blockTimeout = .milliseconds(300)
+            })
+        try await blocking.publish(event(.marketTick, 0))
+        let started = ContinuousClock.now
+        await #expect(throws: EventPublisher.PublishError.self) { try await blocking.publish(event(.marketTick, 1)) }
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(blocking.bufferState.events == 1)
+    }
+
+    @Test func oversizedEventIsRefused() async throws {
+        let bus = try await BusFixture()
+        let publisher = try await bus.publisher(bus.settings { $0.maxEnvelopeBytes = 300 })
+        let big = EventEnvelope(type: .marketTick, source: "test", payload: .string(String(repeating: "x", count: 400)))
+        await #expect(throws: EventPublisher.PublishError.self) { try await publisher.publish(big) }
+        #expect(try await bus.entries("market.tick").isEmpty)
+    }
+
+    @Test func bufferedEventsSurviveTheirPublisherAndAreFlushedByTheNextOne() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        bus.redis.stop()
+        do {
+            let first = try await bus.publisher(settings)
+            try await first.publish((0..<50).map { event(.positionUpdated, $0) })
+            #expect(first.bufferState.events == 50)
+        }
+        try await bus.redis.start()
+        _ = try await RedisConnection(endpoint: bus.redis.endpoint).command([
+            "XGROUP", "CREATE", "position.updated", "test", "0", "MKSTREAM",
+        ])
+        let handled = Handled()
+        let consumer = bus.consume([.positionUpdated], settings: settings) { handled.append($0) }
+        defer { consumer.cancel() }
+        let second = try await bus.publisher(settings)
+        try await second.publish(event(.positionUpdated, 50))
+        #expect(await TestEnvironment.eventually { handled.count == 51 })
+        #expect(handled.all.map(sequence(of:)) == Array(0...50), "buffered events first, in order, then the new one")
+        #expect(second.bufferState.events == 0)
+    }
+
+    /// 1,000 events/s while Redis is down for `TEST_OUTAGE_SECONDS` (default 15; the documented
+    /// soak uses 120): every event is handled exactly once, in publish order per stream.
+    @Test func outageLosesNothingAndKeepsOrder() async throws {
+        let outage = Double(ProcessInfo.processInfo.environment["TEST_OUTAGE_SECONDS"] ?? "") ?? 15
+        let bus = try await BusFixture(persistent: true)
+        let settings = bus.settings()
+        let handled = Handled()
+        let consumer = bus.consume([.marketTick, .orderFilled], settings: settings) { handled.append($0) }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.orderFilled))
+        let publisher = try await bus.publisher(settings)
+
+        // Ten events every 10 ms: 1,000 events/s, for 1 s before, the outage, and 1 s after.
+        var published = 0
+        let start = ContinuousClock.now
+        var stopped = false
+        var restarted = false
+        while ContinuousClock.now - start < .seconds(outage + 2) {
+            let elapsed = ContinuousClock.now - start
+            if !stopped && elapsed >= .seconds(1) {
+                bus.redis.stop()
+                stopped = true
+            }
+            if stopped && !restarted && elapsed >= .seconds(1 + outage) {
+                try await bus.redis.start()
+                restarted = true
+            }
+            let batch = (0..<10).map { event($0.isMultiple(of: 2) ? .marketTick : .orderFilled, published + $0) }
+            try await publisher.publish(batch)
+            published += batch.count
+            let next = start + .milliseconds(Int64(published))
+            if next > ContinuousClock.now { try await Task.sleep(until: next, clock: .continuous) }
+        }
+        #expect(published >= Int(outage * 900))
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) { handled.count >= published },
+            "handled \(handled.count) of \(published)")
+        try await Task.sleep(for: .milliseconds(500))
+        let all = handled.all
+        #expect(all.count == published, "count in equals count out")
+        #expect(Set(all.map(\.id)).count == published, "each event handled exactly once")
+        for type in [EventType.marketTick, .orderFilled] {
+            let sequences = all.filter { $0.type == type }.map(sequence(of:))
+            #expect(sequences == sequences.sorted(), "\(type.rawValue) out of order")
+        }
+    }
+}
+
+struct PoisonError: Error, CustomStringConvertible {
+    var description: String { "poisoned" }
+}

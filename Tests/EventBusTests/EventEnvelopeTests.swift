@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import EventBus
+
+@Suite struct EventEnvelopeTests {
+    func decode(_ text: String, limit: Int = 1 << 20) throws(EnvelopeError) -> EventEnvelope {
+        try EventEnvelope.decode(Array(text.utf8), maximumBytes: limit)
+    }
+
+    @Test func roundTrips() throws {
+        let envelope = EventEnvelope(
+            type: .orderFilled, source: "execution", occurredAt: Date(timeIntervalSince1970: 1_800_000_000.125),
+            payload: .object([
+                "symbol": .string("BTCUSDT"), "qty": .string("0.015"), "partial": .bool(false), "fees": .array([.null, .number(2)]),
+            ]))
+        let decoded = try EventEnvelope.decode(Array(envelope.encoded()), maximumBytes: 1 << 20)
+        #expect(decoded == envelope)
+    }
+
+    @Test func idsAreUniqueAndTimeOrdered() {
+        let earlier = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000))
+        let later = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000.002))
+        #expect(earlier < later)
+        #expect(Set((0..<1000).map { _ in EventID.make() }).count == 1000)
+        #expect(earlier.count == 36)
+    }
+
+    static let valid =
+        #"{"id":"x","type":"order.filled","source":"execution","occurredAt":"2026-11-27T00:00:00.000Z","schemaVersion":1,"payload":{}}"#
+
+    @Test(arguments: [
+        ("", "not JSON"),
+        ("{not json", "not JSON"),
+        ("[1]", "envelope is not a JSON object"),
+        (valid.replacingOccurrences(of: #""id":"x","#, with: ""), "missing field \"id\""),
+        (valid.replacingOccurrences(of: #""id":"x""#, with: #""id":7"#), "field \"id\" is not a non-empty string"),
+        (valid.replacingOccurrences(of: "order.filled", with: "order.teleported"), "unknown event type \"order.teleported\""),
+        (
+            valid.replacingOccurrences(of: "2026-11-27T00:00:00.000Z", with: "yesterday"),
+            "field \"occurredAt\" is not an ISO 8601 time: \"yesterday\""
+        ),
+        (
+            valid.replacingOccurrences(of: #""schemaVersion":1"#, with: #""schemaVersion":"1""#),
+            "field \"schemaVersion\" is not a positive integer"
+        ),
+        (
+            valid.replacingOccurrences(of: #""schemaVersion":1"#, with: #""schemaVersion":1.5"#),
+            "field \"schemaVersion\" is not a positive integer"
+        ),
+        (
+            valid.replacingOccurrences(of: #""schemaVersion":1"#, with: #""schemaVersion":0"#),
+            "field \"schemaVersion\" is not a positive integer"
+        ),
+        (valid.replacingOccurrences(of: #","payload":{}"#, with: ""), "missing field \"payload\""),
+    ])
+    func malformedEnvelopesAreRejectedByField(text: String, reason: String) {
+        #expect(throws: EnvelopeError(reason: reason)) { try decode(text) }
+    }
+
+    @Test func oversizedEnvelopeIsRefusedUnread() {
+        #expect(throws: EnvelopeError(reason: "envelope of \(Self.valid.utf8.count) bytes exceeds the 64-byte limit")) {
+            try decode(Self.valid, limit: 64)
+        }
+    }
+
+    @Test func validEnvelopeDecodes() throws {
+        let envelope = try decode(Self.valid)
+        #expect(envelope.type == .orderFilled)
+        #expect(envelope.payload == .object([:]))
+    }
+}
