@@ -76,8 +76,8 @@ let package = Package(
         ),
         .target(
             name: "EventBus",
-            dependencies: [
-                "RedisClient",
+                dependencies: [
+                "RedisClient", "VaktConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -89,6 +89,7 @@ let package = Package(
             name: "ServiceKit",
             dependencies: [
                 "VaktConfig",
+                "EventBus",
                 "SystemdNotify",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -148,8 +149,8 @@ let package = Package(
         .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"], swiftSettings: swiftSettings),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RedisClient
 import Synchronization
+import VaktConfig
 
 /// Reads streams as one member of a consumer group and hands each event to a handler, at least
 /// once, with its effect exactly once as far as duplicates go.
@@ -229,11 +230,5 @@ final class LastErrors: Sendable {
     @discardableResult
     func take(_ id: String) -> String? {
         errors.withLock { $0.removeValue(forKey: id) }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import RedisClient
 import Synchronization
+import VaktConfig
 
 /// Publishes events so that none is lost while Redis is away.
 ///

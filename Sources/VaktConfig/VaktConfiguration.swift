@@ -9,6 +9,7 @@ public struct VaktConfiguration: Sendable {
     public var postgres: PostgresSettings
     public var exchange: ExchangeSettings
     public var health: HealthSettings
+    public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
     public var services: [ServiceSettings]
     public var supervisor: SupervisorSettings
@@ -160,6 +161,8 @@ extension VaktConfiguration {
             checkTimeout: healthSection.duration("check_timeout", default: .seconds(1), in: .milliseconds(10)...(.seconds(30)))
         )
         healthSection.finish()
+
+        eventBus = EventBusSettings(reading: root.section("event_bus"), stateDirectory: system.stateDirectory)
 
         let servicesSection = root.section("services")
         services = ServiceSettings.readAll(servicesSection, system: system)

@@ -3,6 +3,7 @@ import Logging
 import RedisClient
 import Synchronization
 import Testing
+import VaktConfig
 import VaktTesting
 
 @testable import EventBus

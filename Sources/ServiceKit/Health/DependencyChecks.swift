@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventBus
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -84,5 +85,32 @@ public struct UptimeCheck: HealthCheck {
 
     public func measure() async throws -> HealthMeasurement {
         HealthMeasurement(value: (ContinuousClock.now - startedAt).fractionalMilliseconds / 1000, unit: "s")
+    }
+}
+
+/// The event bus's disk buffer: `warn` while events wait on disk for Redis, `fail` when the
+/// buffer is full and publishing is refused.
+public struct EventBufferCheck: HealthCheck {
+    public let publisher: EventPublisher
+    public let key = "eventbus:buffered"
+    public let componentType = "component"
+
+    public init(publisher: EventPublisher) {
+        self.publisher = publisher
+    }
+
+    public func measure() async throws -> HealthMeasurement {
+        let state = publisher.bufferState
+        let value = Double(state.events)
+        if state.isFull {
+            return HealthMeasurement(
+                status: .fail, value: value, unit: "events",
+                output: "disk buffer full (\(state.events) events, \(state.bytes) bytes): publishing is refused until Redis is back")
+        }
+        if state.events > 0 {
+            return HealthMeasurement(
+                status: .warn, value: value, unit: "events", output: "\(state.events) events buffered on disk, waiting for Redis")
+        }
+        return HealthMeasurement(value: value, unit: "events")
     }
 }

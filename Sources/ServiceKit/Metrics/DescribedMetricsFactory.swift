@@ -17,6 +17,21 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
         "hb.request.errors": ("http_request_errors_total", "HTTP requests that ended in an error, by route and method."),
         "http.server.request.duration": ("http_request_duration_seconds", "HTTP request latency, by route, method and status."),
         "http.server.active_requests": ("http_server_active_requests", "HTTP requests in progress, by method."),
+        "vakt_events_published_total": ("vakt_events_published_total", "Events written to Redis by this process, by stream."),
+        "vakt_events_buffered_total": ("vakt_events_buffered_total", "Events written to the disk buffer while Redis was unreachable."),
+        "vakt_events_flushed_total": ("vakt_events_flushed_total", "Buffered events sent on to Redis."),
+        "vakt_events_rejected_total": (
+            "vakt_events_rejected_total", "Publishes refused, by reason (buffer_full, too_large, buffer_write)."
+        ),
+        "vakt_event_buffer_events": ("vakt_event_buffer_events", "Events waiting in the disk buffer."),
+        "vakt_event_buffer_bytes": ("vakt_event_buffer_bytes", "Bytes waiting in the disk buffer."),
+        "vakt_event_publish_duration_seconds": (
+            "vakt_event_publish_duration_seconds", "Time until a publish was durable, by path (redis, disk)."
+        ),
+        "vakt_event_handler_duration_seconds": ("vakt_event_handler_duration_seconds", "Event handler run time, by stream and group."),
+        "vakt_events_consumed_total": (
+            "vakt_events_consumed_total", "Entries a consumer finished, by outcome (handled, duplicate, failed, dead_lettered)."
+        ),
     ]
 
     static let durationBuckets: [Duration] = [

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import EventBus
 import Logging
 import PostgresNIO
 import RedisClient
+import ServiceLifecycle
 import SystemdNotify
 import VaktConfig
 
@@ -11,6 +13,8 @@ public struct ServiceContext: Sendable {
     public let configuration: VaktConfiguration
     public let logger: Logger
     public let redis: RedisConnection?
+    /// Publishes on the event bus; present for every service that uses Redis.
+    public let events: EventPublisher?
     public let postgres: PostgresClient?
     public let httpClient: HTTPClient
     public let metrics: MetricsExposition
@@ -19,4 +23,23 @@ public struct ServiceContext: Sendable {
     public let startedAt: ContinuousClock.Instant
 
     public var settings: ServiceSettings { configuration.service(kind) }
+
+    /// A consumer of `types` for this service's consumer group, run with the service's
+    /// lifecycle; add it to ``ServiceParts/backgroundServices``.
+    public func subscribe(to types: [EventType], handler: @escaping EventConsumer.Handler) -> any ServiceLifecycle.Service {
+        let consumer = EventConsumer(
+            endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), group: kind.rawValue,
+            consumer: "\(configuration.system.instance)/\(kind.rawValue)", types: types,
+            settings: configuration.eventBus.forService(kind.rawValue), logger: logger, handler: handler)
+        return ConsumerService(consumer: consumer)
+    }
+}
+
+/// Runs an event consumer until graceful shutdown.
+struct ConsumerService: ServiceLifecycle.Service {
+    let consumer: EventConsumer
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await consumer.run() }
+    }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventBus
 import Foundation
 import Hummingbird
 import Logging
@@ -26,12 +27,20 @@ public enum ServiceRuntime {
         let needs = kind.infrastructure
         let redis = needs.contains(.redis) ? RedisConnection(endpoint: redisEndpoint(configuration.redis, secrets: secrets)) : nil
         let postgres = needs.contains(.postgres) ? postgresClient(configuration.postgres, secrets: secrets, logger: logger) : nil
+        var events: EventPublisher?
+        if needs.contains(.redis) {
+            // A connection of its own: publishing must not queue behind health checks.
+            events = try await EventPublisher(
+                redis: RedisConnection(endpoint: redisEndpoint(configuration.redis, secrets: secrets), label: "publisher"),
+                settings: configuration.eventBus.forService(kind.rawValue), logger: logger)
+        }
         let context = ServiceContext(
-            kind: kind, configuration: configuration, logger: logger, redis: redis, postgres: postgres,
+            kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, postgres: postgres,
             httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
 
         var checks: [any HealthCheck] = [UptimeCheck(startedAt: context.startedAt)]
         if let redis { checks.append(RedisPingCheck(connection: redis)) }
+        if let events { checks.append(EventBufferCheck(publisher: events)) }
         if let postgres { checks.append(PostgresPingCheck(client: postgres)) }
         if needs.contains(.exchange) {
             checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))

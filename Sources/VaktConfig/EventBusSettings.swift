@@ -7,7 +7,8 @@ public struct EventBusSettings: Sendable {
         case reject
     }
 
-    /// The SQLite file that holds events while Redis is unreachable.
+    /// The SQLite file that holds events while Redis is unreachable (in the configuration: the
+    /// directory holding one such file per service).
     public var bufferPath: String
     public var bufferMaxEvents: Int
     public var bufferMaxBytes: Int
@@ -47,5 +48,34 @@ public struct EventBusSettings: Sendable {
         self.claimIdle = claimIdle
         self.maxDeliveries = maxDeliveries
         self.dedupWindow = dedupWindow
+    }
+}
+
+extension EventBusSettings {
+    /// Reads `event_bus`; the buffer file defaults to one per service under the state directory,
+    /// named when the service starts (``forService(_:)``).
+    init(reading section: ConfigReader.Section, stateDirectory: String) {
+        let defaults = EventBusSettings(bufferPath: "")
+        self.init(
+            bufferPath: section.string("buffer_directory", default: stateDirectory + "/event-buffer"),
+            bufferMaxEvents: section.int("buffer_max_events", default: defaults.bufferMaxEvents, in: 1...100_000_000),
+            bufferMaxBytes: section.int("buffer_max_bytes", default: defaults.bufferMaxBytes, in: 4096...(1 << 40)),
+            whenFull: section.choice("when_full", default: defaults.whenFull),
+            blockTimeout: section.duration("block_timeout", default: defaults.blockTimeout, in: .zero...(.seconds(600))),
+            maxEnvelopeBytes: section.int("max_envelope_bytes", default: defaults.maxEnvelopeBytes, in: 1024...(64 << 20)),
+            retentionMaxLength: section.int("retention_max_length", default: defaults.retentionMaxLength, in: 1000...1_000_000_000),
+            batchSize: section.int("batch_size", default: defaults.batchSize, in: 1...10_000),
+            blockFor: section.duration("block_for", default: defaults.blockFor, in: .milliseconds(10)...(.seconds(60))),
+            claimIdle: section.duration("claim_idle", default: defaults.claimIdle, in: .milliseconds(10)...(.seconds(86400))),
+            maxDeliveries: section.int("max_deliveries", default: defaults.maxDeliveries, in: 1...1000),
+            dedupWindow: section.int("dedup_window", default: defaults.dedupWindow, in: 100...100_000_000))
+        section.finish()
+    }
+
+    /// These settings with the buffer file of one service: `<buffer_directory>/<service>.sqlite`.
+    public func forService(_ name: String) -> EventBusSettings {
+        var settings = self
+        settings.bufferPath = "\(bufferPath)/\(name).sqlite"
+        return settings
     }
 }
