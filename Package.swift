@@ -126,7 +126,7 @@ let package = Package(
             dependencies: [
                 "VaktConfig", "ServiceKit",
                 "Gateway", "AIEngine", "Execution", "Risk", "Portfolio", "Training",
-                "MarketData", "Dashboard", "ExchangeSimulator", "Supervisor",
+                "MarketData", "Dashboard", "ExchangeSimulator", "Supervisor", "EventBus", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -30,7 +30,8 @@ struct Vakt: AsyncParsableCommand {
             SupervisorCommand.self, GatewayCommand.self, AIEngineCommand.self, ExecutionCommand.self,
             RiskCommand.self, PortfolioCommand.self, TrainingCommand.self, MarketDataCommand.self,
             DashboardCommand.self, ExchangeSimulatorCommand.self, StatusCommand.self, ControlCommand<StartAction>.self,
-            ControlCommand<StopAction>.self, ControlCommand<RestartAction>.self, VersionCommand.self, ConfigCommand.self,
+            ControlCommand<StopAction>.self, ControlCommand<RestartAction>.self, EventsCommand.self, VersionCommand.self,
+            ConfigCommand.self,
         ]
     )
 }
