@@ -133,7 +133,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // A misbehaving-on-demand child for the supervisor's tests; built, never shipped.
-        .executableTarget(name: "VaktTestChild", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "VaktTestChild",
+            dependencies: ["CSystemd", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .target(
             name: "VaktTesting",
             dependencies: [

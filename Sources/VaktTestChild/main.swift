@@ -12,6 +12,8 @@
 //   --flood N              write N numbered lines to stdout at once
 //   --grandchildren N      start N `sleep 3600` grandchildren in this process group
 //   --systemd-notify       report readiness by running `systemd-notify --ready` instead
+//   --publish-redis-port P --buffer FILE
+//                          publish events forever through the event bus (see Publisher.swift)
 
 import CSystemd
 import Foundation
@@ -25,7 +27,7 @@ func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-func run() -> Never {
+func run() async -> Never {
     var options: [String: String] = [:]
     var flags: Set<String> = []
     var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -38,6 +40,9 @@ func run() -> Never {
     func number(_ name: String) -> Int? { options[name].flatMap { Int($0) } }
 
     say("test-child started pid=\(getpid())")
+    if let port = number("--publish-redis-port"), let buffer = options["--buffer"] {
+        await publishForever(redisPort: port, bufferPath: buffer)
+    }
     if flags.contains("--ignore-sigterm") { signal(SIGTERM, SIG_IGN) }
     if let count = number("--grandchildren") {
         for _ in 0..<count {
@@ -92,4 +97,4 @@ func run() -> Never {
     }
 }
 
-run()
+await run()

@@ -9,10 +9,14 @@ public final class ServiceProcess: @unchecked Sendable {
     public let process: Process
     public let outputFile: URL
 
-    public init(arguments: [String], environment: [String: String] = [:], notifySocket: String? = nil) throws {
+    /// Starts `vakt` with `arguments`, or another program (`executable`, with `extraArguments`).
+    public init(
+        arguments: [String], environment: [String: String] = [:], notifySocket: String? = nil, executable: String? = nil,
+        extraArguments: [String] = []
+    ) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.vaktExecutable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: executable ?? TestEnvironment.vaktExecutable)
+        process.arguments = arguments + extraArguments
         // Overrides in the test runner's environment must not leak into the process under test.
         var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") }
         fullEnvironment.removeValue(forKey: "NOTIFY_SOCKET")

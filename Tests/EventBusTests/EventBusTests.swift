@@ -8,6 +8,10 @@ import VaktTesting
 
 @testable import EventBus
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a consumer handled, in order.
 final class Handled: Sendable {
     private let envelopes = Mutex<[EventEnvelope]>([])
@@ -279,4 +283,45 @@ func sequence(of envelope: EventEnvelope) -> Int {
 
 struct PoisonError: Error, CustomStringConvertible {
     var description: String { "poisoned" }
+}
+
+@Suite struct PublisherCrashTests {
+    /// SIGKILL a publisher process while Redis is down and it is buffering; a new publisher
+    /// on the same buffer flushes it: every event `publish` returned for reaches Redis.
+    @Test func eventsConfirmedBeforeAKillAreNotLost() async throws {
+        // Persistent: what Redis acknowledged before it went down must still be there after.
+        let bus = try await BusFixture(persistent: true)
+        let buffer = bus.directory.appendingPathComponent("crash.sqlite").path
+        let child = TestEnvironment.buildDirectory.appendingPathComponent("VaktTestChild").path
+        let arguments = ["--publish-redis-port", String(bus.redis.port), "--buffer", buffer]
+
+        let first = try ServiceProcess(arguments: [], environment: [:], executable: child, extraArguments: arguments)
+        #expect(await TestEnvironment.eventually { first.output().contains("published 200\n") }, "\(first.output())")
+        bus.redis.stop()
+        // Let it buffer for a while, then kill it mid-stream.
+        try await Task.sleep(for: .milliseconds(700))
+        first.signal(SIGKILL)
+        _ = await first.waitForExit()
+        let confirmed = first.output().split(separator: "\n").compactMap { line in
+            line.hasPrefix("published ") ? Int(line.dropFirst(10)) : nil
+        }
+        let highest = try #require(confirmed.max())
+        #expect(highest > 200)
+
+        try await bus.redis.start()
+        let second = try ServiceProcess(
+            arguments: [], environment: ["START_SEQUENCE": "1000000"], executable: child, extraArguments: arguments)
+        #expect(await TestEnvironment.eventually { second.output().contains("publisher ready buffered=") })
+        let stored = await TestEnvironment.eventually(timeout: .seconds(30)) {
+            let sequences = Set(
+                ((try? await bus.entries("market.tick")) ?? []).compactMap { fields -> Int? in
+                    guard let text = fields["envelope"], let envelope = try? EventEnvelope.decode(Array(text.utf8), maximumBytes: 1 << 20)
+                    else { return nil }
+                    return sequence(of: envelope)
+                })
+            return (0...highest).allSatisfy(sequences.contains)
+        }
+        #expect(stored, "some events confirmed before the kill never reached Redis")
+        second.signal(SIGKILL)
+    }
 }
