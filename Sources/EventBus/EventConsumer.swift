@@ -30,6 +30,9 @@ public final class EventConsumer: Sendable {
     private let logger: Logger
     private let metrics = EventBusMetrics()
     private let lastErrors = LastErrors()
+    /// Events whose handler returned but whose acknowledgement did not reach Redis (it went
+    /// away in between): on redelivery they are acknowledged without running the handler again.
+    private let handledUnacknowledged = Mutex<Set<String>>([])
 
     /// - Parameters:
     ///   - endpoint: Redis; the consumer opens a connection of its own for blocking reads.
@@ -170,7 +173,12 @@ public final class EventConsumer: Sendable {
         }
         if try await redis.command(["ZSCORE", dedupKey, envelope.id]) != .null {
             _ = try await redis.command(["XACK", entry.stream, group, entry.id])
+            handledUnacknowledged.withLock { _ = $0.remove(envelope.id) }
             metrics.consumed(stream: entry.stream, group: group, outcome: "duplicate")
+            return
+        }
+        if handledUnacknowledged.withLock({ $0.contains(envelope.id) }) {
+            try await acknowledge(entry, envelope: envelope)
             return
         }
         let started = ContinuousClock.now
@@ -185,14 +193,25 @@ public final class EventConsumer: Sendable {
             return
         }
         metrics.handled(stream: entry.stream, group: group, duration: ContinuousClock.now - started)
-        // If this fails the effect has happened but the entry stays pending: it is delivered
-        // again and, unless its id made it into the window, handled again (at-least-once).
+        handledUnacknowledged.withLock { handled in
+            // Bounded: these are only the few entries caught by an outage between handler and ack.
+            if handled.count >= 100_000 { handled.removeAll() }
+            handled.insert(envelope.id)
+        }
+        try await acknowledge(entry, envelope: envelope)
+    }
+
+    /// Records the event as handled in the group's window and acknowledges the entry. If Redis
+    /// fails here, the entry stays pending and is delivered again; this process then only
+    /// acknowledges it. (A crash of this process in between does run the handler twice.)
+    private func acknowledge(_ entry: Entry, envelope: EventEnvelope) async throws {
         let now = String(Int64(Date().timeIntervalSince1970 * 1000))
         _ = try await redis.pipeline([
             ["ZADD", dedupKey, now, envelope.id],
             ["ZREMRANGEBYRANK", dedupKey, "0", String(-(settings.dedupWindow + 1))],
             ["XACK", entry.stream, group, entry.id],
         ])
+        handledUnacknowledged.withLock { _ = $0.remove(envelope.id) }
         lastErrors.take(entry.id)
         metrics.consumed(stream: entry.stream, group: group, outcome: "handled")
     }

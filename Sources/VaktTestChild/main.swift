@@ -48,7 +48,16 @@ func run() async -> Never {
         for _ in 0..<count {
             var pid: pid_t = 0
             let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("3600"), nil]
-            posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ)
+            // This runs on a concurrency thread, which blocks every signal; without an explicit
+            // empty mask the grandchild would inherit that and ignore SIGTERM.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            posix_spawnattr_setsigmask(&attributes, &empty)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+            posix_spawn(&pid, "/bin/sleep", nil, &attributes, argv, environ)
+            posix_spawnattr_destroy(&attributes)
             say("grandchild pid=\(pid)")
         }
     }
