@@ -137,6 +137,11 @@ let package = Package(
             name: "VaktTestChild",
             dependencies: ["CSystemd", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "EventBusBench",
+            dependencies: ["EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/EventBusBench",
+            swiftSettings: swiftSettings),
         .target(
             name: "VaktTesting",
             dependencies: [

@@ -33,6 +33,15 @@ struct EventBusMetrics: Sendable {
         Timer(label: "vakt_event_handler_duration_seconds", dimensions: [("stream", stream), ("group", group)]).record(duration: duration)
     }
 
+    /// Redis 7 cannot always tell the lag (`XINFO GROUPS` answers nil); the lag gauge then keeps
+    /// its last known value and `vakt_event_group_lag_unknown` says so.
+    func group(stream: String, group: String, pending: Int, lag: Int?) {
+        let dimensions = [("stream", stream), ("group", group)]
+        Gauge(label: "vakt_event_group_pending", dimensions: dimensions).record(pending)
+        if let lag { Gauge(label: "vakt_event_group_lag", dimensions: dimensions).record(lag) }
+        Gauge(label: "vakt_event_group_lag_unknown", dimensions: dimensions).record(lag == nil ? 1 : 0)
+    }
+
     func consumed(stream: String, group: String, outcome: String) {
         Counter(label: "vakt_events_consumed_total", dimensions: [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
     }

@@ -81,6 +81,7 @@ public final class EventConsumer: Sendable {
                 if ContinuousClock.now - lastClaim >= min(settings.claimIdle, .seconds(1)) {
                     lastClaim = .now
                     for entry in try await claimIdle() { try await process(entry, redelivered: true) }
+                    try await sampleGroup()
                 }
                 for entry in try await read(from: ">", block: true) { try await process(entry, redelivered: false) }
             } catch {
@@ -119,6 +120,15 @@ public final class EventConsumer: Sendable {
                 return []
             }
             return items.compactMap { Self.entry(stream: name, item: $0) }
+        }
+    }
+
+    /// Exports this group's pending count and lag per stream (`XINFO GROUPS`).
+    private func sampleGroup() async throws {
+        let inspector = EventStreamInspector(redis: redis)
+        for stream in try await inspector.stats(types) {
+            guard let own = stream.groups.first(where: { $0.name == group }) else { continue }
+            metrics.group(stream: stream.stream, group: group, pending: own.pending, lag: own.lag)
         }
     }
 

@@ -1,0 +1,130 @@
+// The event bus measured against redis-benchmark on the same Redis (scripts/bench-events runs
+// both): batched publish throughput, single-publish latency, publish-to-handler latency, and
+// the disk buffer's durable write rate with Redis down. Prints one `name value` line per figure.
+
+import EventBus
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+import VaktConfig
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3, let port = Int(arguments[1]) else {
+    FileHandle.standardError.write(Data("usage: EventBusBench REDIS_PORT WORK_DIRECTORY\n".utf8))
+    exit(64)
+}
+let work = arguments[2]
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .error
+    return handler
+}
+let logger = Logger(label: "bench")
+let endpoint = RedisEndpoint(host: "127.0.0.1", port: port, commandTimeout: .seconds(10))
+
+/// A 300-byte envelope, as the issue specifies.
+@Sendable func envelope(_ sequence: Int, sentAt: UInt64 = 0) -> EventEnvelope {
+    var event = EventEnvelope(
+        type: .marketTick, source: "bench",
+        payload: .object(["s": .number(Double(sequence)), "t": .number(Double(sentAt)), "pad": .string("")]))
+    let padding = max(0, 300 - event.encoded().count)
+    event.payload = .object([
+        "s": .number(Double(sequence)), "t": .number(Double(sentAt)), "pad": .string(String(repeating: "x", count: padding)),
+    ])
+    return event
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count - 1)).rounded()))]
+}
+
+@Sendable func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+func settings(_ name: String) -> EventBusSettings {
+    EventBusSettings(bufferPath: "\(work)/\(name).sqlite", bufferMaxEvents: 10_000_000, bufferMaxBytes: 1 << 34)
+}
+
+print("envelope_bytes \(envelope(0).encoded().count)")
+
+// Batched publish: 200,000 events in batches of 100, one pipelined round trip each.
+do {
+    let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("batched"), logger: logger)
+    let batches = (0..<2000).map { batch in (0..<100).map { envelope(batch * 100 + $0) } }
+    let start = nanoseconds()
+    for batch in batches { try await publisher.publish(batch) }
+    let seconds = Double(nanoseconds() - start) / 1e9
+    print("batched_publish_events_per_second \(Int(200_000 / seconds))")
+}
+
+// Single publish: one event at a time, each awaited.
+do {
+    let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("single"), logger: logger)
+    let events = (0..<20_000).map { envelope($0) }
+    var latencies: [Double] = []
+    latencies.reserveCapacity(events.count)
+    for event in events {
+        let start = nanoseconds()
+        try await publisher.publish(event)
+        latencies.append(Double(nanoseconds() - start) / 1e6)
+    }
+    print("single_publish_p50_ms \(percentile(latencies, 50))")
+    print("single_publish_p99_ms \(percentile(latencies, 99))")
+}
+
+// Publish to handler: a consumer group member receives each event; 5,000 events at 1,000/s.
+do {
+    let received = Mutex<[Double]>([])
+    let consumer = EventConsumer(
+        endpoint: endpoint, group: "bench", consumer: "bench-1", types: [.marketTick],
+        settings: {
+            var s = settings("e2e"); s.blockFor = .milliseconds(100); s.dedupWindow = 10_000; return s
+        }(), logger: logger
+    ) { event in
+        let now = nanoseconds()
+        if case .object(let fields) = event.payload, case .number(let sent)? = fields["t"], sent > 0 {
+            received.withLock { $0.append(Double(now - UInt64(sent)) / 1e6) }
+        }
+    }
+    let task = Task { await consumer.run() }
+    try await Task.sleep(for: .milliseconds(500))
+    let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("e2e-pub"), logger: logger)
+    for index in 0..<5000 {
+        try await publisher.publish(envelope(index, sentAt: nanoseconds()))
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    let deadline = ContinuousClock.now + .seconds(30)
+    while received.withLock({ $0.count }) < 5000 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    task.cancel()
+    let latencies = received.withLock { $0 }
+    print("end_to_end_received \(latencies.count)")
+    print("end_to_end_p50_ms \(percentile(latencies, 50))")
+    print("end_to_end_p99_ms \(percentile(latencies, 99))")
+}
+
+// Disk buffer with Redis unreachable: nothing listens on the port, so every publish is durable
+// only once it is in SQLite (WAL, synchronous=FULL). Batches of 100, and 16 concurrent
+// single-event publishers sharing group commits.
+do {
+    let deadEndpoint = RedisEndpoint(host: "127.0.0.1", port: 1, reconnectInitialDelay: .seconds(60), reconnectMaxDelay: .seconds(60))
+    let batched = try await EventPublisher(
+        redis: RedisConnection(endpoint: deadEndpoint), settings: settings("disk-batched"), logger: logger)
+    let batches = (0..<500).map { batch in (0..<100).map { envelope(batch * 100 + $0) } }
+    var start = nanoseconds()
+    for batch in batches { try await batched.publish(batch) }
+    print("disk_buffer_batched_events_per_second \(Int(50_000 / (Double(nanoseconds() - start) / 1e9)))")
+
+    let concurrent = try await EventPublisher(
+        redis: RedisConnection(endpoint: deadEndpoint), settings: settings("disk-concurrent"), logger: logger)
+    start = nanoseconds()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<16 {
+            group.addTask {
+                for index in 0..<1000 { try await concurrent.publish(envelope(worker * 1000 + index)) }
+            }
+        }
+        try await group.waitForAll()
+    }
+    print("disk_buffer_concurrent_events_per_second \(Int(16_000 / (Double(nanoseconds() - start) / 1e9)))")
+}
