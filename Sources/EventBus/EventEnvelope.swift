@@ -22,17 +22,21 @@ public struct EventEnvelope: Sendable, Equatable {
         self.payload = payload
     }
 
-    /// The JSON stored in the stream entry's `envelope` field.
+    /// The JSON stored in the stream entry's `envelope` field, keys sorted.
     public func encoded() -> Data {
-        var object: [String: JSONValue] = [
-            "id": .string(id), "type": .string(type.rawValue), "source": .string(source),
-            "occurredAt": .string(occurredAt.formatted(Self.timeFormat)), "schemaVersion": .number(Double(schemaVersion)),
-            "payload": payload,
-        ]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding a JSONValue tree cannot fail: every case is a plain JSON value.
-        return try! encoder.encode(JSONValue.object(object))
+        var output = "{\"id\":"
+        output.reserveCapacity(256)
+        JSONValue.write(string: id, into: &output)
+        output += ",\"occurredAt\":"
+        JSONValue.write(string: occurredAt.formatted(Self.timeFormat), into: &output)
+        output += ",\"payload\":"
+        payload.write(into: &output)
+        output += ",\"schemaVersion\":\(schemaVersion),\"source\":"
+        JSONValue.write(string: source, into: &output)
+        output += ",\"type\":"
+        JSONValue.write(string: type.rawValue, into: &output)
+        output += "}"
+        return Data(output.utf8)
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -38,3 +38,63 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// Writes compact JSON with object keys sorted. Written by hand because it runs for every
+    /// published event, and JSONEncoder's intermediate containers made publishing several
+    /// times slower. Non-finite numbers, which JSON cannot express, are written as `null`.
+    func write(into output: inout String) {
+        switch self {
+        case .null: output += "null"
+        case .bool(let value): output += value ? "true" : "false"
+        case .number(let value): Self.write(number: value, into: &output)
+        case .string(let value): Self.write(string: value, into: &output)
+        case .array(let items):
+            output += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { output += "," }
+                item.write(into: &output)
+            }
+            output += "]"
+        case .object(let entries):
+            output += "{"
+            for (index, key) in entries.keys.sorted().enumerated() {
+                if index > 0 { output += "," }
+                Self.write(string: key, into: &output)
+                output += ":"
+                entries[key]!.write(into: &output)
+            }
+            output += "}"
+        }
+    }
+
+    static func write(number: Double, into output: inout String) {
+        guard number.isFinite else {
+            output += "null"
+            return
+        }
+        if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
+            output += String(Int64(number))
+        } else {
+            output += "\(number)"
+        }
+    }
+
+    static func write(string: String, into output: inout String) {
+        output += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        output += "\""
+    }
+}

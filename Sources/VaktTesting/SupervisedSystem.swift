@@ -82,8 +82,7 @@ public final class SupervisedSystem: Sendable {
 
     public func stop() async -> Int32? {
         supervisor.signal(SIGTERM)
-        let status = await supervisor.waitForExit(timeout: .seconds(30))
-        recorder.stop()
-        return status
+        // The recorder keeps listening: the supervisor's last datagrams may still be arriving.
+        return await supervisor.waitForExit(timeout: .seconds(30))
     }
 }

@@ -230,7 +230,7 @@ func sequence(of envelope: EventEnvelope) -> Int {
         try await second.publish(event(.positionUpdated, 50))
         #expect(await TestEnvironment.eventually { handled.count == 51 })
         #expect(handled.all.map(sequence(of:)) == Array(0...50), "buffered events first, in order, then the new one")
-        #expect(second.bufferState.events == 0)
+        #expect(await TestEnvironment.eventually { second.bufferState.events == 0 })
     }
 
     /// 1,000 events/s while Redis is down for `TEST_OUTAGE_SECONDS` (default 15; the documented

@@ -18,6 +18,24 @@ import Testing
         #expect(decoded == envelope)
     }
 
+    @Test func encodingEscapesEverythingJSONRequires() throws {
+        let awkward = "quote \" backslash \\ newline \n tab \t bell \u{07} nul \u{00} ünïcode ✓ 🚀"
+        let payload = JSONValue.object([
+            awkward: .string(awkward),
+            "numbers": .array([.number(0.1), .number(1e-5), .number(-42), .number(1e300), .number(123456789012)]),
+            "nested": .object(["empty": .array([]), "none": .null, "yes": .bool(true)]),
+        ])
+        let envelope = EventEnvelope(
+            type: .alertFired, source: "test", occurredAt: Date(timeIntervalSince1970: 1_800_000_000), payload: payload)
+        let text = String(decoding: envelope.encoded(), as: UTF8.self)
+        #expect(!text.contains("\n"), "a raw newline would break line-oriented tools such as vakt events tail")
+        #expect(text.contains("\\u0007"))
+        #expect(try EventEnvelope.decode(Array(envelope.encoded()), maximumBytes: 1 << 20) == envelope)
+        // Non-finite numbers cannot be JSON; they are written as null rather than breaking the entry.
+        let infinite = EventEnvelope(type: .alertFired, source: "test", payload: .number(.infinity))
+        #expect(try EventEnvelope.decode(Array(infinite.encoded()), maximumBytes: 1 << 20).payload == .null)
+    }
+
     @Test func idsAreUniqueAndTimeOrdered() {
         let earlier = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000))
         let later = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000.002))
