@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Every event on the bus: `id` (time-ordered, unique; consumers deduplicate by it), `type`,
 /// `source` (the publishing service), `occurredAt`, `schemaVersion`, `payload`.
 public struct EventEnvelope: Sendable, Equatable {
@@ -28,7 +32,7 @@ public struct EventEnvelope: Sendable, Equatable {
         output.reserveCapacity(256)
         JSONValue.write(string: id, into: &output)
         output += ",\"occurredAt\":"
-        JSONValue.write(string: occurredAt.formatted(Self.timeFormat), into: &output)
+        output += "\"" + Self.timestamp(occurredAt) + "\""
         output += ",\"payload\":"
         payload.write(into: &output)
         output += ",\"schemaVersion\":\(schemaVersion),\"source\":"
@@ -40,6 +44,25 @@ public struct EventEnvelope: Sendable, Equatable {
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// `2026-11-27T01:19:01.123Z`, formatted by hand: this runs for every published event.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
+        var remainder = Int(milliseconds - Int64(seconds) * 1000)
+        if remainder < 0 {
+            remainder += 1000
+            seconds -= 1
+        }
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):"
+            + "\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(remainder), 3))Z"
+    }
 }
 
 /// Why bytes are not a valid envelope; the reason names the field.

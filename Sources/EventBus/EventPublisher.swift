@@ -173,9 +173,14 @@ public actor EventPublisher {
     }
 
     private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
-        let maxLength = String(settings.retentionMaxLength)
+        let prefix = ["XADD", "", "MAXLEN", "~", String(settings.retentionMaxLength), "*", "envelope"].map { Array($0.utf8) }
         let replies = try await redis.pipeline(
-            entries.map { ["XADD", $0.stream, "MAXLEN", "~", maxLength, "*", "envelope", String(decoding: $0.envelope, as: UTF8.self)] })
+            bytes: entries.map { entry in
+                var arguments = prefix
+                arguments[1] = Array(entry.stream.utf8)
+                arguments.append(Array(entry.envelope))
+                return arguments
+            })
         if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
             throw RedisError.server("\(failure)")
         }

@@ -64,6 +64,11 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends several commands in one write and reads their replies in order.
     public func pipeline(_ commands: [[String]]) async throws(RedisError) -> [RedisReply] {
+        try await pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
+    }
+
+    /// The same, with binary-safe arguments as bytes: no conversion through `String`.
+    public func pipeline(bytes commands: [[[UInt8]]]) async throws(RedisError) -> [RedisReply] {
         let result: Result<[RedisReply], RedisError> = await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: Result { () throws(RedisError) in try self.runPipeline(commands) })
@@ -84,7 +89,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     // MARK: - On the queue
 
-    private func runPipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+    private func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         let context = try connectedContext()
         for arguments in commands {
             if Self.append(arguments, to: context) != REDIS_OK {
@@ -141,7 +146,8 @@ public final class RedisConnection: @unchecked Sendable {
         if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
         for arguments in setup {
             var raw: UnsafeMutableRawPointer?
-            guard Self.append(arguments, to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            guard Self.append(arguments.map { Array($0.utf8) }, to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK, let raw
+            else {
                 let reason = Self.errorText(context)
                 redisFree(context)
                 throw ConnectFailure(reason: "setting up the connection: \(reason)")
@@ -178,16 +184,26 @@ public final class RedisConnection: @unchecked Sendable {
         currentDelay = min(currentDelay * 2, endpoint.reconnectMaxDelay)
     }
 
-    private static func append(_ arguments: [String], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        let buffers = arguments.map { Array($0.utf8CString) }
-        var pointers: [UnsafePointer<CChar>?] = []
+    /// Appends one command; the arguments are laid out in one buffer so their pointers stay
+    /// valid together for the call, with one allocation however many there are.
+    private static func append(_ arguments: [[UInt8]], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
+        var joined: [UInt8] = []
+        joined.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
         var lengths: [Int] = []
-        return withExtendedLifetime(buffers) {
-            for buffer in buffers {
-                buffer.withUnsafeBufferPointer { pointers.append($0.baseAddress) }
-                lengths.append(buffer.count - 1)
+        lengths.reserveCapacity(arguments.count)
+        for argument in arguments {
+            joined.append(contentsOf: argument)
+            lengths.append(argument.count)
+        }
+        return joined.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { base in
+                var offset = 0
+                var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
+                    defer { offset += length }
+                    return base.baseAddress.map { $0 + offset }
+                }
+                return redisAppendCommandArgv(context, Int32(arguments.count), &pointers, &lengths)
             }
-            return redisAppendCommandArgv(context, Int32(arguments.count), &pointers, &lengths)
         }
     }
 

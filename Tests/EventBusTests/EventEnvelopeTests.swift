@@ -36,6 +36,16 @@ import Testing
         #expect(try EventEnvelope.decode(Array(infinite.encoded()), maximumBytes: 1 << 20).payload == .null)
     }
 
+    @Test func timestampsMatchISO8601WithMilliseconds() {
+        // Values exact in binary agree with Foundation's formatter.
+        for seconds in [0.0, 1_800_000_000.125, 951_782_400.5, 4_102_444_799.5, -1.25] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(EventEnvelope.timestamp(date) == date.formatted(EventEnvelope.timeFormat), "\(seconds)")
+        }
+        // .999 is not exact in binary; Foundation truncates it to .998, this keeps the millisecond meant.
+        #expect(EventEnvelope.timestamp(Date(timeIntervalSince1970: 951_782_400.999)) == "2000-02-29T00:00:00.999Z")
+    }
+
     @Test func idsAreUniqueAndTimeOrdered() {
         let earlier = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000))
         let later = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000.002))
