@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "EventBus",
-                dependencies: [
+            dependencies: [
                 "RedisClient", "VaktConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,11 +157,16 @@ let package = Package(
         .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"],
+            swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

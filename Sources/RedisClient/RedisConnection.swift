@@ -77,16 +77,6 @@ public final class RedisConnection: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Closes the connection; the next command reconnects.
-    public func disconnect() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                self.dropContext()
-                continuation.resume()
-            }
-        }
-    }
-
     // MARK: - On the queue
 
     private func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {

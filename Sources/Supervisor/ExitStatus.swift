@@ -16,8 +16,6 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var isSuccess: Bool { self == .exited(code: 0) }
-
     public var description: String {
         switch self {
         case .exited(let code): "exited with status \(code)"

@@ -21,10 +21,6 @@ final class ReadinessBoard: Sendable {
         for waiter in satisfied { waiter.continuation.resume() }
     }
 
-    func isReady(_ name: String) -> Bool {
-        state.withLock { $0.ready.contains(name) }
-    }
-
     func readyNames() -> Set<String> {
         state.withLock { $0.ready }
     }

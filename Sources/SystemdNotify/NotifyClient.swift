@@ -21,10 +21,6 @@ public final class NotifyClient: Sendable {
         self.logger = logger
     }
 
-    public var isConnected: Bool {
-        ProcessInfo.processInfo.environment["NOTIFY_SOCKET"] != nil
-    }
-
     /// Sends one message; waits until it left (or failed), never throws: a lost notification must
     /// not take a service down, but it is logged.
     public func send(_ message: NotifyMessage) async {

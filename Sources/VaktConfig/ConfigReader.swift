@@ -126,12 +126,11 @@ public final class ConfigReader {
             }
         }
 
-        private func scalar(_ key: String, required: Bool) -> (text: String, origin: ConfigValue.Origin)? {
+        private func scalar(_ key: String) -> (text: String, origin: ConfigValue.Origin)? {
             switch value(key) {
             case .scalar(let text, let origin)?:
                 return (text, origin)
             case nil, .null?:
-                if required { report(key, "missing required key") }
                 return nil
             case let other?:
                 report(key, "expected a single value, got \(other.kindName)")
@@ -148,15 +147,11 @@ public final class ConfigReader {
         }
 
         public func string(_ key: String, default defaultValue: String) -> String {
-            scalar(key, required: false)?.text ?? defaultValue
+            scalar(key)?.text ?? defaultValue
         }
 
         public func optionalString(_ key: String) -> String? {
-            scalar(key, required: false)?.text
-        }
-
-        public func requiredString(_ key: String) -> String? {
-            scalar(key, required: true)?.text
+            scalar(key)?.text
         }
 
         /// Whether the file or the environment sets `key`.
@@ -169,7 +164,7 @@ public final class ConfigReader {
         }
 
         public func optionalInt(_ key: String, in range: ClosedRange<Int>) -> Int? {
-            guard let (text, origin) = scalar(key, required: false) else { return nil }
+            guard let (text, origin) = scalar(key) else { return nil }
             guard let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
                 fail(key, "expected an integer, got \"\(text)\"", origin)
                 return nil
@@ -182,7 +177,7 @@ public final class ConfigReader {
         }
 
         public func double(_ key: String, default defaultValue: Double, in range: ClosedRange<Double>) -> Double {
-            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let (text, origin) = scalar(key) else { return defaultValue }
             guard let number = Double(text), number.isFinite else {
                 fail(key, "expected a number, got \"\(text)\"", origin)
                 return defaultValue
@@ -195,7 +190,7 @@ public final class ConfigReader {
         }
 
         public func bool(_ key: String, default defaultValue: Bool) -> Bool {
-            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let (text, origin) = scalar(key) else { return defaultValue }
             switch text.lowercased() {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
@@ -207,7 +202,7 @@ public final class ConfigReader {
 
         /// A duration in milliseconds, written as a number (`250`) or with a unit (`250ms`, `2s`, `1m`).
         public func duration(_ key: String, default defaultValue: Duration, in range: ClosedRange<Duration>) -> Duration {
-            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let (text, origin) = scalar(key) else { return defaultValue }
             guard let duration = Self.parseDuration(text) else {
                 fail(key, "expected a duration such as 500ms, 2s or 1m, got \"\(text)\"", origin)
                 return defaultValue
@@ -233,7 +228,7 @@ public final class ConfigReader {
 
         public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: T) -> T
         where T.RawValue == String {
-            guard let (text, origin) = scalar(key, required: false) else { return defaultValue }
+            guard let (text, origin) = scalar(key) else { return defaultValue }
             guard let value = T(rawValue: text) else {
                 let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
                 fail(key, "\"\(text)\" is not one of \(allowed)", origin)

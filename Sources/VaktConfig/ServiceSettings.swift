@@ -211,10 +211,11 @@ extension ServiceSettings {
         intensitySection.finish()
         critical = section.bool("critical", default: critical)
         let logSection = section.section("log_file")
-        if let path = logSection.optionalString("path") {
-            logFile = LogFile(
-                path: path, maxBytes: logSection.int("max_bytes", default: 10 << 20, in: 4096...(1 << 34)),
-                keep: logSection.int("keep", default: 3, in: 0...100))
+        let path = logSection.optionalString("path")
+        let maxBytes = logSection.int("max_bytes", default: 10 << 20, in: 4096...(1 << 34))
+        let keep = logSection.int("keep", default: 3, in: 0...100)
+        if let path {
+            logFile = LogFile(path: path, maxBytes: maxBytes, keep: keep)
         } else if logSection.isPresent {
             logSection.report("path", "missing required key")
         }

@@ -47,6 +47,11 @@ public enum TestEnvironment {
     private static let handedOutPorts = Mutex<Set<Int>>([])
 
     static func canBind(_ port: Int) -> Bool {
+        withLoopbackSocket(port: port) { fd, address, length in bind(fd, address, length) } == 0
+    }
+
+    /// Runs `operation` with a new TCP socket and the address 127.0.0.1:`port`, then closes it.
+    static func withLoopbackSocket(port: Int, _ operation: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -54,8 +59,8 @@ public enum TestEnvironment {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { operation(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
@@ -136,15 +141,7 @@ extension TestEnvironment {
 extension TestEnvironment {
     /// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
     public static func isListening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        withLoopbackSocket(port: port) { fd, address, length in connect(fd, address, length) } == 0
     }
 }
 

@@ -241,6 +241,10 @@ import Testing
             ])
     }
 
+    @Test func logFileNeedsAPath() {
+        #expect(errors("services:\n  risk:\n    log_file: { keep: 2 }") == ["test.yaml:services.risk.log_file.path: missing required key"])
+    }
+
     @Test func backoffGrowsToItsMaximum() {
         let backoff = ServiceSettings.Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(1), jitter: 0)
         #expect(
