@@ -42,6 +42,14 @@ struct EventBusMetrics: Sendable {
         Gauge(label: "vakt_event_group_lag_unknown", dimensions: dimensions).record(lag == nil ? 1 : 0)
     }
 
+    func redelivered(stream: String, group: String) {
+        Counter(label: "vakt_events_redelivered_total", dimensions: [("stream", stream), ("group", group)]).increment()
+    }
+
+    func claimed(stream: String, group: String, count: Int) {
+        Counter(label: "vakt_events_claimed_total", dimensions: [("stream", stream), ("group", group)]).increment(by: count)
+    }
+
     func consumed(stream: String, group: String, outcome: String) {
         Counter(label: "vakt_events_consumed_total", dimensions: [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
     }

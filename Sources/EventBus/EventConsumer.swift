@@ -141,7 +141,9 @@ public final class EventConsumer: Sendable {
             ])
             if case .error(let message) = reply { throw RedisError.server(message) }
             guard case .array(let parts) = reply, parts.count >= 2, case .array(let items) = parts[1] else { continue }
-            claimed += items.compactMap { Self.entry(stream: type.stream, item: $0) }
+            let entries = items.compactMap { Self.entry(stream: type.stream, item: $0) }
+            if !entries.isEmpty { metrics.claimed(stream: type.stream, group: group, count: entries.count) }
+            claimed += entries
         }
         return claimed
     }
@@ -165,6 +167,7 @@ public final class EventConsumer: Sendable {
     /// re-reads its pending entries in order once Redis is back.
     private func process(_ entry: Entry, redelivered: Bool) async throws {
         guard let type = EventType(rawValue: entry.stream) else { return }
+        if redelivered { metrics.redelivered(stream: entry.stream, group: group) }
         guard let raw = entry.fields["envelope"] else {
             try await deadLetter(entry, type: type, reason: "entry has no envelope field")
             return

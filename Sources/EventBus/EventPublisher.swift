@@ -173,13 +173,15 @@ public actor EventPublisher {
     }
 
     private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
-        let prefix = ["XADD", "", "MAXLEN", "~", String(settings.retentionMaxLength), "*", "envelope"].map { Array($0.utf8) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         let replies = try await redis.pipeline(
             bytes: entries.map { entry in
-                var arguments = prefix
-                arguments[1] = Array(entry.stream.utf8)
-                arguments.append(Array(entry.envelope))
-                return arguments
+                let trim: [String]
+                switch settings.retention(of: entry.stream) {
+                case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
+                case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
+                }
+                return (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) } + [Array(entry.envelope)]
             })
         if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
             throw RedisError.server("\(failure)")

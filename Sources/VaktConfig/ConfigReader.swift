@@ -200,7 +200,8 @@ public final class ConfigReader {
             }
         }
 
-        /// A duration in milliseconds, written as a number (`250`) or with a unit (`250ms`, `2s`, `1m`).
+        /// A duration in milliseconds, written as a number (`250`) or with a unit (`250ms`, `2s`,
+        /// `1m`, `1h`, `30d`).
         public func duration(_ key: String, default defaultValue: Duration, in range: ClosedRange<Duration>) -> Duration {
             guard let (text, origin) = scalar(key) else { return defaultValue }
             guard let duration = Self.parseDuration(text) else {
@@ -216,7 +217,9 @@ public final class ConfigReader {
 
         static func parseDuration(_ text: String) -> Duration? {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            let units: [(suffix: String, milliseconds: Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+            let units: [(suffix: String, milliseconds: Int64)] = [
+                ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+            ]
             for unit in units where trimmed.hasSuffix(unit.suffix) {
                 guard let amount = Int64(trimmed.dropLast(unit.suffix.count)), amount >= 0 else { return nil }
                 let (product, overflow) = amount.multipliedReportingOverflow(by: unit.milliseconds)

@@ -1,5 +1,14 @@
 /// How the bus buffers, delivers and retains; `event_bus` in the configuration.
 public struct EventBusSettings: Sendable {
+    /// How much of a stream Redis keeps, trimmed on every `XADD` (approximately, `~`, so Redis
+    /// trims whole nodes cheaply).
+    public enum Retention: Sendable, Equatable {
+        /// `MAXLEN ~ n`: about the newest n entries.
+        case maxLength(Int)
+        /// `MINID ~ <now - age>`: entries younger than age (stream ids start with milliseconds).
+        case maxAge(Duration)
+    }
+
     public enum WhenFull: String, Sendable, CaseIterable {
         /// Wait up to ``blockTimeout`` for room, then fail the publish.
         case block
@@ -16,8 +25,15 @@ public struct EventBusSettings: Sendable {
     public var blockTimeout: Duration
     /// The largest envelope accepted, published or read.
     public var maxEnvelopeBytes: Int
-    /// Approximate stream length kept (`XADD ... MAXLEN ~`).
+    /// Approximate stream length kept (`XADD ... MAXLEN ~`) for streams without their own
+    /// ``retention``.
     public var retentionMaxLength: Int
+    /// Retention by stream name, where it differs from ``retentionMaxLength``.
+    public var retention: [String: Retention] = [:]
+
+    public func retention(of stream: String) -> Retention {
+        retention[stream] ?? .maxLength(retentionMaxLength)
+    }
     /// Entries read per `XREADGROUP`.
     public var batchSize: Int
     /// How long one `XREADGROUP ... BLOCK` waits.
@@ -69,8 +85,36 @@ extension EventBusSettings {
             claimIdle: section.duration("claim_idle", default: defaults.claimIdle, in: .milliseconds(10)...(.seconds(86400))),
             maxDeliveries: section.int("max_deliveries", default: defaults.maxDeliveries, in: 1...1000),
             dedupWindow: section.int("dedup_window", default: defaults.dedupWindow, in: 100...100_000_000))
+        let streams = section.section("retention")
+        for stream in streams.keys {
+            let entry = streams.section(stream)
+            if !Self.knownStreams.contains(stream) {
+                streams.report(stream, "unknown stream; streams are named like their event type (market.tick) or dlq.<type>")
+            }
+            let maxLength = entry.optionalInt("max_length", in: 1000...1_000_000_000)
+            let maxAge =
+                entry.contains("max_age") ? entry.duration("max_age", default: .zero, in: .seconds(1)...(.seconds(10 * 365 * 86400))) : nil
+            switch (maxLength, maxAge) {
+            case (let length?, nil): retention[stream] = .maxLength(length)
+            case (nil, let age?): retention[stream] = .maxAge(age)
+            case (_?, _?): entry.report("max_age", "give max_length or max_age, not both")
+            case (nil, nil): entry.report("max_length", "give max_length or max_age")
+            }
+            entry.finish()
+        }
         section.finish()
     }
+
+    /// Event types' stream names, and their dead-letter streams. (The types themselves are
+    /// the EventBus module's; configuration sits below it, so the names are listed here.)
+    static let knownStreams: Set<String> = {
+        let types = [
+            "market.tick", "market.kline", "signal.generated", "order.submitted", "order.filled", "order.partially_filled",
+            "order.canceled", "order.rejected", "position.updated", "portfolio.snapshot", "ess.state_changed", "policy.updated",
+            "health.changed", "alert.fired", "alert.resolved", "model.retrain_requested", "model.promoted",
+        ]
+        return Set(types + types.map { "dlq." + $0 })
+    }()
 
     /// These settings with the buffer file of one service: `<buffer_directory>/<service>.sqlite`.
     public func forService(_ name: String) -> EventBusSettings {

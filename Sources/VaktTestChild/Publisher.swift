@@ -27,3 +27,22 @@ func publishForever(redisPort: Int, bufferPath: String) async -> Never {
         exit(1)
     }
 }
+
+/// `--consume-redis-port P --consumer NAME --hold-ms N`: consumes `market.tick` in group "test",
+/// printing "start N" when a handler begins and "done N" when it returns, holding each for
+/// N ms, so a test can kill it in the middle of a batch.
+func consumeForever(redisPort: Int, consumer: String, holdMilliseconds: Int) async -> Never {
+    let endpoint = RedisEndpoint(host: "127.0.0.1", port: redisPort)
+    var settings = EventBusSettings(bufferPath: "")
+    settings.claimIdle = .seconds(3600)
+    let reader = EventConsumer(
+        endpoint: endpoint, group: "test", consumer: consumer, types: [.marketTick], settings: settings, logger: Logger(label: "test-child")
+    ) { envelope in
+        guard case .object(let fields) = envelope.payload, case .number(let sequence)? = fields["sequence"] else { return }
+        say("start \(Int(sequence))")
+        try await Task.sleep(for: .milliseconds(holdMilliseconds))
+        say("done \(Int(sequence))")
+    }
+    await reader.run()
+    exit(0)
+}

@@ -14,6 +14,8 @@
 //   --systemd-notify       report readiness by running `systemd-notify --ready` instead
 //   --publish-redis-port P --buffer FILE
 //                          publish events forever through the event bus (see Publisher.swift)
+//   --consume-redis-port P --consumer NAME --hold-ms N
+//                          consume market.tick in group "test", holding each handler N ms
 
 import CSystemd
 import Foundation
@@ -42,6 +44,9 @@ func run() async -> Never {
     say("test-child started pid=\(getpid())")
     if let port = number("--publish-redis-port"), let buffer = options["--buffer"] {
         await publishForever(redisPort: port, bufferPath: buffer)
+    }
+    if let port = number("--consume-redis-port"), let consumer = options["--consumer"] {
+        await consumeForever(redisPort: port, consumer: consumer, holdMilliseconds: number("--hold-ms") ?? 0)
     }
     if flags.contains("--ignore-sigterm") { signal(SIGTERM, SIG_IGN) }
     if let count = number("--grandchildren") {

@@ -285,6 +285,38 @@ struct PoisonError: Error, CustomStringConvertible {
     var description: String { "poisoned" }
 }
 
+@Suite struct ConsumerCrashTests {
+    /// SIGKILL a consumer process in the middle of a batch: another member claims what it left
+    /// pending after the idle time, and each event is handled once, by one of them.
+    @Test func entriesOfAKilledConsumerAreClaimedAndEachHandledOnce() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        _ = try await RedisConnection(endpoint: bus.redis.endpoint).command(["XGROUP", "CREATE", "market.tick", "test", "0", "MKSTREAM"])
+        let publisher = try await bus.publisher(settings)
+        try await publisher.publish((0..<30).map { event(.marketTick, $0) })
+
+        let child = TestEnvironment.buildDirectory.appendingPathComponent("VaktTestChild").path
+        let doomed = try ServiceProcess(
+            arguments: [], executable: child,
+            extraArguments: ["--consume-redis-port", String(bus.redis.port), "--consumer", "doomed", "--hold-ms", "100"])
+        #expect(await TestEnvironment.eventually { doomed.output().contains("start 5\n") }, "\(doomed.output())")
+        doomed.signal(SIGKILL)
+        _ = await doomed.waitForExit()
+        let finished = Set(doomed.output().split(separator: "\n").compactMap { $0.hasPrefix("done ") ? Int($0.dropFirst(5)) : nil })
+        #expect(!finished.isEmpty && finished.count < 30)
+
+        let handled = Handled()
+        let survivor = bus.consume([.marketTick], consumer: "survivor", settings: settings) { handled.append($0) }
+        defer { survivor.cancel() }
+        #expect(await TestEnvironment.eventually { finished.count + handled.count == 30 }, "\(finished.count) + \(handled.count)")
+        try await Task.sleep(for: .milliseconds(700))
+        let taken = handled.all.map(sequence(of:))
+        #expect(Set(taken).count == taken.count, "the survivor handled something twice")
+        #expect(Set(taken).isDisjoint(with: finished), "the survivor repeated what the killed consumer had finished")
+        #expect(Set(taken).union(finished) == Set(0..<30))
+    }
+}
+
 @Suite struct PublisherCrashTests {
     /// SIGKILL a publisher process while Redis is down and it is buffering; a new publisher
     /// on the same buffer flushes it: every event `publish` returned for reaches Redis.
@@ -323,5 +355,50 @@ struct PoisonError: Error, CustomStringConvertible {
         }
         #expect(stored, "some events confirmed before the kill never reached Redis")
         second.signal(SIGKILL)
+    }
+}
+
+@Suite struct RetentionTests {
+    @Test func perStreamRetentionTrimsByLengthOrAge() async throws {
+        let bus = try await BusFixture()
+        // One entry per stream node makes Redis's approximate trimming (~) exact.
+        _ = try await RedisConnection(endpoint: bus.redis.endpoint).command(["CONFIG", "SET", "stream-node-max-entries", "1"])
+        let publisher = try await bus.publisher(
+            bus.settings {
+                $0.retention["market.tick"] = .maxLength(1000)
+                $0.retention["order.filled"] = .maxAge(.seconds(1))
+            })
+        for batch in 0..<30 { try await publisher.publish((0..<100).map { event(.marketTick, batch * 100 + $0) }) }
+        #expect(try await bus.entries("market.tick").count == 1000)
+
+        try await publisher.publish((0..<10).map { event(.orderFilled, $0) })
+        try await Task.sleep(for: .milliseconds(1200))
+        try await publisher.publish(event(.orderFilled, 10))
+        let kept = try await bus.entries("order.filled").compactMap { fields in
+            fields["envelope"].flatMap { try? EventEnvelope.decode(Array($0.utf8), maximumBytes: 1 << 20) }.map(sequence(of:))
+        }
+        #expect(kept == [10], "entries older than a second are trimmed")
+    }
+
+    @Test func retentionIsReadPerStream() throws {
+        let yaml = """
+            event_bus:
+              retention:
+                market.tick: { max_length: 5000 }
+                order.filled: { max_age: 30d }
+                order.canceled: { max_length: 2000, max_age: 1h }
+            """
+        do {
+            _ = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
+            Issue.record("expected an error for order.canceled")
+        } catch {
+            #expect(error.description == "test.yaml:event_bus.retention.order.canceled.max_age: give max_length or max_age, not both")
+        }
+        let settings = try ConfigurationLoader.parse(
+            yaml: yaml.replacingOccurrences(of: "max_length: 2000, ", with: ""), file: "t", environment: [:]
+        ).eventBus
+        #expect(settings.retention(of: "market.tick") == .maxLength(5000))
+        #expect(settings.retention(of: "order.filled") == .maxAge(.seconds(30 * 86400)))
+        #expect(settings.retention(of: "signal.generated") == .maxLength(settings.retentionMaxLength))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import EventBus
+@testable import VaktConfig
 
 @Suite struct EventEnvelopeTests {
     func decode(_ text: String, limit: Int = 1 << 20) throws(EnvelopeError) -> EventEnvelope {
@@ -97,4 +98,13 @@ import Testing
         #expect(envelope.type == .orderFilled)
         #expect(envelope.payload == .object([:]))
     }
+}
+
+/// Every event type's stream is known to the configuration, which cannot import EventBus.
+@Test func configurationKnowsEveryStream() {
+    for type in EventType.allCases {
+        #expect(EventBusSettings.knownStreams.contains(type.stream))
+        #expect(EventBusSettings.knownStreams.contains(type.deadLetterStream))
+    }
+    #expect(EventBusSettings.knownStreams.count == EventType.allCases.count * 2)
 }

@@ -29,6 +29,12 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
             "vakt_event_publish_duration_seconds", "Time until a publish was durable, by path (redis, disk)."
         ),
         "vakt_event_handler_duration_seconds": ("vakt_event_handler_duration_seconds", "Event handler run time, by stream and group."),
+        "vakt_events_redelivered_total": (
+            "vakt_events_redelivered_total", "Entries delivered again: pending after a crash or a lost connection, or claimed."
+        ),
+        "vakt_events_claimed_total": (
+            "vakt_events_claimed_total", "Entries claimed from idle consumers (XAUTOCLAIM), by stream and group."
+        ),
         "vakt_event_group_pending": ("vakt_event_group_pending", "Entries delivered to the group and not yet acknowledged, by stream."),
         "vakt_event_group_lag": ("vakt_event_group_lag", "Entries not yet delivered to the group, by stream (last known value)."),
         "vakt_event_group_lag_unknown": ("vakt_event_group_lag_unknown", "1 while Redis cannot tell the group's lag."),
