@@ -174,14 +174,23 @@ public actor EventPublisher {
 
     private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // The arguments before the envelope are the same for every entry of a stream.
+        var prefixes: [String: [[UInt8]]] = [:]
         let replies = try await redis.pipeline(
             bytes: entries.map { entry in
-                let trim: [String]
-                switch settings.retention(of: entry.stream) {
-                case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
-                case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
-                }
-                return (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) } + [Array(entry.envelope)]
+                let prefix =
+                    prefixes[entry.stream]
+                    ?? {
+                        let trim: [String]
+                        switch settings.retention(of: entry.stream) {
+                        case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
+                        case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
+                        }
+                        let prefix = (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) }
+                        prefixes[entry.stream] = prefix
+                        return prefix
+                    }()
+                return prefix + [Array(entry.envelope)]
             })
         if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
             throw RedisError.server("\(failure)")
