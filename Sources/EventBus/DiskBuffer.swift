@@ -15,6 +15,9 @@ actor DiskBuffer {
     private let database: DatabaseQueue
     private var pending: [(entries: [(stream: String, envelope: Data)], continuation: CheckedContinuation<Void, any Error>)] = []
     private var writing = false
+    /// Entries and bytes accepted by `append` but not yet committed.
+    private var appendingCount = 0
+    private var appendingBytes = 0
     private(set) var count: Int
     private(set) var bytes: Int
 
@@ -45,8 +48,15 @@ actor DiskBuffer {
 
     /// Appends in order; returns once the entries are on disk.
     func append(_ entries: [(stream: String, envelope: Data)]) async throws {
+        let size = entries.reduce(0) { $0 + $1.envelope.count }
         count += entries.count
-        bytes += entries.reduce(0) { $0 + $1.envelope.count }
+        bytes += size
+        appendingCount += entries.count
+        appendingBytes += size
+        defer {
+            appendingCount -= entries.count
+            appendingBytes -= size
+        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             pending.append((entries, continuation))
             if !writing {
@@ -79,6 +89,20 @@ actor DiskBuffer {
             }
         }
         writing = false
+    }
+
+    /// Whether nothing is buffered: no append in flight and no row in the file. Re-reads the
+    /// totals from the file, since another publisher on the same file (a previous instance
+    /// still flushing) may have drained rows this one counted.
+    func isDrained() async throws -> Bool {
+        guard appendingCount == 0 else { return false }
+        let (rows, rowBytes) = try await database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(envelope)), 0) FROM buffered_events")!
+            return (row[0] as Int, row[1] as Int)
+        }
+        count = rows + appendingCount
+        bytes = rowBytes + appendingBytes
+        return count == 0
     }
 
     /// The oldest entries, in order.

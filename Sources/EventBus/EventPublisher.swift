@@ -148,9 +148,11 @@ public actor EventPublisher {
                 continue
             }
             guard let last = batch.last else {
-                // The count includes appends still being committed: until those are on disk,
-                // newer events must keep queueing behind them.
-                if await buffer.count > 0 {
+                // Appends still being committed must reach the disk, and be flushed, before
+                // newer events may go to Redis directly.
+                let drained = (try? await buffer.isDrained()) ?? false
+                await updateState()
+                if !drained {
                     try? await Task.sleep(for: .milliseconds(1))
                     continue
                 }
