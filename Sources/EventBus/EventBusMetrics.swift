@@ -1,27 +1,43 @@
 import CoreMetrics
 import Foundation
 import Metrics
+import Synchronization
 
 /// The bus's metrics, through swift-metrics (the service runtime exports them to Prometheus).
-struct EventBusMetrics: Sendable {
+///
+/// The counters and timers touched for every event are made once and kept: making a handle
+/// goes through the metrics factory (name and label sanitizing, a registry lookup), which is
+/// too much work to repeat per publish or per handled entry.
+final class EventBusMetrics: Sendable {
+    private let counters = HandleCache<Counter>()
+    private let timers = HandleCache<Timer>()
+
+    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
+        counters.handle(label, dimensions) { Counter(label: $0, dimensions: $1) }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
+        timers.handle(label, dimensions) { Timer(label: $0, dimensions: $1) }
+    }
+
     func published(_ entries: [(stream: String, envelope: Data)], duration: Duration) {
         for (stream, count) in Dictionary(grouping: entries, by: \.stream).mapValues(\.count) {
-            Counter(label: "vakt_events_published_total", dimensions: [("stream", stream)]).increment(by: count)
+            counter("vakt_events_published_total", [("stream", stream)]).increment(by: count)
         }
-        Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "redis")]).record(duration: duration)
+        timer("vakt_event_publish_duration_seconds", [("path", "redis")]).record(duration: duration)
     }
 
     func buffered(_ count: Int, duration: Duration) {
-        Counter(label: "vakt_events_buffered_total").increment(by: count)
-        Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "disk")]).record(duration: duration)
+        counter("vakt_events_buffered_total").increment(by: count)
+        timer("vakt_event_publish_duration_seconds", [("path", "disk")]).record(duration: duration)
     }
 
     func flushed(_ count: Int) {
-        Counter(label: "vakt_events_flushed_total").increment(by: count)
+        counter("vakt_events_flushed_total").increment(by: count)
     }
 
     func rejected(reason: String) {
-        Counter(label: "vakt_events_rejected_total", dimensions: [("reason", reason)]).increment()
+        counter("vakt_events_rejected_total", [("reason", reason)]).increment()
     }
 
     func bufferDepth(events: Int, bytes: Int) {
@@ -30,7 +46,7 @@ struct EventBusMetrics: Sendable {
     }
 
     func handled(stream: String, group: String, duration: Duration) {
-        Timer(label: "vakt_event_handler_duration_seconds", dimensions: [("stream", stream), ("group", group)]).record(duration: duration)
+        timer("vakt_event_handler_duration_seconds", [("stream", stream), ("group", group)]).record(duration: duration)
     }
 
     /// Redis 7 cannot always tell the lag (`XINFO GROUPS` answers nil); the lag gauge then keeps
@@ -43,14 +59,29 @@ struct EventBusMetrics: Sendable {
     }
 
     func redelivered(stream: String, group: String) {
-        Counter(label: "vakt_events_redelivered_total", dimensions: [("stream", stream), ("group", group)]).increment()
+        counter("vakt_events_redelivered_total", [("stream", stream), ("group", group)]).increment()
     }
 
     func claimed(stream: String, group: String, count: Int) {
-        Counter(label: "vakt_events_claimed_total", dimensions: [("stream", stream), ("group", group)]).increment(by: count)
+        counter("vakt_events_claimed_total", [("stream", stream), ("group", group)]).increment(by: count)
     }
 
     func consumed(stream: String, group: String, outcome: String) {
-        Counter(label: "vakt_events_consumed_total", dimensions: [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
+        counter("vakt_events_consumed_total", [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
+    }
+}
+
+/// Metric handles by label and dimensions, made on first use.
+final class HandleCache<Handle: Sendable>: Sendable {
+    private let handles = Mutex<[String: Handle]>([:])
+
+    func handle(_ label: String, _ dimensions: [(String, String)], make: (String, [(String, String)]) -> Handle) -> Handle {
+        let key = dimensions.reduce(label) { $0 + "|" + $1.0 + "=" + $1.1 }
+        return handles.withLock { cache in
+            if let handle = cache[key] { return handle }
+            let handle = make(label, dimensions)
+            cache[key] = handle
+            return handle
+        }
     }
 }

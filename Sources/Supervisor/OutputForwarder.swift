@@ -50,14 +50,18 @@ final class OutputForwarder: Sendable {
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             pending.append(contentsOf: chunk[0..<count])
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                emit(pending[..<newline])
-                pending.removeSubrange(...newline)
+            // Walk the lines with an index and drop what was emitted once per read: removing
+            // each line from the front would move the rest of the buffer every time.
+            var start = pending.startIndex
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                emit(pending[start..<newline])
+                start = newline + 1
             }
-            while pending.count >= maximumLineBytes {
-                emit(pending[..<maximumLineBytes])
-                pending.removeSubrange(..<maximumLineBytes)
+            while pending.endIndex - start >= maximumLineBytes {
+                emit(pending[start..<start + maximumLineBytes])
+                start += maximumLineBytes
             }
+            pending.removeSubrange(..<start)
         }
         if !pending.isEmpty { emit(pending[...]) }
     }
