@@ -11,6 +11,7 @@ import Synchronization
 final class EventBusMetrics: Sendable {
     private let counters = HandleCache<Counter>()
     private let timers = HandleCache<Timer>()
+    private let publishedToRedis = Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "redis")])
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
         counters.handle(label, dimensions) { Counter(label: $0, dimensions: $1) }
@@ -21,10 +22,15 @@ final class EventBusMetrics: Sendable {
     }
 
     func published(_ entries: [(stream: String, envelope: Data)], duration: Duration) {
-        for (stream, count) in Dictionary(grouping: entries, by: \.stream).mapValues(\.count) {
-            counter("vakt_events_published_total", [("stream", stream)]).increment(by: count)
+        // Counted per run of the same stream: a batch is usually one stream, a single event always.
+        var index = entries.startIndex
+        while index < entries.endIndex {
+            let stream = entries[index].stream
+            let end = entries[index...].firstIndex { $0.stream != stream } ?? entries.endIndex
+            counter("vakt_events_published_total", [("stream", stream)]).increment(by: end - index)
+            index = end
         }
-        timer("vakt_event_publish_duration_seconds", [("path", "redis")]).record(duration: duration)
+        publishedToRedis.record(duration: duration)
     }
 
     func buffered(_ count: Int, duration: Duration) {

@@ -37,14 +37,42 @@ public actor EventPublisher {
         public var isFull: Bool { events >= maxEvents || bytes >= maxBytes }
     }
 
+    /// Whether new events go to Redis or behind the buffered ones, decided under one lock so
+    /// that no event overtakes one buffered before it.
+    private struct Route {
+        var buffering = false
+        /// Appends decided but not yet committed to the buffer, and how many were ever decided:
+        /// the flusher may hand publishing back to Redis only when neither moved while it
+        /// found the buffer empty.
+        var appendsInFlight = 0
+        var appendsDecided = 0
+
+        /// Buffers this publish too when already buffering; says whether it does.
+        mutating func joinBuffering() -> Bool {
+            if buffering { decideToBuffer() }
+            return buffering
+        }
+
+        mutating func decideToBuffer() {
+            buffering = true
+            appendsInFlight += 1
+            appendsDecided += 1
+        }
+    }
+
+    private enum Outcome: Sendable {
+        case sent
+        case buffer(reason: RedisError?)
+    }
+
     private let redis: RedisConnection
     private let buffer: DiskBuffer
     private let settings: EventBusSettings
     private let logger: Logger
     private let metrics: EventBusMetrics
     private let state: Mutex<BufferState>
+    private let route: Mutex<Route>
     private var flusher: Task<Void, Never>?
-    private var buffering = false
 
     public init(redis: RedisConnection, settings: EventBusSettings, logger: Logger) async throws {
         self.redis = redis
@@ -56,22 +84,30 @@ public actor EventPublisher {
         let events = await buffer.count
         let bytes = await buffer.bytes
         state = Mutex(BufferState(events: events, bytes: bytes, maxEvents: settings.bufferMaxEvents, maxBytes: settings.bufferMaxBytes))
+        route = Mutex(Route(buffering: events > 0))
         metrics.bufferDepth(events: events, bytes: bytes)
         if events > 0 {
             logger.warning("events left in the disk buffer by an earlier run; flushing them first", metadata: ["events": "\(events)"])
-            buffering = true
             startFlusher()
         }
     }
 
     public nonisolated var bufferState: BufferState { state.withLock { $0 } }
 
-    public func publish(_ envelope: EventEnvelope) async throws(PublishError) {
+    /// The executor of the publisher's Redis connection: a task that prefers it publishes
+    /// without a hand-over between threads (see ``RedisConnection/executor``).
+    public nonisolated var executor: any TaskExecutor { redis.executor }
+
+    public nonisolated func publish(_ envelope: EventEnvelope) async throws(PublishError) {
         try await publish([envelope])
     }
 
     /// Publishes a batch in one pipelined round trip (or one disk transaction), in order.
-    public func publish(_ envelopes: [EventEnvelope]) async throws(PublishError) {
+    ///
+    /// The direct path does not enter the actor: the route is decided and the batch sent in one
+    /// step on the connection's queue, so a single publish costs one round trip to Redis and
+    /// two thread hand-overs.
+    public nonisolated func publish(_ envelopes: [EventEnvelope]) async throws(PublishError) {
         guard !envelopes.isEmpty else { return }
         let started = ContinuousClock.now
         let entries = envelopes.map { (stream: $0.type.stream, envelope: $0.encoded()) }
@@ -79,22 +115,44 @@ public actor EventPublisher {
             metrics.rejected(reason: "too_large")
             throw .envelopeTooLarge(bytes: large.envelope.count, limit: settings.maxEnvelopeBytes)
         }
-        if !buffering {
-            do {
-                try await send(entries)
-                metrics.published(entries, duration: ContinuousClock.now - started)
-                return
-            } catch {
-                logger.warning("Redis unreachable; buffering events on disk", metadata: ["error": "\(error)"])
-                buffering = true
+        let outcome: Outcome
+        // While buffering, the decision needs no trip to the connection's thread.
+        if route.withLock({ $0.joinBuffering() }) {
+            outcome = .buffer(reason: nil)
+        } else {
+            let commands = Self.commands(for: entries, settings: settings)
+            outcome = await redis.withSession { session -> Outcome in
+                // Decided again here: a send that failed meanwhile may have started buffering.
+                guard !self.route.withLock({ $0.joinBuffering() }) else { return .buffer(reason: nil) }
+                do throws(RedisError) {
+                    try Self.requireSuccess(session.pipeline(bytes: commands))
+                    return .sent
+                } catch {
+                    self.route.withLock { $0.decideToBuffer() }
+                    return .buffer(reason: error)
+                }
             }
         }
-        try await appendToBuffer(entries)
-        metrics.buffered(entries.count, duration: ContinuousClock.now - started)
-        startFlusher()
+        switch outcome {
+        case .sent:
+            metrics.published(entries, duration: ContinuousClock.now - started)
+        case .buffer(let reason):
+            if let reason { logger.warning("Redis unreachable; buffering events on disk", metadata: ["error": "\(reason)"]) }
+            try await bufferDecided(entries)
+            metrics.buffered(entries.count, duration: ContinuousClock.now - started)
+        }
     }
 
     // MARK: - Buffer
+
+    /// Appends entries the route sent to the buffer, and makes sure a flusher will send them.
+    private func bufferDecided(_ entries: [(stream: String, envelope: Data)]) async throws(PublishError) {
+        defer {
+            route.withLock { $0.appendsInFlight -= 1 }
+            startFlusher()
+        }
+        try await appendToBuffer(entries)
+    }
 
     private func appendToBuffer(_ entries: [(stream: String, envelope: Data)]) async throws(PublishError) {
         let size = entries.reduce(0) { $0 + $1.envelope.count }
@@ -150,13 +208,21 @@ public actor EventPublisher {
             guard let last = batch.last else {
                 // Appends still being committed must reach the disk, and be flushed, before
                 // newer events may go to Redis directly.
-                let drained = (try? await buffer.isDrained()) ?? false
+                let (inFlight, decided) = route.withLock { ($0.appendsInFlight, $0.appendsDecided) }
+                var drained = false
+                if inFlight == 0 { drained = (try? await buffer.isDrained()) ?? false }
                 await updateState()
-                if !drained {
+                let handedBack =
+                    drained
+                    && route.withLock { route in
+                        guard route.appendsDecided == decided else { return false }
+                        route.buffering = false
+                        return true
+                    }
+                if !handedBack {
                     try? await Task.sleep(for: .milliseconds(1))
                     continue
                 }
-                buffering = false
                 flusher = nil
                 if flushed > 0 { logger.notice("disk buffer flushed to Redis", metadata: ["events": "\(flushed)"]) }
                 return
@@ -175,25 +241,32 @@ public actor EventPublisher {
     }
 
     private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
+        try Self.requireSuccess(await redis.pipeline(bytes: Self.commands(for: entries, settings: settings)))
+    }
+
+    /// One `XADD` per entry, trimming the stream by its retention.
+    private static func commands(for entries: [(stream: String, envelope: Data)], settings: EventBusSettings) -> [[[UInt8]]] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         // The arguments before the envelope are the same for every entry of a stream.
         var prefixes: [String: [[UInt8]]] = [:]
-        let replies = try await redis.pipeline(
-            bytes: entries.map { entry in
-                let prefix =
-                    prefixes[entry.stream]
-                    ?? {
-                        let trim: [String]
-                        switch settings.retention(of: entry.stream) {
-                        case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
-                        case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
-                        }
-                        let prefix = (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) }
-                        prefixes[entry.stream] = prefix
-                        return prefix
-                    }()
-                return prefix + [Array(entry.envelope)]
-            })
+        return entries.map { entry in
+            let prefix =
+                prefixes[entry.stream]
+                ?? {
+                    let trim: [String]
+                    switch settings.retention(of: entry.stream) {
+                    case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
+                    case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
+                    }
+                    let prefix = (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) }
+                    prefixes[entry.stream] = prefix
+                    return prefix
+                }()
+            return prefix + [Array(entry.envelope)]
+        }
+    }
+
+    private static func requireSuccess(_ replies: [RedisReply]) throws(RedisError) {
         if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
             throw RedisError.server("\(failure)")
         }

@@ -1,8 +1,7 @@
 // RedisClient: a Redis connection on hiredis, the reference C client. hiredis blocks, so every
-// call runs on the connection's own serial dispatch queue, never on the Swift concurrency pool.
+// call runs on the connection's own thread, never on the Swift concurrency pool.
 
 import CHiredis
-import Dispatch
 import Foundation
 
 /// Where and how to connect.
@@ -39,8 +38,8 @@ public struct RedisEndpoint: Sendable {
 /// a command issued before the next attempt is due fails at once with
 /// ``RedisError/unavailable(reason:retryIn:)`` instead of hammering a Redis that is down.
 public final class RedisConnection: @unchecked Sendable {
-    // Everything below is touched only on `queue`.
-    private let queue: DispatchQueue
+    // Everything below is touched only on `thread`.
+    private let thread: ConnectionThread
     private let endpoint: RedisEndpoint
     private var context: UnsafeMutablePointer<redisContext>?
     private var nextAttempt: ContinuousClock.Instant?
@@ -49,13 +48,18 @@ public final class RedisConnection: @unchecked Sendable {
 
     public init(endpoint: RedisEndpoint, label: String = "redis") {
         self.endpoint = endpoint
-        self.queue = DispatchQueue(label: "vakt.redis.\(label)")
+        self.thread = ConnectionThread(name: "vakt.redis.\(label)")
         self.currentDelay = endpoint.reconnectInitialDelay
     }
 
     deinit {
+        thread.stop()
         if let context { redisFree(context) }
     }
+
+    /// The connection's thread as a task executor, for latency-critical tasks: one that prefers
+    /// it runs on that thread and sends its commands without a hand-over between threads.
+    public var executor: any TaskExecutor { thread }
 
     /// Runs one command, for example `["PING"]` or `["XADD", "stream", "*", "k", "v"]`.
     public func command(_ arguments: [String]) async throws(RedisError) -> RedisReply {
@@ -69,17 +73,22 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// The same, with binary-safe arguments as bytes: no conversion through `String`.
     public func pipeline(bytes commands: [[[UInt8]]]) async throws(RedisError) -> [RedisReply] {
-        let result: Result<[RedisReply], RedisError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Result { () throws(RedisError) in try self.runPipeline(commands) })
-            }
-        }
-        return try result.get()
+        try await withSession { session in Result { () throws(RedisError) in try session.pipeline(bytes: commands) } }.get()
     }
 
-    // MARK: - On the queue
+    /// Runs `body` with the connection to itself: no other command runs between the ones it sends,
+    /// so a caller can decide whether to send and send in one step. `body` runs on the
+    /// connection's thread and may block there; the session is valid only inside it.
+    public func withSession<T: Sendable>(_ body: @escaping @Sendable (RedisSession) -> T) async -> T {
+        if thread.isCurrent { return body(RedisSession(connection: self)) }
+        return await withUnsafeContinuation { continuation in
+            thread.execute { continuation.resume(returning: body(RedisSession(connection: self))) }
+        }
+    }
 
-    private func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+    // MARK: - On the thread
+
+    fileprivate func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         let context = try connectedContext()
         for arguments in commands {
             if Self.append(arguments, to: context) != REDIS_OK {
@@ -235,5 +244,15 @@ public final class RedisConnection: @unchecked Sendable {
     private static func timeval(_ duration: Duration) -> Glibc.timeval {
         let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         return Glibc.timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds % 1_000_000))
+    }
+}
+
+/// The connection inside ``RedisConnection/withSession(_:)``.
+public struct RedisSession: Sendable {
+    fileprivate let connection: RedisConnection
+
+    /// Sends the commands in one write and reads their replies in order, blocking until then.
+    public func pipeline(bytes commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        try connection.runPipeline(commands)
     }
 }
