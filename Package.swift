@@ -86,15 +86,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PolicyStore",
+            dependencies: ["EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "EmergencyStop",
+            dependencies: ["EventBus", "PolicyStore", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "ServiceKit",
             dependencies: [
                 "VaktConfig",
                 "EventBus",
+                "PolicyStore",
                 "SystemdNotify",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -107,7 +117,7 @@ let package = Package(
         service("Gateway"),
         service("AIEngine"),
         service("Execution"),
-        service("Risk"),
+        service("Risk", extra: ["EmergencyStop", "PolicyStore"]),
         service("Portfolio"),
         service("Training"),
         service("MarketData"),
@@ -162,6 +172,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RiskTests",
+            dependencies: ["EmergencyStop", "PolicyStore", "EventBus", "RedisClient", "ServiceKit", "VaktConfig", "VaktTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(

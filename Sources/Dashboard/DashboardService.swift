@@ -14,7 +14,7 @@ public struct DashboardService: VaktService {
 
     public init() {}
 
-    public func makeParts(context: ServiceContext) throws -> ServiceParts {
+    public func makeParts(context: ServiceContext) async throws -> ServiceParts {
         guard let publicFolder = Bundle.module.url(forResource: "Public", withExtension: nil)?.path else {
             throw DashboardError.missingAssets
         }

@@ -45,8 +45,13 @@ public struct EventEnvelope: Sendable, Equatable {
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
+    /// An ISO 8601 time with or without fractional seconds.
+    public static func parseTimestamp(_ text: String) -> Date? {
+        (try? Date(text, strategy: timeFormat)) ?? (try? Date(text, strategy: .iso8601))
+    }
+
     /// `2026-11-27T01:19:01.123Z`, formatted by hand: this runs for every published event.
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
         var remainder = Int(milliseconds - Int64(seconds) * 1000)
@@ -110,7 +115,7 @@ extension EventEnvelope {
         guard let type = EventType(rawValue: typeName) else { throw EnvelopeError(reason: "unknown event type \"\(typeName)\"") }
         let source = try string("source")
         let occurredText = try string("occurredAt")
-        guard let occurredAt = (try? Date(occurredText, strategy: timeFormat)) ?? (try? Date(occurredText, strategy: .iso8601)) else {
+        guard let occurredAt = parseTimestamp(occurredText) else {
             throw EnvelopeError(reason: "field \"occurredAt\" is not an ISO 8601 time: \"\(occurredText)\"")
         }
         guard let versionValue = object["schemaVersion"] else { throw EnvelopeError(reason: "missing field \"schemaVersion\"") }

@@ -104,3 +104,15 @@ extension JSONValue {
         output += "\""
     }
 }
+
+extension JSONValue {
+    /// An exact amount, carried as a decimal string (see ``ExactDecimal``).
+    public static func decimal(_ value: Decimal) -> JSONValue { .string(ExactDecimal.text(value)) }
+
+    /// Compact JSON with sorted keys.
+    public func encoded() -> Data {
+        var output = ""
+        write(into: &output)
+        return Data(output.utf8)
+    }
+}

@@ -13,7 +13,7 @@ public struct ExchangeSimulatorService: VaktService {
 
     public init() {}
 
-    public func makeParts(context: ServiceContext) throws -> ServiceParts {
+    public func makeParts(context: ServiceContext) async throws -> ServiceParts {
         ServiceParts(addRoutes: Self.addRoutes)
     }
 

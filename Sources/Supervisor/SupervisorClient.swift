@@ -1,66 +1,36 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
+import ServiceKit
 import VaktConfig
 
 /// The supervisor's control API as `vakt status|start|stop|restart` uses it.
 public struct SupervisorClient: Sendable {
-    public let baseURL: String
-    let token: Secret?
+    let control: ControlClient
 
-    public init(baseURL: String, token: Secret?) {
-        self.baseURL = baseURL
-        self.token = token
+    public var baseURL: String { control.baseURL }
+
+    public init(baseURL: String, token: Secret?, tokenSecret: String = "control-token") {
+        control = ControlClient(baseURL: baseURL, token: token, tokenSecret: tokenSecret)
     }
 
     /// The supervisor of the system `configuration` describes.
     public init(configuration: VaktConfiguration, secrets: SecretStore = SecretStore()) {
         let port = configuration.service(.supervisor).port ?? ServiceKind.supervisor.defaultPort
-        self.init(
-            baseURL: "http://\(configuration.http.host):\(port)",
-            token: secrets.secret(named: configuration.supervisor.controlTokenSecret))
+        let secret = configuration.supervisor.controlTokenSecret
+        self.init(baseURL: "http://\(configuration.http.host):\(port)", token: secrets.secret(named: secret), tokenSecret: secret)
     }
 
     /// The same client, addressing the supervisor at another URL.
     public func at(_ baseURL: String) -> SupervisorClient {
-        SupervisorClient(baseURL: baseURL, token: token)
-    }
-
-    public struct ClientError: Error, CustomStringConvertible {
-        public var description: String
+        SupervisorClient(baseURL: baseURL, token: control.token, tokenSecret: control.tokenSecret)
     }
 
     public func services() async throws -> (summary: String, services: [ChildSnapshot]) {
-        let body = try await send(HTTPClientRequest(url: "\(baseURL)/api/services"), expecting: 200)
-        let response = try JSONDecoder().decode(ControlAPI.ServicesResponse.self, from: body)
+        let response = try JSONDecoder().decode(ControlAPI.ServicesResponse.self, from: try await control.get("/api/services"))
         return (response.summary, response.services)
     }
 
     public func perform(_ action: String, on name: String) async throws -> ChildSnapshot {
-        guard let token else {
-            throw ClientError(
-                description: "no control token: set \(SecretStore.variable(for: "control-token")) or the control-token credential")
-        }
-        var request = HTTPClientRequest(url: "\(baseURL)/api/services/\(name)/\(action)")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token.value)")
-        return try JSONDecoder().decode(ChildSnapshot.self, from: try await send(request, expecting: 200))
-    }
-
-    private func send(_ request: HTTPClientRequest, expecting status: UInt) async throws -> Data {
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-        } catch {
-            throw ClientError(description: "cannot reach the supervisor at \(baseURL): \(error)")
-        }
-        let body = Data(buffer: try await response.body.collect(upTo: 16 << 20))
-        guard response.status.code == status else {
-            let message =
-                (try? JSONDecoder().decode(ControlAPI.ErrorResponse.self, from: body).error) ?? String(decoding: body, as: UTF8.self)
-            throw ClientError(description: "\(response.status.code) \(response.status.reasonPhrase): \(message)")
-        }
-        return body
+        try JSONDecoder().decode(ChildSnapshot.self, from: try await control.send(.POST, "/api/services/\(name)/\(action)"))
     }
 
     /// A fixed-width table, one row per child, like `systemctl list-units`.

@@ -22,7 +22,7 @@ public struct SupervisorService: VaktService {
         self.configurationPath = configurationPath
     }
 
-    public func makeParts(context: ServiceContext) throws -> ServiceParts {
+    public func makeParts(context: ServiceContext) async throws -> ServiceParts {
         let supervisor = try Supervisor(context: context, configurationPath: configurationPath)
         let token = context.secrets.secret(named: context.configuration.supervisor.controlTokenSecret)
         if token == nil {
@@ -30,10 +30,14 @@ public struct SupervisorService: VaktService {
                 "no control token configured; the control API refuses every change",
                 metadata: ["secret": "\(SecretStore.variable(for: context.configuration.supervisor.controlTokenSecret))"])
         }
+        let authenticator = ControlAuthenticator(
+            token: token, failuresPerMinute: context.configuration.http.authFailuresPerMinute, logger: context.logger)
         // The watchdog interval systemd gave us bounds how stale the heartbeat may get.
         let progressLimit = (context.notify.watchdogInterval() ?? .seconds(10)) + .seconds(2)
         return ServiceParts(
-            addRoutes: { router in ControlAPI(supervisor: supervisor, token: token, logger: context.logger).addRoutes(to: router) },
+            addRoutes: { router in
+                ControlAPI(supervisor: supervisor, authenticator: authenticator, logger: context.logger).addRoutes(to: router)
+            },
             healthChecks: [ChildrenCheck(supervisor: supervisor)],
             backgroundServices: [SupervisorLoop(supervisor: supervisor)],
             readiness: { await supervisor.readiness() },

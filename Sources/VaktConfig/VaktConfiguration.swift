@@ -13,6 +13,8 @@ public struct VaktConfiguration: Sendable {
     /// Every service and supervised program, Vakt services first in their canonical order.
     public var services: [ServiceSettings]
     public var supervisor: SupervisorSettings
+    public var policy: PolicySettings
+    public var ess: EmergencyStopSettings
 
     public func service(_ kind: ServiceKind) -> ServiceSettings {
         services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
@@ -51,6 +53,8 @@ public struct HTTPSettings: Sendable {
     public var host: String
     /// The longest a request body may be.
     public var maxBodyBytes: Int
+    /// Failed authentications per minute on control endpoints before further ones get 429.
+    public var authFailuresPerMinute: Int
 }
 
 public struct RedisSettings: Sendable {
@@ -115,7 +119,8 @@ extension VaktConfiguration {
         let httpSection = root.section("http")
         http = HTTPSettings(
             host: httpSection.string("host", default: "127.0.0.1"),
-            maxBodyBytes: httpSection.int("max_body_bytes", default: 1 << 20, in: 1024...(64 << 20))
+            maxBodyBytes: httpSection.int("max_body_bytes", default: 1 << 20, in: 1024...(64 << 20)),
+            authFailuresPerMinute: httpSection.int("auth_failures_per_minute", default: 5, in: 1...10_000)
         )
         httpSection.finish()
 
@@ -178,6 +183,9 @@ extension VaktConfiguration {
             controlTokenSecret: supervisorSection.string("control_token_secret", default: "control-token")
         )
         supervisorSection.finish()
+
+        policy = PolicySettings(reading: root.section("policy"), stateDirectory: system.stateDirectory)
+        ess = EmergencyStopSettings(reading: root.section("ess"))
 
         root.finish()
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ServiceKit
 import Supervisor
 import VaktConfig
 
@@ -38,7 +39,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 print(SupervisorClient.table(summary: summary, services: services))
             }
-        } catch let error as SupervisorClient.ClientError {
+        } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)
         }
     }
@@ -63,7 +64,7 @@ struct ControlCommand<Action: ControlAction>: AsyncParsableCommand {
         do {
             let snapshot = try await target.client().perform(Action.name, on: service)
             print("\(snapshot.name): \(snapshot.state.rawValue)\(snapshot.pid.map { " (pid \($0))" } ?? "")")
-        } catch let error as SupervisorClient.ClientError {
+        } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)
         }
     }

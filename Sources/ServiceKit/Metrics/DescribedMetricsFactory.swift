@@ -38,6 +38,27 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
         "vakt_event_group_pending": ("vakt_event_group_pending", "Entries delivered to the group and not yet acknowledged, by stream."),
         "vakt_event_group_lag": ("vakt_event_group_lag", "Entries not yet delivered to the group, by stream (last known value)."),
         "vakt_event_group_lag_unknown": ("vakt_event_group_lag_unknown", "1 while Redis cannot tell the group's lag."),
+        "vakt_ess_state": (
+            "vakt_ess_state", "1 for the Emergency Stop System's current state (armed, reducing, tripped, cooldown), else 0."
+        ),
+        "vakt_ess_transitions_total": ("vakt_ess_transitions_total", "ESS transitions, by the state entered and the trigger."),
+        "vakt_ess_tripped_seconds_total": (
+            "vakt_ess_tripped_seconds_total", "Seconds the ESS has spent tripped since this process started."
+        ),
+        "vakt_ess_drawdown_ratio": ("vakt_ess_drawdown_ratio", "Drawdown from peak equity as a fraction, as the ESS evaluates it."),
+        "vakt_ess_daily_pnl": (
+            "vakt_ess_daily_pnl", "Profit or loss since the UTC day began, in the quote currency, as the ESS evaluates it."
+        ),
+        "vakt_ess_execution_errors": ("vakt_ess_execution_errors", "Rejected orders and stop-loss hits within the ESS error window."),
+        "vakt_ess_feed_age_seconds": ("vakt_ess_feed_age_seconds", "Age of the stalest allowed symbol's last market tick."),
+        "vakt_policy_version": ("vakt_policy_version", "Version of the risk policy this process holds."),
+        "vakt_policy_conflicts_total": (
+            "vakt_policy_conflicts_total", "Policies refused for carrying a held version with different content."
+        ),
+        "vakt_control_auth_failures_total": (
+            "vakt_control_auth_failures_total",
+            "Control requests refused for a bad or missing token, by outcome (unauthorized, rate_limited)."
+        ),
         "vakt_events_consumed_total": (
             "vakt_events_consumed_total", "Entries a consumer finished, by outcome (handled, duplicate, failed, dead_lettered)."
         ),

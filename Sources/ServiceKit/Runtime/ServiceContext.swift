@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EventBus
 import Logging
+import PolicyStore
 import PostgresNIO
 import RedisClient
 import ServiceLifecycle
@@ -15,6 +16,8 @@ public struct ServiceContext: Sendable {
     public let redis: RedisConnection?
     /// Publishes on the event bus; present for every service that uses Redis.
     public let events: EventPublisher?
+    /// The service's copy of the risk policy; present for every service that uses Redis.
+    public let policy: PolicyReplica?
     public let postgres: PostgresClient?
     public let httpClient: HTTPClient
     public let metrics: MetricsExposition
@@ -26,10 +29,13 @@ public struct ServiceContext: Sendable {
 
     /// A consumer of `types` for this service's consumer group, run with the service's
     /// lifecycle; add it to ``ServiceParts/backgroundServices``.
-    public func subscribe(to types: [EventType], handler: @escaping EventConsumer.Handler) -> any ServiceLifecycle.Service {
+    /// `role` names the consumer within the group when a service runs more than one.
+    public func subscribe(to types: [EventType], role: String? = nil, handler: @escaping EventConsumer.Handler)
+        -> any ServiceLifecycle.Service
+    {
         let consumer = EventConsumer(
             endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), group: kind.rawValue,
-            consumer: "\(configuration.system.instance)/\(kind.rawValue)", types: types,
+            consumer: "\(configuration.system.instance)/\(kind.rawValue)" + (role.map { "/\($0)" } ?? ""), types: types,
             settings: configuration.eventBus.forService(kind.rawValue), logger: logger, handler: handler)
         return ConsumerService(consumer: consumer)
     }
@@ -41,5 +47,14 @@ struct ConsumerService: ServiceLifecycle.Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await consumer.run() }
+    }
+}
+
+/// Keeps the service's policy copy fresh until graceful shutdown.
+struct PolicyRefresher: ServiceLifecycle.Service {
+    let replica: PolicyReplica
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await replica.run() }
     }
 }

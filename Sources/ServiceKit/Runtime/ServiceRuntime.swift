@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PolicyStore
 import PostgresNIO
 import RedisClient
 import ServiceLifecycle
@@ -34,18 +35,24 @@ public enum ServiceRuntime {
                 redis: RedisConnection(endpoint: redisEndpoint(configuration.redis, secrets: secrets), label: "publisher"),
                 settings: configuration.eventBus.forService(kind.rawValue), logger: logger)
         }
+        let policy = redis.map {
+            PolicyReplica(
+                redis: $0, snapshotPath: configuration.policy.snapshotPath, refreshInterval: configuration.policy.refreshInterval,
+                agingLimit: configuration.policy.agingLimit, logger: logger)
+        }
         let context = ServiceContext(
-            kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, postgres: postgres,
+            kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, policy: policy, postgres: postgres,
             httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
 
         var checks: [any HealthCheck] = [UptimeCheck(startedAt: context.startedAt)]
         if let redis { checks.append(RedisPingCheck(connection: redis)) }
         if let events { checks.append(EventBufferCheck(publisher: events)) }
         if let postgres { checks.append(PostgresPingCheck(client: postgres)) }
+        if let policy { checks.append(PolicyAgeCheck(replica: policy)) }
         if needs.contains(.exchange) {
             checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
         }
-        let parts = try service.makeParts(context: context)
+        let parts = try await service.makeParts(context: context)
         checks += parts.healthChecks
         let checker = HealthChecker(
             checks: checks, timeout: configuration.health.checkTimeout, serviceId: "\(configuration.system.instance)/\(kind.rawValue)",
@@ -85,6 +92,10 @@ public enum ServiceRuntime {
             services.append(
                 .init(service: WatchdogPinger(notify: notify, interval: interval, isMakingProgress: parts.isMakingProgress, logger: logger))
             )
+        }
+        if let policy {
+            services.append(.init(service: PolicyRefresher(replica: policy)))
+            services.append(.init(service: context.subscribe(to: [.policyUpdated], role: "policy") { try policy.handle($0) }))
         }
         services += parts.backgroundServices.map { .init(service: $0) }
         services.append(.init(service: ShutdownNotifier(notify: notify, kind: kind), successTerminationBehavior: .ignore))

@@ -10,12 +10,14 @@ import VaktConfig
 /// What makes one service different from another; everything else is the runtime's.
 public protocol VaktService: Sendable {
     var kind: ServiceKind { get }
-    /// Builds the service's state and parts; called once, before the server starts.
-    func makeParts(context: ServiceContext) throws -> ServiceParts
+    /// Builds the service's state and parts; called once, before the server starts. A service
+    /// whose start-up needs its dependencies (stored state) throws when they are unreachable,
+    /// and its manager restarts it.
+    func makeParts(context: ServiceContext) async throws -> ServiceParts
 }
 
 extension VaktService {
-    public func makeParts(context: ServiceContext) throws -> ServiceParts { ServiceParts() }
+    public func makeParts(context: ServiceContext) async throws -> ServiceParts { ServiceParts() }
 }
 
 /// A service's own routes, checks, background work and sd_notify behaviour.

@@ -1,0 +1,139 @@
+import EmergencyStop
+import EventBus
+import Foundation
+import Hummingbird
+import Logging
+import PolicyStore
+import ServiceKit
+
+/// The risk service's HTTP API: the ESS (`GET /api/ess`, `POST /api/ess/trip|reduce|reset`) and
+/// the policy (`GET /api/policy`, `GET /api/policy/history`, `PUT /api/policy`). Every change
+/// needs the control token and a reason, and is logged with who asked.
+struct RiskAPI: Sendable {
+    let components: StartupGate<RiskComponents>
+    let authenticator: ControlAuthenticator
+    let recentTransitions: Int
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/api/ess") { _, _ -> Response in
+            guard let components = components.value else { return Self.starting }
+            let engine = components.engine
+            let status = await engine.status
+            var fields: [String: JSONValue] = ["status": status.json, "inputs": await engine.inputs]
+            if let ends = status.cooldownEndsAt {
+                fields["cooldownRemainingSeconds"] = .number(max(0, ends.timeIntervalSinceNow.rounded(.up)))
+            }
+            do {
+                fields["recent"] = .array(try await engine.recent(recentTransitions).map(\.json))
+            } catch {
+                fields["recentError"] = .string("transition log unavailable: \(error)")
+            }
+            return JSONResponse.make(.ok, .object(fields))
+        }
+        for action in ["trip", "reduce", "reset"] {
+            router.post("/api/ess/\(action)") { request, _ -> Response in
+                if let refusal = authenticator.refusal(for: request, action: "ess \(action)") { return refusal }
+                guard let components = components.value else { return Self.starting }
+                let body: (reason: String, source: String)
+                switch await Self.reasonAndSource(request, limit: maxBodyBytes) {
+                case .success(let value): body = value
+                case .failure(let failure): return failure.response
+                }
+                let input: ESSInput =
+                    switch action {
+                    case "trip":
+                        .trip(body.source.hasPrefix("supervisor") ? .supervisor : .manual, reason: body.reason, source: body.source)
+                    case "reduce": .reduce(reason: body.reason, source: body.source)
+                    default: .reset(reason: body.reason, source: body.source)
+                    }
+                logger.notice("ESS \(action) requested", metadata: ["reason": "\(body.reason)", "source": "\(body.source)"])
+                let outcome: ESSOutcome
+                do {
+                    outcome = try await components.engine.handle(input)
+                } catch {
+                    return JSONResponse.error(.serviceUnavailable, "the ESS state could not be persisted; nothing changed: \(error)")
+                }
+                let status = await components.engine.status.json
+                switch outcome {
+                case .transitioned(let transition):
+                    return JSONResponse.make(
+                        .ok, .object(["outcome": .string("transitioned"), "transition": transition.json, "status": status]))
+                case .unchanged:
+                    return JSONResponse.make(.ok, .object(["outcome": .string("unchanged"), "status": status]))
+                case .refused(let reason):
+                    return JSONResponse.error(.conflict, reason)
+                }
+            }
+        }
+        router.get("/api/policy") { _, _ -> Response in
+            guard let components = components.value else { return Self.starting }
+            return JSONResponse.make(.ok, await components.authority.current.json)
+        }
+        router.get("/api/policy/history") { request, _ -> Response in
+            guard let components = components.value else { return Self.starting }
+            let limitText = request.uri.queryParameters.get("limit") ?? "50"
+            guard let limit = Int(limitText), (1...PolicyAuthority.historyLength).contains(limit) else {
+                return JSONResponse.error(
+                    .badRequest, "limit: expected an integer from 1 to \(PolicyAuthority.historyLength), got \"\(limitText)\"")
+            }
+            do {
+                let history = try await components.authority.history(limit: limit)
+                return JSONResponse.make(.ok, .object(["history": .array(history.map(\.json))]))
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, "policy history unavailable: \(error)")
+            }
+        }
+        router.put("/api/policy") { request, _ -> Response in
+            if let refusal = authenticator.refusal(for: request, action: "policy update") { return refusal }
+            guard let components = components.value else { return Self.starting }
+            let reader: PayloadReader
+            switch await JSONResponse.readObject(request, limit: maxBodyBytes) {
+            case .success(let value): reader = value
+            case .failure(let failure): return failure.response
+            }
+            let policyReader = reader.object("policy")
+            let policy = policyReader.flatMap { RiskPolicy.read($0) }
+            policyReader?.close()
+            let author = reader.string("updatedBy", maxLength: 200)
+            let expectedVersion = reader.contains("expectedVersion") ? reader.int("expectedVersion") : nil
+            do throws(PayloadError) {
+                try reader.finish()
+            } catch {
+                return JSONResponse.error(.unprocessableContent, "invalid policy; the current one stays in force", problems: error.problems)
+            }
+            guard let policy, let author else { return JSONResponse.error(.unprocessableContent, "invalid policy") }
+            do throws(PolicyAuthority.UpdateError) {
+                let document = try await components.authority.update(policy, by: author, expectedVersion: expectedVersion)
+                await components.engine.tick(policy: document)
+                return JSONResponse.make(.ok, document.json)
+            } catch {
+                switch error {
+                case .versionMismatch: return JSONResponse.error(.conflict, error.description)
+                case .storeUnavailable: return JSONResponse.error(.serviceUnavailable, error.description)
+                }
+            }
+        }
+    }
+
+    static let starting = JSONResponse.error(.serviceUnavailable, "the risk service is still starting", headers: [.retryAfter: "1"])
+
+    /// `{"reason": "...", "source": "..."}`: a reason is required; the source defaults to `api`.
+    static func reasonAndSource(_ request: Request, limit: Int) async -> Result<(reason: String, source: String), ResponseError> {
+        let reader: PayloadReader
+        switch await JSONResponse.readObject(request, limit: limit) {
+        case .success(let value): reader = value
+        case .failure(let failure): return .failure(failure)
+        }
+        let reason = reader.string("reason", maxLength: 500)
+        let source = reader.optionalString("source", maxLength: 100) ?? "api"
+        do throws(PayloadError) {
+            try reader.finish()
+        } catch {
+            return .failure(ResponseError(JSONResponse.error(.badRequest, "invalid request; nothing changed", problems: error.problems)))
+        }
+        guard let reason else { return .failure(ResponseError(JSONResponse.error(.badRequest, "reason: missing"))) }
+        return .success((reason, source))
+    }
+}
