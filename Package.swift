@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "VaktTesting",
             dependencies: [
-                "VaktConfig", "SystemdNotify", "RedisClient",
+                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

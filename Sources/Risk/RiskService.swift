@@ -98,11 +98,11 @@ final class RiskRunner: ServiceLifecycle.Service, Sendable {
             store: ESSStore(client: postgres, logger: context.logger), policy: await authority.current, redis: redis, events: events,
             clock: clock, logger: context.logger)
         gate.open(RiskComponents(engine: engine, authority: authority))
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await engine.tick(policy: self.replica.current?.document)
                 self.lastTick.withLock { $0 = Date() }
-                try await Task.sleep(for: configuration.ess.evaluationInterval)
+                try? await Task.sleep(for: configuration.ess.evaluationInterval)
             }
         }
     }

@@ -13,9 +13,10 @@ public struct TestConfiguration: Sendable {
     ///   - serviceSettings: extra YAML lines (without indentation) per service, such as `restart: never`.
     ///   - programs: other programs to supervise, by name, each with its YAML lines (`command: [...]`).
     ///   - supervisorSettings: extra YAML lines for the `supervisor` section.
+    ///   - sections: more top-level YAML, such as an `ess:` section.
     public init(
         redisPort: Int, postgres: PostgresServer?, disabled: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
-        programs: [(name: String, settings: [String])] = [], supervisorSettings: [String] = []
+        programs: [(name: String, settings: [String])] = [], supervisorSettings: [String] = [], sections: String = ""
     ) throws {
         directory = try TestEnvironment.temporaryDirectory("vakt-config")
         var ports: [ServiceKind: Int] = [:]
@@ -58,6 +59,7 @@ public struct TestConfiguration: Sendable {
 
                 """
         }
+        yaml += sections
         yaml += "services:\n"
         for kind in ServiceKind.allCases {
             yaml += "  \(kind.rawValue):\n    port: \(ports[kind]!)\n    stop_timeout: 5s\n"

@@ -15,7 +15,7 @@ import VaktTesting
     func startsReportsReadyServesHealthAndMetricsAndStopsCleanly(kind: ServiceKind) async throws {
         let redis = try RedisServer()
         try await redis.start()
-        let postgres = kind.infrastructure.contains(.postgres) ? try PostgresServer() : nil
+        let postgres = kind.infrastructure.contains(.postgres) ? try await PostgresServer().freshDatabase() : nil
         // The supervisor runs alone here; its children are covered in SupervisorProcessTests.
         let disabled = kind == .supervisor ? Set(ServiceKind.allCases) : []
         let configuration = try TestConfiguration(redisPort: redis.port, postgres: postgres, disabled: disabled)
