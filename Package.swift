@@ -152,6 +152,14 @@ let package = Package(
             dependencies: ["EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/EventBusBench",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ESSBench",
+            dependencies: [
+                "EventBus", "PolicyStore", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ESSBench",
+            swiftSettings: swiftSettings),
         .target(
             name: "VaktTesting",
             dependencies: [

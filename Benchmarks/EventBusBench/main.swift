@@ -73,7 +73,9 @@ nonisolated func singleLatencies(_ operation: @Sendable (Int) async throws -> Vo
 }
 do {
     let connection = RedisConnection(endpoint: endpoint)
-    let command = [["XADD", "bench.bare", "MAXLEN", "~", "1000000", "*", "envelope"].map { Array($0.utf8) } + [Array(envelope(0).encoded())]]
+    let command = [
+        ["XADD", "bench.bare", "MAXLEN", "~", "1000000", "*", "envelope"].map { Array($0.utf8) } + [Array(envelope(0).encoded())]
+    ]
     let bare = try await withTaskExecutorPreference(connection.executor) {
         try await singleLatencies { _ in _ = try await connection.pipeline(bytes: command) }
     }

@@ -19,6 +19,7 @@ actor ESSEngine {
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private var unpublished: [ESSTransition] = []
+    private var publishing = false
     private var policyVersion: Int
     private var storeReachable = true
     private var lastEvaluation: Date
@@ -159,7 +160,12 @@ actor ESSEngine {
         }
     }
 
+    /// Publishes transitions in order, once each. Calls overlap (a tick while an event is
+    /// handled): only one drains the queue, the others leave their transitions to it.
     private func publishPending() async {
+        guard !publishing else { return }
+        publishing = true
+        defer { publishing = false }
         while let transition = unpublished.first {
             let payload: JSONValue = .object(["transition": transition.json, "status": machine.status(confirmedAt: clock()).json])
             do {

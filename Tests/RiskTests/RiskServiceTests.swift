@@ -81,6 +81,31 @@ import VaktTesting
         #expect(client.current.reason.contains("the risk service is not confirming it"))
     }
 
+    /// Transitions from requests and from the fast periodic tick overlap; each is announced
+    /// exactly once, in order, and the service survives.
+    @Test func overlappingTransitionsAreEachAnnouncedOnce() async throws {
+        let system = try await RiskSystem(policy: Self.quietPolicy(), sections: "ess:\n  evaluation_interval: 10ms\n  state_max_age: 1s\n")
+        defer { system.stop() }
+        for round in 0..<40 {
+            #expect(try await system.request(.POST, "/api/ess/trip", body: #"{"reason": "round \#(round)"}"#).status == 200)
+            #expect(try await system.request(.POST, "/api/ess/reset", body: #"{"reason": "round \#(round) over"}"#).status == 200)
+        }
+        let inspector = EventStreamInspector(redis: system.connection)
+        #expect(
+            await TestEnvironment.eventually { (try? await inspector.range(.essStateChanged, from: "-", to: "+", limit: 1000).count) == 80 }
+        )
+        let announced = try await inspector.range(.essStateChanged, from: "-", to: "+", limit: 1000)
+        let reasons = announced.compactMap { entry -> String? in
+            guard let envelope = try? EventEnvelope.decode(Array(entry.envelope.utf8), maximumBytes: 1 << 20),
+                case .object(let transition)? = envelope.payload.objectFields["transition"],
+                case .string(let reason)? = transition["reason"]
+            else { return nil }
+            return reason
+        }
+        #expect(reasons == (0..<40).flatMap { ["round \($0)", "reset by api: round \($0) over"] })
+        #expect(system.process.isRunning, "\(system.process.output())")
+    }
+
     @Test func cliShowsTripsAndResetsWithTheToken() async throws {
         let system = try await RiskSystem(policy: Self.quietPolicy())
         defer { system.stop() }
