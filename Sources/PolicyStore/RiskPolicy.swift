@@ -89,7 +89,14 @@ public struct EmergencyStopPolicy: Sendable, Equatable {
 }
 
 /// A policy as stored and announced: the authority numbers every change.
+///
+/// Two documents are equal when they are written the same: times travel with millisecond
+/// precision, so a document read back from Redis or an event equals the one that was written.
 public struct PolicyDocument: Sendable, Equatable {
+    public static func == (left: PolicyDocument, right: PolicyDocument) -> Bool {
+        left.data == right.data
+    }
+
     public var version: Int
     public var updatedAt: Date
     public var updatedBy: String

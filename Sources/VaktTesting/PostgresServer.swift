@@ -28,17 +28,34 @@ public struct PostgresServer: Sendable {
     /// in PostgreSQL (the ESS) cannot see each other's rows.
     public func freshDatabase() async throws -> PostgresServer {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        let configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: user, password: nil, database: database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test.postgres"))
-        do {
-            try await connection.query(
-                PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(user)"), logger: Logger(label: "test.postgres"))
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        try await connection.close()
+        try await DatabaseCreator.shared.create(name, on: self)
         return PostgresServer(port: port, user: user, database: name)
+    }
+}
+
+/// Creates databases one at a time: PostgreSQL refuses a `CREATE DATABASE` while another one
+/// copies the same template ("source database is being accessed by other users").
+actor DatabaseCreator {
+    static let shared = DatabaseCreator()
+
+    func create(_ name: String, on server: PostgresServer) async throws {
+        let logger = Logger(label: "test.postgres")
+        let configuration = PostgresConnection.Configuration(
+            host: server.host, port: server.port, username: server.user, password: nil, database: server.database, tls: .disable)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
+            do {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(server.user)"), logger: logger)
+                try await connection.close()
+                return
+            } catch {
+                try? await connection.close()
+                // Another test process may be copying the template at the same moment.
+                guard attempt < 20 else { throw MissingFixture("cannot create database \(name): \(String(reflecting: error))") }
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
     }
 }

@@ -46,6 +46,16 @@ import VaktTesting
         #expect(replica.current?.document.version == 3)
     }
 
+    /// The authority holds a time to the nanosecond; Redis and events carry milliseconds. The
+    /// same document read back is the same, not a conflict.
+    @Test func aDocumentReadBackWithMillisecondTimesIsNoConflict() throws {
+        var written = Self.document(5)
+        written.updatedAt = Date(timeIntervalSince1970: 1_800_000_000.123_456_789)
+        let replica = Self.replica()
+        #expect(replica.apply(written, from: .authority) == .applied)
+        #expect(replica.apply(try PolicyDocument(data: written.data), from: .event) == .unchanged)
+    }
+
     @Test func healthWarnsWhenTheCopyAgesPastTheLimitAndSaysHowOld() async throws {
         let clock = ManualClock()
         let replica = Self.replica(clock: clock)
