@@ -85,6 +85,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
             name: "PolicyStore",
             dependencies: ["EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
@@ -126,7 +127,7 @@ let package = Package(
         service(
             "Supervisor",
             extra: [
-                "SystemdNotify", "CPosix",
+                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -180,6 +181,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskTests",
             dependencies: ["EmergencyStop", "PolicyStore", "EventBus", "RedisClient", "ServiceKit", "VaktConfig", "VaktTesting"],
@@ -187,7 +189,7 @@ let package = Package(
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify"],
+            name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -32,6 +32,8 @@ public struct SupervisorService: VaktService {
         }
         let authenticator = ControlAuthenticator(
             token: token, failuresPerMinute: context.configuration.http.authFailuresPerMinute, logger: context.logger)
+        let aggregator = MetricsAggregator(settings: context.configuration.metrics, httpClient: context.httpClient, logger: context.logger)
+        let instance = "\(context.configuration.http.host):\(context.settings.port ?? ServiceKind.supervisor.defaultPort)"
         // The watchdog interval systemd gave us bounds how stale the heartbeat may get.
         let progressLimit = (context.notify.watchdogInterval() ?? .seconds(10)) + .seconds(2)
         return ServiceParts(
@@ -39,10 +41,14 @@ public struct SupervisorService: VaktService {
                 ControlAPI(supervisor: supervisor, authenticator: authenticator, logger: context.logger).addRoutes(to: router)
             },
             healthChecks: [ChildrenCheck(supervisor: supervisor)],
-            backgroundServices: [SupervisorLoop(supervisor: supervisor)],
+            backgroundServices: [
+                SupervisorLoop(supervisor: supervisor),
+                ScrapeLoop(supervisor: supervisor, aggregator: aggregator, configuration: context.configuration),
+            ],
             readiness: { await supervisor.readiness() },
             statusUpdates: supervisor.statusUpdates,
-            isMakingProgress: { supervisor.isMakingProgress(within: progressLimit) }
+            isMakingProgress: { supervisor.isMakingProgress(within: progressLimit) },
+            renderMetrics: { own in await aggregator.render(own: own, service: "supervisor", instance: instance) }
         )
     }
 }

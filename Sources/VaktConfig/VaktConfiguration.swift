@@ -15,6 +15,8 @@ public struct VaktConfiguration: Sendable {
     public var supervisor: SupervisorSettings
     public var policy: PolicySettings
     public var ess: EmergencyStopSettings
+    public var metrics: MetricsSettings
+    public var lag: LagSettings
 
     public func service(_ kind: ServiceKind) -> ServiceSettings {
         services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
@@ -186,6 +188,8 @@ extension VaktConfiguration {
 
         policy = PolicySettings(reading: root.section("policy"), stateDirectory: system.stateDirectory)
         ess = EmergencyStopSettings(reading: root.section("ess"))
+        metrics = MetricsSettings(reading: root.section("metrics"))
+        lag = LagSettings(reading: root.section("lag"))
 
         root.finish()
     }

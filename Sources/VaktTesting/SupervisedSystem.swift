@@ -28,7 +28,7 @@ public final class SupervisedSystem: Sendable {
 
     public init(
         programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
-        stateDirectoryOf previous: SupervisedSystem? = nil
+        stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = ""
     ) async throws {
         redis = try RedisServer()
         try await redis.start()
@@ -39,7 +39,7 @@ public final class SupervisedSystem: Sendable {
         configuration = try TestConfiguration(
             redisPort: redis.port, postgres: nil, disabled: Set(ServiceKind.allCases).subtracting(services),
             serviceSettings: serviceSettings,
-            programs: programs, supervisorSettings: supervisorSettings)
+            programs: programs, supervisorSettings: supervisorSettings, sections: sections)
         recorder = try NotifyRecorder()
         supervisor = try ServiceProcess(
             arguments: ["supervisor", "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken],

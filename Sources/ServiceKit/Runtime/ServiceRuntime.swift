@@ -60,7 +60,7 @@ public enum ServiceRuntime {
 
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(MetricsMiddleware())
-        router.addStandardRoutes(health: checker, metrics: metrics)
+        router.addStandardRoutes(health: checker, metrics: metrics, render: parts.renderMetrics)
         try parts.addRoutes(router)
 
         let port = settings.port ?? kind.defaultPort
@@ -135,7 +135,9 @@ public enum ServiceRuntime {
 
 extension Router where Context == BasicRequestContext {
     /// `GET /health` (application/health+json, 503 on fail) and `GET /metrics` (Prometheus text).
-    public func addStandardRoutes(health: HealthChecker, metrics: MetricsExposition) {
+    public func addStandardRoutes(
+        health: HealthChecker, metrics: MetricsExposition, render: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil
+    ) {
         get("/health") { _, _ -> Response in
             let report = await health.report()
             return Response(
@@ -144,9 +146,10 @@ extension Router where Context == BasicRequestContext {
                 body: .init(byteBuffer: ByteBuffer(data: report.encoded())))
         }
         get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: MetricsExposition.contentType],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            let own = metrics.render()
+            let body = await render?(own) ?? own
+            return Response(
+                status: .ok, headers: [.contentType: MetricsExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 }

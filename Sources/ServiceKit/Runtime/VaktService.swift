@@ -36,6 +36,9 @@ public struct ServiceParts: Sendable {
     /// Whether the service's own bookkeeping is making progress; the watchdog is pinged only
     /// while it is, so a wedged service is restarted by its manager.
     public var isMakingProgress: @Sendable () -> Bool
+    /// Turns the process's own exposition into what `/metrics` serves; the supervisor adds
+    /// every child's metrics. nil serves the process's own.
+    public var renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])?
 
     public init(
         addRoutes: @escaping @Sendable (Router<BasicRequestContext>) throws -> Void = { _ in },
@@ -43,7 +46,8 @@ public struct ServiceParts: Sendable {
         backgroundServices: [any ServiceLifecycle.Service] = [],
         readiness: (@Sendable () async -> String)? = nil,
         statusUpdates: AsyncStream<String>? = nil,
-        isMakingProgress: @escaping @Sendable () -> Bool = { true }
+        isMakingProgress: @escaping @Sendable () -> Bool = { true },
+        renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil
     ) {
         self.addRoutes = addRoutes
         self.healthChecks = healthChecks
@@ -51,6 +55,7 @@ public struct ServiceParts: Sendable {
         self.readiness = readiness
         self.statusUpdates = statusUpdates
         self.isMakingProgress = isMakingProgress
+        self.renderMetrics = renderMetrics
     }
 }
 

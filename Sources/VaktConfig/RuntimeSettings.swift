@@ -41,3 +41,44 @@ public struct EmergencyStopSettings: Sendable {
         section.finish()
     }
 }
+
+/// How the supervisor scrapes and aggregates its children's `/metrics` (`metrics:`).
+public struct MetricsSettings: Sendable {
+    public var scrapeInterval: Duration
+    public var scrapeTimeout: Duration
+    /// A larger body fails the scrape.
+    public var maxBodyBytes: Int
+    /// More samples fail the scrape.
+    public var maxSamples: Int
+    /// After a failed scrape, the last good samples are still served (and counted as stale)
+    /// until they are this old, then dropped.
+    public var staleAfter: Duration
+
+    init(reading section: ConfigReader.Section) {
+        scrapeInterval = section.duration("scrape_interval", default: .seconds(5), in: .milliseconds(100)...(.seconds(600)))
+        scrapeTimeout = section.duration("scrape_timeout", default: .seconds(2), in: .milliseconds(10)...(.seconds(60)))
+        maxBodyBytes = section.int("max_body_bytes", default: 16 << 20, in: 1024...(1 << 30))
+        maxSamples = section.int("max_samples", default: 200_000, in: 1...10_000_000)
+        staleAfter = section.duration("stale_after", default: .seconds(60), in: .seconds(0)...(.seconds(86_400)))
+        if scrapeTimeout > scrapeInterval {
+            section.report("scrape_timeout", "must not be longer than scrape_interval")
+        }
+        section.finish()
+    }
+}
+
+/// How the supervisor samples Redis Streams consumer lag and judges each group (`lag:`).
+public struct LagSettings: Sendable {
+    public var interval: Duration
+    /// Samples in the sliding window each verdict is drawn from.
+    public var window: Int
+    /// A consumer idle longer than this with entries waiting counts as stopped.
+    public var stoppedAfter: Duration
+
+    init(reading section: ConfigReader.Section) {
+        interval = section.duration("interval", default: .seconds(5), in: .milliseconds(100)...(.seconds(600)))
+        window = section.int("window", default: 10, in: 2...1000)
+        stoppedAfter = section.duration("stopped_after", default: .seconds(60), in: .seconds(1)...(.seconds(86_400)))
+        section.finish()
+    }
+}

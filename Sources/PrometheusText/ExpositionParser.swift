@@ -1,0 +1,384 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Parses an exposition completely or not at all: the first rule broken ends the parse with
+/// its line number, as Prometheus treats a scrape.
+///
+/// Rules checked (text format 0.0.4, and OpenMetrics 1.0 when asked): metric and label name
+/// syntax, reserved `__` label names, duplicate label names, label value escapes (`\\`, `\"`,
+/// `\n` only), float values including `NaN`, `+Inf`, `-Inf`, integer millisecond timestamps
+/// (OpenMetrics: float seconds), at most one `# HELP` and `# TYPE` per family and `# TYPE`
+/// before its samples, a family's samples in one group, no duplicate series, histogram buckets
+/// with an `le`, in increasing order, cumulative, ending in `+Inf`, with `_count` equal to it,
+/// summary quantiles between 0 and 1, valid UTF-8, and for OpenMetrics a final `# EOF`.
+public struct ExpositionParser: Sendable {
+    public enum Format: Sendable {
+        /// `text/plain; version=0.0.4`
+        case text
+        /// `application/openmetrics-text`
+        case openMetrics
+    }
+
+    public var format: Format
+    /// More samples than this refuse the whole exposition.
+    public var maxSamples: Int
+
+    public init(format: Format = .text, maxSamples: Int = .max) {
+        self.format = format
+        self.maxSamples = maxSamples
+    }
+
+    /// The format a `Content-Type` names; 0.0.4 text unless it says OpenMetrics.
+    public static func format(contentType: String?) -> Format {
+        contentType?.lowercased().contains("application/openmetrics-text") == true ? .openMetrics : .text
+    }
+
+    public func parse(_ bytes: [UInt8]) throws(ExpositionError) -> [MetricFamily] {
+        var state = ParseState(format: format, maxSamples: maxSamples)
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ExpositionError) in try state.run(buffer) }
+        return state.families
+    }
+}
+
+private struct ParseState {
+    let format: ExpositionParser.Format
+    let maxSamples: Int
+    var families: [MetricFamily] = []
+    var familyIndex: [String: Int] = [:]
+    var declaredTypes: [String: MetricType] = [:]
+    var helped: Set<String> = []
+    var current: Int?
+    var closed: Set<Int> = []
+    var series: Set<String> = []
+    var sampleCount = 0
+    var histograms: [String: HistogramGroup] = [:]
+    var line = 0
+    var sawEOF = false
+
+    struct HistogramGroup {
+        var family: Int
+        var firstLine: Int
+        var lastBound = -Double.infinity
+        var lastCount = -Double.infinity
+        var infinityCount: Double?
+        var count: Double?
+        var hasBuckets = false
+    }
+
+    init(format: ExpositionParser.Format, maxSamples: Int) {
+        self.format = format
+        self.maxSamples = maxSamples
+    }
+
+    func fail(_ reason: String) -> ExpositionError { ExpositionError(line: line, reason: reason) }
+
+    mutating func run(_ buffer: UnsafeBufferPointer<UInt8>) throws(ExpositionError) {
+        var start = 0
+        let end = buffer.count
+        while start < end {
+            var stop = start
+            while stop < end && buffer[stop] != 0x0A { stop += 1 }
+            line += 1
+            if sawEOF { throw fail("content after # EOF") }
+            try parseLine(UnsafeBufferPointer(rebasing: buffer[start..<stop]))
+            start = stop + 1
+        }
+        if format == .openMetrics && !sawEOF { throw ExpositionError(line: line, reason: "OpenMetrics exposition does not end with # EOF") }
+        if let current { try close(current) }
+    }
+
+    mutating func parseLine(_ text: UnsafeBufferPointer<UInt8>) throws(ExpositionError) {
+        var cursor = Cursor(text)
+        if format == .text { cursor.skipSpaces() }
+        guard !cursor.atEnd else {
+            if format == .openMetrics { throw fail("empty line") }
+            return
+        }
+        if cursor.peek == UInt8(ascii: "#") {
+            try parseComment(&cursor)
+        } else {
+            try parseSample(&cursor)
+        }
+    }
+
+    // MARK: Comments
+
+    mutating func parseComment(_ cursor: inout Cursor) throws(ExpositionError) {
+        cursor.advance()
+        if format == .openMetrics && cursor.rest == Array(" EOF".utf8)[...] {
+            sawEOF = true
+            return
+        }
+        guard cursor.take(UInt8(ascii: " ")) || cursor.take(UInt8(ascii: "\t")) else { return }
+        cursor.skipSpaces()
+        let keyword = cursor.word()
+        guard keyword == "HELP" || keyword == "TYPE" || keyword == "UNIT" else {
+            if format == .openMetrics { throw fail("unknown comment \"# \(keyword)\"") }
+            return
+        }
+        guard cursor.skipSpaces() > 0 else { throw fail("# \(keyword) needs a metric name") }
+        guard let name = cursor.metricName() else { throw fail("invalid metric name in # \(keyword)") }
+        switch keyword {
+        case "HELP":
+            var help = ""
+            if !cursor.atEnd {
+                guard cursor.skipSpaces() > 0 else { throw fail("invalid metric name in # HELP") }
+                help = try cursor.helpText(openMetrics: format == .openMetrics, line: line)
+            }
+            guard helped.insert(name).inserted else { throw fail("second # HELP for \(name)") }
+            families[index(ofFamily: name)].help = help
+        case "TYPE":
+            guard cursor.skipSpaces() > 0 else { throw fail("# TYPE \(name) needs a type") }
+            let typeName = cursor.word()
+            cursor.skipSpaces()
+            guard cursor.atEnd, let type = MetricType(rawValue: typeName), format == .openMetrics || type.inTextFormat else {
+                throw fail("invalid type \"\(typeName)\" for \(name)")
+            }
+            guard declaredTypes[name] == nil else { throw fail("second # TYPE for \(name)") }
+            if let index = familyIndex[name], !families[index].samples.isEmpty {
+                throw fail("# TYPE for \(name) after its samples")
+            }
+            declaredTypes[name] = type
+            families[index(ofFamily: name)].type = type
+        default:
+            break  // # UNIT: accepted, not kept; 0.0.4 has no place for it.
+        }
+    }
+
+    /// The family's index, made (untyped until a `# TYPE` says otherwise) on first mention.
+    mutating func index(ofFamily name: String) -> Int {
+        if let index = familyIndex[name] { return index }
+        families.append(MetricFamily(name: name, type: declaredTypes[name] ?? .untyped))
+        familyIndex[name] = families.count - 1
+        return families.count - 1
+    }
+
+    // MARK: Samples
+
+    mutating func parseSample(_ cursor: inout Cursor) throws(ExpositionError) {
+        guard let name = cursor.metricName() else { throw fail("invalid metric name") }
+        var labels: [Label] = []
+        let afterName = cursor.position
+        if format == .text { cursor.skipSpaces() }
+        if cursor.take(UInt8(ascii: "{")) {
+            labels = try parseLabels(&cursor)
+        } else {
+            cursor.position = afterName
+        }
+        guard cursor.skipSpaces() > 0 else { throw fail("expected a space and a value after \(name)") }
+        let valueToken = cursor.token()
+        guard let value = parseValue(valueToken) else {
+            throw fail("invalid value \"\(String(decoding: valueToken, as: UTF8.self))\" for \(name)")
+        }
+        var timestamp: Int64?
+        if cursor.skipSpaces() > 0 && !cursor.atEnd && cursor.peek != UInt8(ascii: "#") {
+            let token = cursor.token()
+            guard let parsed = parseTimestamp(token) else {
+                throw fail("invalid timestamp \"\(String(decoding: token, as: UTF8.self))\" for \(name)")
+            }
+            timestamp = parsed
+            cursor.skipSpaces()
+        }
+        if !cursor.atEnd {
+            // An OpenMetrics exemplar (`# {labels} value`) is allowed and not kept.
+            guard format == .openMetrics, cursor.peek == UInt8(ascii: "#") else {
+                throw fail("unexpected text after the value of \(name)")
+            }
+        }
+        sampleCount += 1
+        guard sampleCount <= maxSamples else { throw fail("more than \(maxSamples) samples") }
+        try add(Sample(name: name, labels: labels, value: value, timestamp: timestamp))
+    }
+
+    mutating func parseLabels(_ cursor: inout Cursor) throws(ExpositionError) -> [Label] {
+        var labels: [Label] = []
+        while true {
+            if format == .text { cursor.skipSpaces() }
+            if cursor.take(UInt8(ascii: "}")) { return labels }
+            guard let name = cursor.labelName() else { throw fail("invalid label name") }
+            guard !name.hasPrefix("__") else { throw fail("label name \(name) is reserved (starts with __)") }
+            if format == .text { cursor.skipSpaces() }
+            guard cursor.take(UInt8(ascii: "=")) else { throw fail("expected = after label \(name)") }
+            if format == .text { cursor.skipSpaces() }
+            guard cursor.take(UInt8(ascii: "\"")) else { throw fail("expected a quoted value for label \(name)") }
+            let value = try cursor.labelValue(line: line)
+            guard !labels.contains(where: { $0.name == name }) else { throw fail("label \(name) appears twice") }
+            labels.append(Label(name, value))
+            if format == .text { cursor.skipSpaces() }
+            if cursor.take(UInt8(ascii: ",")) { continue }
+            guard cursor.take(UInt8(ascii: "}")) else { throw fail("expected , or } after label \(name)") }
+            return labels
+        }
+    }
+
+    /// The family a sample name belongs to: its own, or a declared one it is a suffix of.
+    func familyName(for sample: String) -> String {
+        if declaredTypes[sample] != nil { return sample }
+        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_gcount", "_gsum", "_info"] where sample.hasSuffix(suffix) {
+            let base = String(sample.dropLast(suffix.count))
+            guard let type = declaredTypes[base] else { continue }
+            if type.sampleSuffixes.contains(suffix) { return base }
+        }
+        return sample
+    }
+
+    mutating func add(_ sample: Sample) throws(ExpositionError) {
+        let name = familyName(for: sample.name)
+        let index = index(ofFamily: name)
+        if current != index {
+            if closed.contains(index) { throw fail("samples of \(name) are not grouped together") }
+            if let current { try close(current) }
+            current = index
+        }
+        var key = sample.name
+        for label in sample.labels.sorted(by: { $0.name < $1.name }) {
+            key += "\u{0}" + label.name + "\u{1}" + label.value
+        }
+        guard series.insert(key).inserted else { throw fail("duplicate series \(sample.name)\(Self.describe(sample.labels))") }
+        let type = families[index].type
+        if type == .histogram || type == .gaugehistogram { try checkHistogram(sample, family: index) }
+        if type == .summary && sample.name == name {
+            guard let quantile = sample.labels.first(where: { $0.name == "quantile" }), let q = parseValue(Array(quantile.value.utf8)[...]),
+                q >= 0 && q <= 1
+            else { throw fail("summary \(name) needs a quantile label between 0 and 1") }
+        }
+        families[index].samples.append(sample)
+    }
+
+    mutating func checkHistogram(_ sample: Sample, family: Int) throws(ExpositionError) {
+        let base = families[family].name
+        let rest = sample.labels.filter { $0.name != "le" }
+        let key = base + Self.describe(rest)
+        var group = histograms[key] ?? HistogramGroup(family: family, firstLine: line)
+        if sample.name == base + "_bucket" {
+            guard let le = sample.labels.first(where: { $0.name == "le" }) else { throw fail("histogram bucket without le") }
+            guard let bound = parseValue(Array(le.value.utf8)[...]), !bound.isNaN else {
+                throw fail("histogram bucket le=\"\(le.value)\" is not a number")
+            }
+            guard bound > group.lastBound else { throw fail("histogram \(base) buckets out of order at le=\"\(le.value)\"") }
+            guard sample.value >= group.lastCount else {
+                throw fail("histogram \(base) bucket le=\"\(le.value)\" counts fewer than the one before")
+            }
+            group.lastBound = bound
+            group.lastCount = sample.value
+            group.hasBuckets = true
+            if bound == .infinity { group.infinityCount = sample.value }
+        } else if sample.name == base + "_count" || sample.name == base + "_gcount" {
+            group.count = sample.value
+        }
+        histograms[key] = group
+    }
+
+    mutating func close(_ index: Int) throws(ExpositionError) {
+        closed.insert(index)
+        let type = families[index].type
+        guard type == .histogram || type == .gaugehistogram else { return }
+        for (key, group) in histograms where group.family == index {
+            guard group.hasBuckets else { continue }
+            guard let infinity = group.infinityCount else {
+                throw ExpositionError(line: group.firstLine, reason: "histogram \(key) has no +Inf bucket")
+            }
+            if let count = group.count, count != infinity {
+                throw ExpositionError(
+                    line: group.firstLine, reason: "histogram \(key) _count \(count) differs from its +Inf bucket \(infinity)")
+            }
+        }
+    }
+
+    static func describe(_ labels: [Label]) -> String {
+        labels.isEmpty ? "" : "{" + labels.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: ",") + "}"
+    }
+
+    // MARK: Numbers
+
+    func parseTimestamp(_ token: ArraySlice<UInt8>) -> Int64? {
+        if format == .openMetrics {
+            guard let seconds = parseValue(token), seconds.isFinite else { return nil }
+            return Int64((seconds * 1000).rounded())
+        }
+        var index = token.startIndex
+        var negative = false
+        if index < token.endIndex, token[index] == UInt8(ascii: "-") || token[index] == UInt8(ascii: "+") {
+            negative = token[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        guard index < token.endIndex, token.endIndex - index <= 18 else { return nil }
+        var result: Int64 = 0
+        while index < token.endIndex {
+            let digit = token[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            result = result * 10 + Int64(digit)
+            index += 1
+        }
+        return negative ? -result : result
+    }
+}
+
+extension MetricType {
+    var inTextFormat: Bool {
+        switch self {
+        case .counter, .gauge, .histogram, .summary, .untyped: true
+        default: false
+        }
+    }
+
+    /// Suffixes of the sample names that belong to a family of this type.
+    var sampleSuffixes: Set<String> {
+        switch self {
+        case .histogram: ["_bucket", "_count", "_sum", "_created"]
+        case .gaugehistogram: ["_bucket", "_gcount", "_gsum"]
+        case .summary: ["_count", "_sum", "_created"]
+        case .counter: ["_total", "_created"]
+        case .info: ["_info"]
+        default: []
+        }
+    }
+}
+
+/// Parses a sample value as Prometheus does: a Go float, including `NaN` and `±Inf`.
+func parseValue(_ token: ArraySlice<UInt8>) -> Double? {
+    guard !token.isEmpty, token.count < 64 else { return nil }
+    // Plain integers, the common case, without a C call.
+    var index = token.startIndex
+    var negative = false
+    if token[index] == UInt8(ascii: "-") || token[index] == UInt8(ascii: "+") {
+        negative = token[index] == UInt8(ascii: "-")
+        index += 1
+    }
+    if index < token.endIndex, token.endIndex - index <= 15 {
+        var integer: Int64 = 0
+        var plain = true
+        var cursor = index
+        while cursor < token.endIndex {
+            let digit = token[cursor] &- UInt8(ascii: "0")
+            if digit >= 10 {
+                plain = false
+                break
+            }
+            integer = integer * 10 + Int64(digit)
+            cursor += 1
+        }
+        if plain { return negative ? -Double(integer) : Double(integer) }
+    }
+    switch String(decoding: token[index...], as: UTF8.self).lowercased() {
+    case "nan": return token.count == 3 ? .nan : nil
+    case "inf", "infinity": return negative ? -.infinity : .infinity
+    default: break
+    }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: token.count + 1) { buffer in
+        for (offset, byte) in token.enumerated() {
+            // strtod would also read hexadecimal and locale forms Prometheus does not.
+            guard
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
+                    || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+            else { return nil }
+            buffer[offset] = CChar(bitPattern: byte)
+        }
+        buffer[token.count] = 0
+        var end: UnsafeMutablePointer<CChar>?
+        let value = strtod(buffer.baseAddress!, &end)
+        guard let end, end - buffer.baseAddress! == token.count else { return nil }
+        return value
+    }
+}
