@@ -46,11 +46,7 @@ public struct EventStreamInspector: Sendable {
     }
 
     static func group(_ reply: RedisReply) -> GroupStats? {
-        guard case .array(let flat) = reply else { return nil }
-        var fields: [String: RedisReply] = [:]
-        for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let key = flat[index].string { fields[key] = flat[index + 1] }
-        }
+        let fields = reply.fields
         guard let name = fields["name"]?.string else { return nil }
         return GroupStats(
             name: name, consumers: Int(fields["consumers"]?.integer ?? 0), pending: Int(fields["pending"]?.integer ?? 0),

@@ -23,6 +23,16 @@ public enum RedisReply: Sendable, Equatable {
     public var array: [RedisReply]? {
         if case .array(let items) = self { items } else { nil }
     }
+
+    /// A flat `[key, value, ...]` array reply (`XINFO`) as a dictionary.
+    public var fields: [String: RedisReply] {
+        guard case .array(let flat) = self else { return [:] }
+        var fields: [String: RedisReply] = [:]
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            if let key = flat[index].string { fields[key] = flat[index + 1] }
+        }
+        return fields
+    }
 }
 
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {

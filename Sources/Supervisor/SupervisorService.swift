@@ -4,6 +4,7 @@
 // restarts with backoff within a restart intensity, and stops everything in reverse order.
 // Its control API and `vakt status|start|stop|restart` let an operator see and steer it.
 
+import EventBus
 import Foundation
 import Hummingbird
 import Logging
@@ -32,6 +33,10 @@ public struct SupervisorService: VaktService {
         }
         let authenticator = ControlAuthenticator(
             token: token, failuresPerMinute: context.configuration.http.authFailuresPerMinute, logger: context.logger)
+        let lagMonitor = context.redis.map {
+            ConsumerLagMonitor(
+                redis: $0, windowSize: context.configuration.lag.window, stoppedAfter: context.configuration.lag.stoppedAfter)
+        }
         let aggregator = MetricsAggregator(settings: context.configuration.metrics, httpClient: context.httpClient, logger: context.logger)
         let instance = "\(context.configuration.http.host):\(context.settings.port ?? ServiceKind.supervisor.defaultPort)"
         // The watchdog interval systemd gave us bounds how stale the heartbeat may get.
@@ -40,11 +45,11 @@ public struct SupervisorService: VaktService {
             addRoutes: { router in
                 ControlAPI(supervisor: supervisor, authenticator: authenticator, logger: context.logger).addRoutes(to: router)
             },
-            healthChecks: [ChildrenCheck(supervisor: supervisor)],
+            healthChecks: [ChildrenCheck(supervisor: supervisor)] + (lagMonitor.map { [ConsumerLagCheck(monitor: $0)] } ?? []),
             backgroundServices: [
                 SupervisorLoop(supervisor: supervisor),
                 ScrapeLoop(supervisor: supervisor, aggregator: aggregator, configuration: context.configuration),
-            ],
+            ] + (lagMonitor.map { [LagLoop(monitor: $0, interval: context.configuration.lag.interval)] } ?? []),
             readiness: { await supervisor.readiness() },
             statusUpdates: supervisor.statusUpdates,
             isMakingProgress: { supervisor.isMakingProgress(within: progressLimit) },

@@ -38,6 +38,12 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
         "vakt_event_group_pending": ("vakt_event_group_pending", "Entries delivered to the group and not yet acknowledged, by stream."),
         "vakt_event_group_lag": ("vakt_event_group_lag", "Entries not yet delivered to the group, by stream (last known value)."),
         "vakt_event_group_lag_unknown": ("vakt_event_group_lag_unknown", "1 while Redis cannot tell the group's lag."),
+        "vakt_consumer_group_status": (
+            "vakt_consumer_group_status", "1 for a consumer group's lag verdict (OK, WARN, STALL, STOP, ERR), by stream and group."
+        ),
+        "vakt_consumer_group_backlog": (
+            "vakt_consumer_group_backlog", "Entries a consumer group has still to handle (undelivered plus pending), by stream and group."
+        ),
         "vakt_ess_state": (
             "vakt_ess_state", "1 for the Emergency Stop System's current state (armed, reducing, tripped, cooldown), else 0."
         ),
