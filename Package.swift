@@ -189,7 +189,8 @@ let package = Package(
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServiceProcessTests", dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText"],
+            name: "ServiceProcessTests",
+            dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

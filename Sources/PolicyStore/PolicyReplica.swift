@@ -53,6 +53,8 @@ public final class PolicyReplica: Sendable {
         self.agingLimit = agingLimit
         self.clock = clock
         self.logger = logger
+        // Exported from the start, so that an alert on its increase has a series to watch.
+        Counter(label: "vakt_policy_conflicts_total").increment(by: 0)
     }
 
     public var current: Copy? { copy.withLock { $0 } }

@@ -59,6 +59,7 @@ actor ESSEngine {
         }
         let engine = ESSEngine(
             machine: machine, policyVersion: policy.version, store: store, redis: redis, events: events, clock: clock, logger: logger)
+        Counter(label: "vakt_ess_tripped_seconds_total").increment(by: 0)
         await engine.confirm()
         await engine.recordMetrics()
         return engine

@@ -13,7 +13,7 @@ public final class SupervisedSystem: Sendable {
     public let supervisor: ServiceProcess
     public let configuration: TestConfiguration
     public let recorder: NotifyRecorder
-    let redis: RedisServer
+    public let redis: RedisServer
 
     /// The test child's path, built beside `vakt`.
     public static var testChild: String {
@@ -28,7 +28,7 @@ public final class SupervisedSystem: Sendable {
 
     public init(
         programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
-        stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = ""
+        stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = "", postgres: PostgresServer? = nil
     ) async throws {
         redis = try RedisServer()
         try await redis.start()
@@ -37,7 +37,7 @@ public final class SupervisedSystem: Sendable {
             supervisorSettings.append("state_directory: \(previous.configuration.directory.path)/supervisor")
         }
         configuration = try TestConfiguration(
-            redisPort: redis.port, postgres: nil, disabled: Set(ServiceKind.allCases).subtracting(services),
+            redisPort: redis.port, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting(services),
             serviceSettings: serviceSettings,
             programs: programs, supervisorSettings: supervisorSettings, sections: sections)
         recorder = try NotifyRecorder()

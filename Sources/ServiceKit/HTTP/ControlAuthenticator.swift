@@ -27,6 +27,9 @@ public final class ControlAuthenticator: Sendable {
         self.failuresPerMinute = failuresPerMinute
         self.clock = clock
         self.logger = logger
+        for outcome in ["unauthorized", "rate_limited"] {
+            Counter(label: "vakt_control_auth_failures_total", dimensions: [("outcome", outcome)]).increment(by: 0)
+        }
     }
 
     /// nil when the request may proceed; otherwise the 401 or 429 to answer with.
