@@ -154,6 +154,11 @@ let package = Package(
             path: "Benchmarks/EventBusBench",
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "MetricsBench",
+            dependencies: ["PrometheusText", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Benchmarks/MetricsBench", exclude: ["parse_python.py"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
             name: "ESSBench",
             dependencies: [
                 "EventBus", "PolicyStore", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
@@ -164,7 +169,7 @@ let package = Package(
         .target(
             name: "VaktTesting",
             dependencies: [
-                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus",
+                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

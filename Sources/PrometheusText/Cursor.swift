@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Reads one line of an exposition byte by byte.
 struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -12,6 +16,16 @@ struct Cursor {
     var rest: ArraySlice<UInt8> { Array(bytes[position...])[...] }
 
     mutating func advance() { position += 1 }
+
+    /// FNV-1a over the bytes in `range`, from `seed`.
+    func hash(_ range: Range<Int>, seed: UInt64) -> UInt64 {
+        var hash = seed
+        for index in range {
+            hash ^= UInt64(bytes[index])
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
+    }
 
     mutating func take(_ byte: UInt8) -> Bool {
         guard !atEnd, bytes[position] == byte else { return false }
@@ -39,21 +53,34 @@ struct Cursor {
 
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
     mutating func metricName() -> String? {
-        name { $0 == UInt8(ascii: ":") }
+        metricNameRange().map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
     }
 
-    /// `[a-zA-Z_][a-zA-Z0-9_]*`
-    mutating func labelName() -> String? {
-        name { _ in false }
-    }
-
-    private mutating func name(alsoAllowing extra: (UInt8) -> Bool) -> String? {
+    /// Where a metric name is, without making a string of it.
+    mutating func metricNameRange() -> Range<Int>? {
         let start = position
         while !atEnd {
             let byte = bytes[position]
             let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
             let digit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
-            guard letter || byte == UInt8(ascii: "_") || extra(byte) || (digit && position > start) else { break }
+            guard letter || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || (digit && position > start) else { break }
+            position += 1
+        }
+        return position > start ? start..<position : nil
+    }
+
+    func equals(_ range: Range<Int>, _ other: [UInt8]) -> Bool {
+        range.count == other.count && memcmp(bytes.baseAddress! + range.lowerBound, other, range.count) == 0
+    }
+
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`
+    mutating func labelName() -> String? {
+        let start = position
+        while !atEnd {
+            let byte = bytes[position]
+            let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+            let digit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            guard letter || byte == UInt8(ascii: "_") || (digit && position > start) else { break }
             position += 1
         }
         guard position > start else { return nil }
@@ -79,6 +106,7 @@ struct Cursor {
         let raw = UnsafeBufferPointer(rebasing: bytes[start..<position])
         position += 1
         if !escaped {
+            if !raw.contains(where: { $0 >= 0x80 }) { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else {
                 throw ExpositionError(line: line, reason: "label value is not valid UTF-8")
             }
@@ -120,6 +148,7 @@ struct Cursor {
             }
             index += 2
         }
+        if !output.contains(where: { $0 >= 0x80 }) { return String(decoding: output, as: UTF8.self) }
         guard let text = String(validating: output, as: UTF8.self) else {
             throw ExpositionError(line: line, reason: "\(what) is not valid UTF-8")
         }

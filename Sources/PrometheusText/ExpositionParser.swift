@@ -50,13 +50,24 @@ private struct ParseState {
     var helped: Set<String> = []
     var current: Int?
     var closed: Set<Int> = []
-    var series: Set<String> = []
+    /// Series seen, by a hash of name and labels (in any order), with where each sample is,
+    /// so that a hash collision is told from a real duplicate.
+    var series: [UInt64: SeriesReference] = [:]
+    var collidingSeries: [UInt64: [SeriesReference]] = [:]
+
+    struct SeriesReference {
+        var family: Int32
+        var sample: Int32
+    }
     var sampleCount = 0
-    var histograms: [String: HistogramGroup] = [:]
+    var histograms: [UInt64: HistogramGroup] = [:]
     var line = 0
     var sawEOF = false
+    var lastName = ""
+    var lastNameBytes: [UInt8] = []
 
     struct HistogramGroup {
+        var labels: [Label]
         var family: Int
         var firstLine: Int
         var lastBound = -Double.infinity
@@ -74,6 +85,7 @@ private struct ParseState {
     func fail(_ reason: String) -> ExpositionError { ExpositionError(line: line, reason: reason) }
 
     mutating func run(_ buffer: UnsafeBufferPointer<UInt8>) throws(ExpositionError) {
+        series.reserveCapacity(buffer.count / 64)
         var start = 0
         let end = buffer.count
         while start < end {
@@ -157,8 +169,18 @@ private struct ParseState {
     // MARK: Samples
 
     mutating func parseSample(_ cursor: inout Cursor) throws(ExpositionError) {
-        guard let name = cursor.metricName() else { throw fail("invalid metric name") }
-        var labels: [Label] = []
+        guard let nameRange = cursor.metricNameRange() else { throw fail("invalid metric name") }
+        // Consecutive samples mostly share a name: reuse the string.
+        let name: String
+        if cursor.equals(nameRange, lastNameBytes) {
+            name = lastName
+        } else {
+            name = String(decoding: UnsafeBufferPointer(rebasing: cursor.bytes[nameRange]), as: UTF8.self)
+            lastName = name
+            lastNameBytes = Array(cursor.bytes[nameRange])
+        }
+        let nameHash = Self.mix(cursor.hash(nameRange, seed: Self.nameSeed))
+        var labels = ParsedLabels()
         let afterName = cursor.position
         if format == .text { cursor.skipSpaces() }
         if cursor.take(UInt8(ascii: "{")) {
@@ -188,27 +210,48 @@ private struct ParseState {
         }
         sampleCount += 1
         guard sampleCount <= maxSamples else { throw fail("more than \(maxSamples) samples") }
-        try add(Sample(name: name, labels: labels, value: value, timestamp: timestamp))
+        try add(
+            Sample(name: name, labels: labels.labels, value: value, timestamp: timestamp), hash: nameHash &+ labels.hash,
+            withoutLe: labels.hash &- labels.leHash)
     }
 
-    mutating func parseLabels(_ cursor: inout Cursor) throws(ExpositionError) -> [Label] {
+    /// Labels with the order-independent sum of each pair's hash (over the bytes as written,
+    /// which determine the value: each character has one escaped form), and the `le` pair's.
+    struct ParsedLabels {
         var labels: [Label] = []
+        var hash: UInt64 = 0
+        var leHash: UInt64 = 0
+    }
+
+    static let nameSeed: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let labelSeed: UInt64 = 0x8422_2325_cbf2_9ce4
+
+    mutating func parseLabels(_ cursor: inout Cursor) throws(ExpositionError) -> ParsedLabels {
+        var parsed = ParsedLabels()
+        parsed.labels.reserveCapacity(8)
         while true {
             if format == .text { cursor.skipSpaces() }
-            if cursor.take(UInt8(ascii: "}")) { return labels }
+            if cursor.take(UInt8(ascii: "}")) { return parsed }
+            let nameStart = cursor.position
             guard let name = cursor.labelName() else { throw fail("invalid label name") }
+            let nameEnd = cursor.position
             guard !name.hasPrefix("__") else { throw fail("label name \(name) is reserved (starts with __)") }
             if format == .text { cursor.skipSpaces() }
             guard cursor.take(UInt8(ascii: "=")) else { throw fail("expected = after label \(name)") }
             if format == .text { cursor.skipSpaces() }
             guard cursor.take(UInt8(ascii: "\"")) else { throw fail("expected a quoted value for label \(name)") }
+            let valueStart = cursor.position
             let value = try cursor.labelValue(line: line)
-            guard !labels.contains(where: { $0.name == name }) else { throw fail("label \(name) appears twice") }
-            labels.append(Label(name, value))
+            guard !parsed.labels.contains(where: { $0.name == name }) else { throw fail("label \(name) appears twice") }
+            parsed.labels.append(Label(name, value))
+            let pairHash = Self.mix(
+                cursor.hash(valueStart..<cursor.position - 1, seed: cursor.hash(nameStart..<nameEnd, seed: Self.labelSeed) ^ 0x3d))
+            parsed.hash &+= pairHash
+            if name == "le" { parsed.leHash = pairHash }
             if format == .text { cursor.skipSpaces() }
             if cursor.take(UInt8(ascii: ",")) { continue }
             guard cursor.take(UInt8(ascii: "}")) else { throw fail("expected , or } after label \(name)") }
-            return labels
+            return parsed
         }
     }
 
@@ -223,21 +266,38 @@ private struct ParseState {
         return sample
     }
 
-    mutating func add(_ sample: Sample) throws(ExpositionError) {
-        let name = familyName(for: sample.name)
-        let index = index(ofFamily: name)
+    /// - Parameters:
+    ///   - hash: the series' hash (name and labels).
+    ///   - withoutLe: the labels' hash without `le`, for grouping a histogram's buckets.
+    mutating func add(_ sample: Sample, hash: UInt64, withoutLe: UInt64) throws(ExpositionError) {
+        let name: String
+        let index: Int
+        if let current, families[current].contains(sampleNamed: sample.name),
+            sample.name == families[current].name || declaredTypes[sample.name] == nil
+        {
+            name = families[current].name
+            index = current
+        } else {
+            name = familyName(for: sample.name)
+            index = self.index(ofFamily: name)
+        }
         if current != index {
             if closed.contains(index) { throw fail("samples of \(name) are not grouped together") }
             if let current { try close(current) }
             current = index
         }
-        var key = sample.name
-        for label in sample.labels.sorted(by: { $0.name < $1.name }) {
-            key += "\u{0}" + label.name + "\u{1}" + label.value
+        let reference = SeriesReference(family: Int32(index), sample: Int32(families[index].samples.count))
+        if let seen = series[hash] {
+            let earlier = [seen] + (collidingSeries[hash] ?? [])
+            if earlier.contains(where: { Self.sameSeries(families[Int($0.family)].samples[Int($0.sample)], sample) }) {
+                throw fail("duplicate series \(sample.name)\(Self.describe(sample.labels))")
+            }
+            collidingSeries[hash, default: []].append(reference)
+        } else {
+            series[hash] = reference
         }
-        guard series.insert(key).inserted else { throw fail("duplicate series \(sample.name)\(Self.describe(sample.labels))") }
         let type = families[index].type
-        if type == .histogram || type == .gaugehistogram { try checkHistogram(sample, family: index) }
+        if type == .histogram || type == .gaugehistogram { try checkHistogram(sample, family: index, labelsHash: withoutLe) }
         if type == .summary && sample.name == name {
             guard let quantile = sample.labels.first(where: { $0.name == "quantile" }), let q = parseValue(Array(quantile.value.utf8)[...]),
                 q >= 0 && q <= 1
@@ -246,11 +306,15 @@ private struct ParseState {
         families[index].samples.append(sample)
     }
 
-    mutating func checkHistogram(_ sample: Sample, family: Int) throws(ExpositionError) {
+    mutating func checkHistogram(_ sample: Sample, family: Int, labelsHash: UInt64) throws(ExpositionError) {
         let base = families[family].name
-        let rest = sample.labels.filter { $0.name != "le" }
-        let key = base + Self.describe(rest)
-        var group = histograms[key] ?? HistogramGroup(family: family, firstLine: line)
+        var key = Self.mix(UInt64(family)) &+ labelsHash
+        // Distinct label sets that share a hash take the next free key.
+        while let existing = histograms[key], existing.family != family || !Self.sameLabels(existing.labels, sample.labels, ignoring: "le")
+        {
+            key &+= 1
+        }
+        var group = histograms[key] ?? HistogramGroup(labels: sample.labels, family: family, firstLine: line)
         if sample.name == base + "_bucket" {
             guard let le = sample.labels.first(where: { $0.name == "le" }) else { throw fail("histogram bucket without le") }
             guard let bound = parseValue(Array(le.value.utf8)[...]), !bound.isNaN else {
@@ -274,16 +338,60 @@ private struct ParseState {
         closed.insert(index)
         let type = families[index].type
         guard type == .histogram || type == .gaugehistogram else { return }
-        for (key, group) in histograms where group.family == index {
-            guard group.hasBuckets else { continue }
+        let name = families[index].name
+        // A family's samples are contiguous, so every group here is this family's.
+        defer { histograms.removeAll(keepingCapacity: true) }
+        for group in histograms.values.sorted(by: { $0.firstLine < $1.firstLine }) where group.family == index && group.hasBuckets {
+            let series = name + Self.describe(group.labels.filter { $0.name != "le" })
             guard let infinity = group.infinityCount else {
-                throw ExpositionError(line: group.firstLine, reason: "histogram \(key) has no +Inf bucket")
+                throw ExpositionError(line: group.firstLine, reason: "histogram \(series) has no +Inf bucket")
             }
             if let count = group.count, count != infinity {
                 throw ExpositionError(
-                    line: group.firstLine, reason: "histogram \(key) _count \(count) differs from its +Inf bucket \(infinity)")
+                    line: group.firstLine, reason: "histogram \(series) _count \(count) differs from its +Inf bucket \(infinity)")
             }
         }
+    }
+
+    /// SplitMix64's finalizer.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    static func fnv(_ bytes: String.UTF8View, _ seed: UInt64) -> UInt64 {
+        var hash = seed
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    static func sameSeries(_ left: Sample, _ right: Sample) -> Bool {
+        left.name == right.name && sameLabels(left.labels, right.labels)
+    }
+
+    /// The same pairs in any order, leaving out the label named `ignoring`.
+    static func sameLabels(_ left: [Label], _ right: [Label], ignoring: String? = nil) -> Bool {
+        guard let ignoring else { return left == right || (left.count == right.count && Set(left) == Set(right)) }
+        // The usual case, the same labels in the same order, without building anything.
+        var leftIndex = left.startIndex
+        var rightIndex = right.startIndex
+        while true {
+            while leftIndex < left.endIndex && left[leftIndex].name == ignoring { leftIndex += 1 }
+            while rightIndex < right.endIndex && right[rightIndex].name == ignoring { rightIndex += 1 }
+            guard leftIndex < left.endIndex, rightIndex < right.endIndex else { break }
+            guard left[leftIndex] == right[rightIndex] else { break }
+            leftIndex += 1
+            rightIndex += 1
+        }
+        if leftIndex == left.endIndex && rightIndex == right.endIndex { return true }
+        let keptLeft = left.filter { $0.name != ignoring }
+        let keptRight = right.filter { $0.name != ignoring }
+        return keptLeft == keptRight || (keptLeft.count == keptRight.count && Set(keptLeft) == Set(keptRight))
     }
 
     static func describe(_ labels: [Label]) -> String {
@@ -315,6 +423,17 @@ private struct ParseState {
     }
 }
 
+extension MetricFamily {
+    /// Whether a sample of this name belongs here: the family's own name, or its name with
+    /// a suffix its type has.
+    func contains(sampleNamed sample: String) -> Bool {
+        if sample == name { return true }
+        let suffixes = type.sampleSuffixes
+        guard !suffixes.isEmpty, sample.utf8.count > name.utf8.count, sample.hasPrefix(name) else { return false }
+        return suffixes.contains { sample.utf8.count == name.utf8.count + $0.utf8.count && sample.hasSuffix($0) }
+    }
+}
+
 extension MetricType {
     var inTextFormat: Bool {
         switch self {
@@ -323,14 +442,20 @@ extension MetricType {
         }
     }
 
+    private static let histogramSuffixes = ["_bucket", "_count", "_sum", "_created"]
+    private static let gaugeHistogramSuffixes = ["_bucket", "_gcount", "_gsum"]
+    private static let summarySuffixes = ["_count", "_sum", "_created"]
+    private static let counterSuffixes = ["_total", "_created"]
+    private static let infoSuffixes = ["_info"]
+
     /// Suffixes of the sample names that belong to a family of this type.
-    var sampleSuffixes: Set<String> {
+    var sampleSuffixes: [String] {
         switch self {
-        case .histogram: ["_bucket", "_count", "_sum", "_created"]
-        case .gaugehistogram: ["_bucket", "_gcount", "_gsum"]
-        case .summary: ["_count", "_sum", "_created"]
-        case .counter: ["_total", "_created"]
-        case .info: ["_info"]
+        case .histogram: Self.histogramSuffixes
+        case .gaugehistogram: Self.gaugeHistogramSuffixes
+        case .summary: Self.summarySuffixes
+        case .counter: Self.counterSuffixes
+        case .info: Self.infoSuffixes
         default: []
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PrometheusText
 import VaktConfig
 
 #if canImport(Glibc)
@@ -74,6 +75,15 @@ public final class SupervisedSystem: Sendable {
         try await HTTPProbe.request(
             .POST, configuration.url(.supervisor, "/api/services/\(name)/\(action)"),
             headers: authorization.map { [("Authorization", $0)] } ?? [], timeout: .seconds(30))
+    }
+
+    /// The value of the sample named `name` whose labels include `labels`, from the
+    /// supervisor's aggregated `/metrics`.
+    public func metric(_ name: String, _ labels: [String: String] = [:]) async throws -> Double? {
+        let families = try ExpositionParser().parse(Array(try await metrics().utf8))
+        return families.lazy.flatMap(\.samples).first { sample in
+            sample.name == name && labels.allSatisfy { label in sample.labels.contains(Label(label.key, label.value)) }
+        }?.value
     }
 
     public func metrics() async throws -> String {

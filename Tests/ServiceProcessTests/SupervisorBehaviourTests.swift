@@ -42,7 +42,7 @@ import VaktTesting
         #expect((entry["restarts"] as? Int ?? 0) >= 3)
         #expect(entry["lastExit"] as? String == "exited with status 3")
         #expect(entry["lastExitReason"] as? String == "exit")
-        #expect(try await system.metrics().contains("vakt_service_restarts_total{service=\"crasher\",reason=\"exit\"}"))
+        #expect(try await system.metric("vakt_service_restarts_total", ["service": "crasher", "reason": "exit"]) ?? 0 >= 3)
         #expect(await system.stop() == 0)
     }
 
@@ -70,7 +70,7 @@ import VaktTesting
         // It stays down.
         try await Task.sleep(for: .milliseconds(300))
         #expect(TestEnvironment.childPIDs(of: system.supervisor.pid).isEmpty)
-        #expect(try await system.metrics().contains("vakt_service_failures_total{service=\"looper\"} 1"))
+        #expect(try await system.metric("vakt_service_failures_total", ["service": "looper"]) == 1)
         // A failed critical child makes the supervisor's own health fail.
         let health = try await HTTPProbe.get(system.configuration.url(.supervisor, "/health"))
         #expect(health.status == 503, "\(health.text)")
@@ -98,7 +98,7 @@ import VaktTesting
             "\(system.supervisor.output())")
         let entry = try #require(await system.service("hanger"))
         #expect((entry["lastExit"] as? String)?.contains("signal 6") == true, "\(entry)")
-        #expect(try await system.metrics().contains("vakt_watchdog_misses_total{service=\"hanger\"}"))
+        #expect(try await system.metric("vakt_watchdog_misses_total", ["service": "hanger"]) ?? 0 >= 1)
         #expect(
             system.recorder.datagrams.allSatisfy { $0.senderPID == system.supervisor.pid },
             "children's messages go to the supervisor, not to its manager")
@@ -163,7 +163,7 @@ import VaktTesting
         #expect(result.status == 0, "systemd-notify: \(result.output)")
         // systemd-notify sends its message and then a BARRIER=1 datagram: two rejected.
         let counted = await TestEnvironment.eventually {
-            (try? await system.metrics())?.contains("vakt_notify_rejected_total{reason=\"unknown_sender\"} 2") == true
+            (try? await system.metric("vakt_notify_rejected_total", ["reason": "unknown_sender"])) == 2
         }
         let metrics = (try? await system.metrics()) ?? ""
         #expect(counted, "\(metrics.split(separator: "\n").filter { $0.contains("notify") })")
@@ -309,7 +309,7 @@ import VaktTesting
         try await Task.sleep(for: .seconds(2))
         let entry = try #require(await system.service("exchange-sim"))
         #expect(entry["restarts"] as? Int == 0, "\(entry)")
-        #expect(try await system.metrics().contains("vakt_notify_messages_total{type=\"WATCHDOG\"}"))
+        #expect(try await system.metric("vakt_notify_messages_total", ["type": "WATCHDOG"]) ?? 0 >= 1)
         #expect(await system.stop() == 0)
     }
 
