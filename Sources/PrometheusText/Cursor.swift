@@ -41,10 +41,10 @@ struct Cursor {
     }
 
     /// Bytes up to the next space or the end.
-    mutating func token() -> ArraySlice<UInt8> {
+    mutating func token() -> UnsafeBufferPointer<UInt8> {
         let start = position
         while !atEnd, bytes[position] != 0x20, bytes[position] != 0x09 { position += 1 }
-        return ArraySlice(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+        return UnsafeBufferPointer(rebasing: bytes[start..<position])
     }
 
     mutating func word() -> String {

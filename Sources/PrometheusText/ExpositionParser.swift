@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -24,9 +26,13 @@ public struct ExpositionParser: Sendable {
     /// More samples than this refuse the whole exposition.
     public var maxSamples: Int
 
-    public init(format: Format = .text, maxSamples: Int = .max) {
+    /// Expositions at least this large are parsed in two halves at once (see ``parseHalves``).
+    public var parallelFrom: Int
+
+    public init(format: Format = .text, maxSamples: Int = .max, parallelFrom: Int = 1 << 20) {
         self.format = format
         self.maxSamples = maxSamples
+        self.parallelFrom = parallelFrom
     }
 
     /// The format a `Content-Type` names; 0.0.4 text unless it says OpenMetrics.
@@ -35,9 +41,72 @@ public struct ExpositionParser: Sendable {
     }
 
     public func parse(_ bytes: [UInt8]) throws(ExpositionError) -> [MetricFamily] {
-        var state = ParseState(format: format, maxSamples: maxSamples)
-        try bytes.withUnsafeBufferPointer { (buffer) throws(ExpositionError) in try state.run(buffer) }
-        return state.families
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ExpositionError) in
+            if buffer.count >= parallelFrom, let halves = parseHalves(buffer) { return halves }
+            var state = ParseState(format: format, maxSamples: maxSamples)
+            try state.run(buffer)
+            return state.families
+        }
+    }
+
+    /// Parses the two halves of a large exposition on two threads, split where a family's
+    /// comment block begins. The result is used only when it must equal a serial parse: both
+    /// halves parsed cleanly and no family of the second half is, or extends, one of the first
+    /// (a family's type, help and samples all in one half), and the first half did not end the
+    /// exposition. Anything else, errors included, returns nil and the caller parses serially,
+    /// which reports the first error with its line.
+    func parseHalves(_ buffer: UnsafeBufferPointer<UInt8>) -> [MetricFamily]? {
+        guard let split = Self.splitPoint(buffer) else { return nil }
+        let halves = [UnsafeBufferPointer(rebasing: buffer[..<split]), UnsafeBufferPointer(rebasing: buffer[split...])]
+        let results = UnsafeMutableBufferPointer<ParseState?>.allocate(capacity: 2)
+        results.initialize(repeating: nil)
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        // Each thread reads its own half and writes its own slot; concurrentPerform returns
+        // only when both are done, and the buffer outlives it.
+        let shared = SharedHalves(halves: halves, results: results)
+        let format = self.format
+        let maxSamples = self.maxSamples
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            var state = ParseState(format: format, maxSamples: maxSamples, requireEOF: index == 1)
+            do {
+                try state.run(shared.halves[index])
+                shared.results[index] = state
+            } catch {}
+        }
+        guard let first = results[0], let second = results[1], !first.sawEOF,
+            first.sampleCount + second.sampleCount <= maxSamples
+        else { return nil }
+        for family in second.families {
+            if first.familyIndex[family.name] != nil { return nil }
+            for suffix in MetricType.allSampleSuffixes where family.name.hasSuffix(suffix) {
+                if first.familyIndex[String(family.name.dropLast(suffix.count))] != nil { return nil }
+            }
+        }
+        return first.families + second.families
+    }
+
+    /// The start of a `# HELP` or `# TYPE` line that follows a sample line, nearest after the
+    /// middle.
+    static func splitPoint(_ buffer: UnsafeBufferPointer<UInt8>) -> Int? {
+        var index = buffer.count / 2
+        while index < buffer.count && buffer[index] != 0x0A { index += 1 }
+        var previousIsSample = false
+        while index < buffer.count - 8 {
+            let lineStart = index + 1
+            let isComment = buffer[lineStart] == UInt8(ascii: "#")
+            if isComment && previousIsSample && buffer[lineStart + 1] == 0x20
+                && (buffer[lineStart + 2] == UInt8(ascii: "H") || buffer[lineStart + 2] == UInt8(ascii: "T"))
+            {
+                return lineStart
+            }
+            previousIsSample = !isComment && buffer[lineStart] != 0x0A
+            index = lineStart
+            while index < buffer.count && buffer[index] != 0x0A { index += 1 }
+        }
+        return nil
     }
 }
 
@@ -65,6 +134,9 @@ private struct ParseState {
     var sawEOF = false
     var lastName = ""
     var lastNameBytes: [UInt8] = []
+    /// The current family's name and type, kept apart so the hot path reads no family.
+    var currentName = ""
+    var currentType = MetricType.untyped
 
     struct HistogramGroup {
         var labels: [Label]
@@ -77,9 +149,13 @@ private struct ParseState {
         var hasBuckets = false
     }
 
-    init(format: ExpositionParser.Format, maxSamples: Int) {
+    /// Whether the exposition must end with `# EOF` (OpenMetrics), false for a first half.
+    let requireEOF: Bool
+
+    init(format: ExpositionParser.Format, maxSamples: Int, requireEOF: Bool = true) {
         self.format = format
         self.maxSamples = maxSamples
+        self.requireEOF = requireEOF
     }
 
     func fail(_ reason: String) -> ExpositionError { ExpositionError(line: line, reason: reason) }
@@ -96,7 +172,9 @@ private struct ParseState {
             try parseLine(UnsafeBufferPointer(rebasing: buffer[start..<stop]))
             start = stop + 1
         }
-        if format == .openMetrics && !sawEOF { throw ExpositionError(line: line, reason: "OpenMetrics exposition does not end with # EOF") }
+        if format == .openMetrics && requireEOF && !sawEOF {
+            throw ExpositionError(line: line, reason: "OpenMetrics exposition does not end with # EOF")
+        }
         if let current { try close(current) }
     }
 
@@ -258,7 +336,7 @@ private struct ParseState {
     /// The family a sample name belongs to: its own, or a declared one it is a suffix of.
     func familyName(for sample: String) -> String {
         if declaredTypes[sample] != nil { return sample }
-        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_gcount", "_gsum", "_info"] where sample.hasSuffix(suffix) {
+        for suffix in MetricType.allSampleSuffixes where sample.hasSuffix(suffix) {
             let base = String(sample.dropLast(suffix.count))
             guard let type = declaredTypes[base] else { continue }
             if type.sampleSuffixes.contains(suffix) { return base }
@@ -272,10 +350,12 @@ private struct ParseState {
     mutating func add(_ sample: Sample, hash: UInt64, withoutLe: UInt64) throws(ExpositionError) {
         let name: String
         let index: Int
-        if let current, families[current].contains(sampleNamed: sample.name),
-            sample.name == families[current].name || declaredTypes[sample.name] == nil
+        if let current,
+            sample.name == currentName
+                || (MetricFamily.contains(sample.name, family: currentName, type: currentType)
+                    && declaredTypes[sample.name] == nil)
         {
-            name = families[current].name
+            name = currentName
             index = current
         } else {
             name = familyName(for: sample.name)
@@ -285,6 +365,8 @@ private struct ParseState {
             if closed.contains(index) { throw fail("samples of \(name) are not grouped together") }
             if let current { try close(current) }
             current = index
+            currentName = families[index].name
+            currentType = families[index].type
         }
         let reference = SeriesReference(family: Int32(index), sample: Int32(families[index].samples.count))
         if let seen = series[hash] {
@@ -299,7 +381,7 @@ private struct ParseState {
         let type = families[index].type
         if type == .histogram || type == .gaugehistogram { try checkHistogram(sample, family: index, labelsHash: withoutLe) }
         if type == .summary && sample.name == name {
-            guard let quantile = sample.labels.first(where: { $0.name == "quantile" }), let q = parseValue(Array(quantile.value.utf8)[...]),
+            guard let quantile = sample.labels.first(where: { $0.name == "quantile" }), let q = parseValue(quantile.value),
                 q >= 0 && q <= 1
             else { throw fail("summary \(name) needs a quantile label between 0 and 1") }
         }
@@ -315,9 +397,9 @@ private struct ParseState {
             key &+= 1
         }
         var group = histograms[key] ?? HistogramGroup(labels: sample.labels, family: family, firstLine: line)
-        if sample.name == base + "_bucket" {
+        if sample.name.utf8.count == base.utf8.count + 7 && sample.name.hasSuffix("_bucket") {
             guard let le = sample.labels.first(where: { $0.name == "le" }) else { throw fail("histogram bucket without le") }
-            guard let bound = parseValue(Array(le.value.utf8)[...]), !bound.isNaN else {
+            guard let bound = parseValue(le.value), !bound.isNaN else {
                 throw fail("histogram bucket le=\"\(le.value)\" is not a number")
             }
             guard bound > group.lastBound else { throw fail("histogram \(base) buckets out of order at le=\"\(le.value)\"") }
@@ -328,7 +410,7 @@ private struct ParseState {
             group.lastCount = sample.value
             group.hasBuckets = true
             if bound == .infinity { group.infinityCount = sample.value }
-        } else if sample.name == base + "_count" || sample.name == base + "_gcount" {
+        } else if sample.name.utf8.count > base.utf8.count && (sample.name.hasSuffix("_count") || sample.name.hasSuffix("_gcount")) {
             group.count = sample.value
         }
         histograms[key] = group
@@ -400,7 +482,7 @@ private struct ParseState {
 
     // MARK: Numbers
 
-    func parseTimestamp(_ token: ArraySlice<UInt8>) -> Int64? {
+    func parseTimestamp(_ token: UnsafeBufferPointer<UInt8>) -> Int64? {
         if format == .openMetrics {
             guard let seconds = parseValue(token), seconds.isFinite else { return nil }
             return Int64((seconds * 1000).rounded())
@@ -424,9 +506,9 @@ private struct ParseState {
 }
 
 extension MetricFamily {
-    /// Whether a sample of this name belongs here: the family's own name, or its name with
-    /// a suffix its type has.
-    func contains(sampleNamed sample: String) -> Bool {
+    /// Whether a sample of this name belongs to a family of this name and type: the family's
+    /// own name, or its name with a suffix its type has.
+    static func contains(_ sample: String, family name: String, type: MetricType) -> Bool {
         if sample == name { return true }
         let suffixes = type.sampleSuffixes
         guard !suffixes.isEmpty, sample.utf8.count > name.utf8.count, sample.hasPrefix(name) else { return false }
@@ -435,6 +517,8 @@ extension MetricFamily {
 }
 
 extension MetricType {
+    static let allSampleSuffixes = ["_bucket", "_count", "_sum", "_total", "_created", "_gcount", "_gsum", "_info"]
+
     var inTextFormat: Bool {
         switch self {
         case .counter, .gauge, .histogram, .summary, .untyped: true
@@ -462,7 +546,12 @@ extension MetricType {
 }
 
 /// Parses a sample value as Prometheus does: a Go float, including `NaN` and `±Inf`.
-func parseValue(_ token: ArraySlice<UInt8>) -> Double? {
+func parseValue(_ text: String) -> Double? {
+    var text = text
+    return text.withUTF8 { parseValue($0) }
+}
+
+func parseValue(_ token: UnsafeBufferPointer<UInt8>) -> Double? {
     guard !token.isEmpty, token.count < 64 else { return nil }
     // Plain integers, the common case, without a C call.
     var index = token.startIndex
@@ -506,4 +595,10 @@ func parseValue(_ token: ArraySlice<UInt8>) -> Double? {
         guard let end, end - buffer.baseAddress! == token.count else { return nil }
         return value
     }
+}
+
+/// The two halves and their result slots, handed to the two parsing threads.
+private struct SharedHalves: @unchecked Sendable {
+    let halves: [UnsafeBufferPointer<UInt8>]
+    let results: UnsafeMutableBufferPointer<ParseState?>
 }

@@ -33,12 +33,34 @@ public enum ExpositionWriter {
             output.append(UInt8(ascii: "}"))
         }
         output.append(0x20)
-        output.append(contentsOf: format(sample.value).utf8)
+        appendValue(sample.value, to: &output)
         if let timestamp = sample.timestamp {
             output.append(0x20)
             output.append(contentsOf: String(timestamp).utf8)
         }
         output.append(0x0A)
+    }
+
+    /// Integers digit by digit, without making a string; others as ``format(_:)``.
+    static func appendValue(_ value: Double, to output: inout [UInt8]) {
+        guard value == value.rounded(), abs(value) < 1e15 else {
+            output.append(contentsOf: format(value).utf8)
+            return
+        }
+        var integer = Int64(value)
+        if integer < 0 {
+            output.append(UInt8(ascii: "-"))
+            integer = -integer
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var count = 0
+            repeat {
+                digits[count] = UInt8(ascii: "0") + UInt8(integer % 10)
+                integer /= 10
+                count += 1
+            } while integer > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { output.append(digits[index]) }
+        }
     }
 
     /// `NaN`, `+Inf`, `-Inf`, integers without a fraction, others in Swift's shortest form.
@@ -63,6 +85,10 @@ public enum ExpositionWriter {
     static func textFormatFamilies(_ family: MetricFamily) -> [MetricFamily] {
         switch family.type {
         case .counter, .histogram, .summary:
+            // Text-format families, the usual case, are written as they are.
+            if !family.samples.contains(where: { $0.name.hasSuffix("_created") || (family.type == .counter && $0.name != family.name) }) {
+                return [family]
+            }
             var main = MetricFamily(name: family.name, type: family.type, help: family.help)
             var others: [MetricFamily] = []
             for sample in family.samples {

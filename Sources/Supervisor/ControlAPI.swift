@@ -1,3 +1,4 @@
+import EventBus
 import Foundation
 import Hummingbird
 import Logging
@@ -9,17 +10,21 @@ import VaktConfig
 struct ControlAPI: Sendable {
     let supervisor: Supervisor
     let authenticator: ControlAuthenticator
+    let lag: ConsumerLagMonitor?
     let logger: Logger
 
     struct ServicesResponse: Codable, Sendable {
         var summary: String
         var services: [ChildSnapshot]
+        var consumerGroups: [ConsumerGroupSnapshot]?
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/api/services") { _, _ -> Response in
             let snapshots = await supervisor.snapshots()
-            return JSONResponse.make(.ok, ServicesResponse(summary: Supervisor.statusLine(snapshots), services: snapshots))
+            let groups = lag?.groups.map(ConsumerGroupSnapshot.init)
+            return JSONResponse.make(
+                .ok, ServicesResponse(summary: Supervisor.statusLine(snapshots), services: snapshots, consumerGroups: groups))
         }
         for (action, command) in [("start", ChildSupervisor.Command.start), ("stop", .stop), ("restart", .restart)] {
             router.post("/api/services/{name}/\(action)") { request, context -> Response in
@@ -32,5 +37,22 @@ struct ControlAPI: Sendable {
                 return JSONResponse.make(.ok, snapshot)
             }
         }
+    }
+}
+
+/// A consumer group's lag verdict, as `GET /api/services` and `vakt status` show it.
+public struct ConsumerGroupSnapshot: Codable, Sendable, Equatable {
+    public var stream: String
+    public var group: String
+    public var status: String
+    public var reason: String
+    public var backlog: Int?
+
+    init(_ group: ConsumerLagMonitor.Group) {
+        stream = group.stream
+        self.group = group.group
+        status = group.verdict.status.rawValue
+        reason = group.verdict.reason
+        backlog = group.latest.map { ($0.lag ?? 0) + $0.pending }
     }
 }

@@ -24,9 +24,9 @@ public struct SupervisorClient: Sendable {
         SupervisorClient(baseURL: baseURL, token: control.token, tokenSecret: control.tokenSecret)
     }
 
-    public func services() async throws -> (summary: String, services: [ChildSnapshot]) {
+    public func services() async throws -> (summary: String, services: [ChildSnapshot], consumerGroups: [ConsumerGroupSnapshot]) {
         let response = try JSONDecoder().decode(ControlAPI.ServicesResponse.self, from: try await control.get("/api/services"))
-        return (response.summary, response.services)
+        return (response.summary, response.services, response.consumerGroups ?? [])
     }
 
     public func perform(_ action: String, on name: String) async throws -> ChildSnapshot {
@@ -34,6 +34,19 @@ public struct SupervisorClient: Sendable {
     }
 
     /// A fixed-width table, one row per child, like `systemctl list-units`.
+    /// Consumer groups, one line each, those needing attention first.
+    public static func lagTable(_ groups: [ConsumerGroupSnapshot]) -> String {
+        guard !groups.isEmpty else { return "consumer groups: none yet" }
+        let order = ["ERR", "STOP", "STALL", "WARN", "OK"]
+        let sorted = groups.sorted {
+            (order.firstIndex(of: $0.status) ?? 9, $0.stream, $0.group) < (order.firstIndex(of: $1.status) ?? 9, $1.stream, $1.group)
+        }
+        return
+            (["consumer groups (lag verdicts):"]
+            + sorted.map { "  \($0.status.padding(toLength: 5, withPad: " ", startingAt: 0))  \($0.group) on \($0.stream): \($0.reason)" })
+            .joined(separator: "\n")
+    }
+
     public static func table(summary: String, services: [ChildSnapshot]) -> String {
         let header = ["SERVICE", "STATE", "READY", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS"]
         let rows = services.map { child in

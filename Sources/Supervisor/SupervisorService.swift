@@ -43,7 +43,8 @@ public struct SupervisorService: VaktService {
         let progressLimit = (context.notify.watchdogInterval() ?? .seconds(10)) + .seconds(2)
         return ServiceParts(
             addRoutes: { router in
-                ControlAPI(supervisor: supervisor, authenticator: authenticator, logger: context.logger).addRoutes(to: router)
+                ControlAPI(supervisor: supervisor, authenticator: authenticator, lag: lagMonitor, logger: context.logger).addRoutes(
+                    to: router)
             },
             healthChecks: [ChildrenCheck(supervisor: supervisor)] + (lagMonitor.map { [ConsumerLagCheck(monitor: $0)] } ?? []),
             backgroundServices: [

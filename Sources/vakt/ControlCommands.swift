@@ -31,13 +31,14 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try target.client()
         do {
-            let (summary, services) = try await client.services()
+            let (summary, services, groups) = try await client.services()
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try encoder.encode(services), as: UTF8.self))
             } else {
                 print(SupervisorClient.table(summary: summary, services: services))
+                print(SupervisorClient.lagTable(groups))
             }
         } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)

@@ -194,3 +194,55 @@ import VaktTesting
         #expect((try? Self.parse(text, maxSamples: 11))?.first?.samples.count == 11)
     }
 }
+
+/// Large expositions are parsed in two halves at once; the result must always be the serial one.
+@Suite struct ParallelParseTests {
+    static let serial = ExpositionParser(parallelFrom: .max)
+    static let parallel = ExpositionParser(parallelFrom: 0)
+
+    static func exposition(families: Int) -> String {
+        (0..<families).map { family in
+            "# HELP f\(family) Family \(family).\n# TYPE f\(family) histogram\n"
+                + (0..<3).map { series in
+                    ["0.1", "1", "+Inf"].enumerated().map { "f\(family)_bucket{s=\"\(series)\",le=\"\($1)\"} \($0 + 1)\n" }.joined()
+                        + "f\(family)_sum{s=\"\(series)\"} 1.5\nf\(family)_count{s=\"\(series)\"} 3\n"
+                }.joined()
+        }.joined()
+    }
+
+    @Test func twoHalvesGiveTheSerialResult() throws {
+        let bytes = Array(Self.exposition(families: 400).utf8)
+        let families = try Self.parallel.parse(bytes)
+        #expect(families == (try Self.serial.parse(bytes)))
+        #expect(families.count == 400 && families.allSatisfy { $0.samples.count == 15 })
+    }
+
+    /// What the halves cannot see alone: a duplicate series across the halves, a type declared
+    /// in the first half for samples at the end (allowed), a family continued after others, an
+    /// error late in the second half, the sample cap.
+    @Test func errorsAcrossTheHalvesAreTheSerialErrors() throws {
+        let text = Self.exposition(families: 400)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let middle = lines.count / 2
+        let cases: [String] = [
+            (lines + ["f3_bucket{s=\"9\",le=\"+Inf\"} 1"]).joined(separator: "\n"),
+            (lines[..<middle] + ["# TYPE late gauge"] + lines[middle...] + ["late 1"]).joined(separator: "\n"),
+            (lines + ["f0_sum{s=\"0\"} 2"]).joined(separator: "\n"),
+            (lines.dropLast(3) + ["f399_count{s=\"2\"} 4", ""]).joined(separator: "\n"),
+        ]
+        for (number, text) in cases.enumerated() {
+            let bytes = Array(text.utf8)
+            let serial = Result { () throws(ExpositionError) in try Self.serial.parse(bytes) }
+            let parallel = Result { () throws(ExpositionError) in try Self.parallel.parse(bytes) }
+            #expect(parallel == serial, "case \(number)")
+            if number != 1 { #expect((try? serial.get()) == nil, "case \(number) must be refused") }
+        }
+        let capped = Array(text.utf8)
+        #expect(throws: ExpositionError(line: 1_135, reason: "more than 1000 samples")) {
+            try ExpositionParser(maxSamples: 1000, parallelFrom: .max).parse(capped)
+        }
+        #expect(throws: ExpositionError(line: 1_135, reason: "more than 1000 samples")) {
+            try ExpositionParser(maxSamples: 1000, parallelFrom: 0).parse(capped)
+        }
+    }
+}

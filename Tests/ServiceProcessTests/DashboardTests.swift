@@ -105,6 +105,22 @@ import VaktTesting
         #expect(try await HTTPProbe.request(.POST, risk + "/trip", headers: token, body: #"{"reason": "dashboard test"}"#).status == 200)
         #expect(try await HTTPProbe.request(.POST, risk + "/reset", headers: token, body: #"{"reason": "done"}"#).status == 200)
 
+        // Every service's policy consumer is a group the supervisor judges and shows.
+        var groups: [[String: Any]] = []
+        #expect(
+            await TestEnvironment.eventually {
+                let body = (try? await HTTPProbe.get(system.apiURL))?.body ?? []
+                groups =
+                    ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["consumerGroups"] as? [[String: Any]] ?? []
+                return groups.contains { $0["stream"] as? String == "policy.updated" && $0["group"] as? String == "gateway" }
+            }, "\(groups)")
+        let status = try TestEnvironment.run(
+            TestEnvironment.vaktExecutable, ["status", "--config", system.configuration.path],
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") })
+        #expect(
+            status.output.contains("consumer groups (lag verdicts):") && status.output.contains("gateway on policy.updated"),
+            "\(status.output)")
+
         var missing: Set<String> = names
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(30)) {
