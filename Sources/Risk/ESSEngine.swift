@@ -59,7 +59,7 @@ actor ESSEngine {
         }
         let engine = ESSEngine(
             machine: machine, policyVersion: policy.version, store: store, redis: redis, events: events, clock: clock, logger: logger)
-        Counter(label: "vakt_ess_tripped_seconds_total").increment(by: 0)
+        FloatingPointCounter(label: "vakt_ess_tripped_seconds_total").increment(by: 0.0)
         await engine.confirm()
         await engine.recordMetrics()
         return engine
@@ -119,7 +119,8 @@ actor ESSEngine {
     func tick(policy: PolicyDocument?) async {
         let now = clock()
         if machine.state == .tripped {
-            Counter(label: "vakt_ess_tripped_seconds_total").increment(by: Int64(now.timeIntervalSince(lastEvaluation).rounded()))
+            // Fractions add up: ticks may be far shorter than a second.
+            FloatingPointCounter(label: "vakt_ess_tripped_seconds_total").increment(by: max(0, now.timeIntervalSince(lastEvaluation)))
         }
         lastEvaluation = now
         do {

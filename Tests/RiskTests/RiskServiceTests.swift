@@ -2,6 +2,7 @@ import EmergencyStop
 import EventBus
 import Foundation
 import PolicyStore
+import PrometheusText
 import RedisClient
 import Testing
 import VaktConfig
@@ -130,6 +131,20 @@ import VaktTesting
         #expect(missingReason.status != 0 && missingReason.output.contains("Missing expected argument '--reason <reason>'"))
         let reset = try vakt(["reset", "--reason", "drill over"], withToken)
         #expect(reset.status == 0 && reset.output.contains("ESS is now armed"), "\(reset.output)")
+    }
+
+    @Test func timeSpentTrippedIsCountedAcrossShortTicks() async throws {
+        let system = try await RiskSystem(policy: Self.quietPolicy(), sections: "ess:\n  evaluation_interval: 100ms\n  state_max_age: 1s\n")
+        defer { system.stop() }
+        #expect(try await system.request(.POST, "/api/ess/trip", body: #"{"reason": "timing"}"#).status == 200)
+        var seconds = 0.0
+        #expect(
+            await TestEnvironment.eventually {
+                let text = (try? await HTTPProbe.get(system.url("/metrics")).text) ?? ""
+                let samples = (try? ExpositionParser().parse(Array(text.utf8)))?.flatMap(\.samples) ?? []
+                seconds = samples.first { $0.name == "vakt_ess_tripped_seconds_total" }?.value ?? 0
+                return seconds >= 1
+            }, "\(seconds)")
     }
 
     @Test func controlNeedsTheTokenAndRepeatedFailuresAreRateLimited() async throws {
