@@ -72,6 +72,9 @@ actor ChildSupervisor {
     private var restartAfterStop = false
     private var exitWaiters: [CheckedContinuation<ChildSnapshot, Never>] = []
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+    /// A spawn is on the spawner thread and its process not yet known: shutdown must wait
+    /// for it, or the process would start after the supervisor stopped looking.
+    private var spawning = false
 
     /// What every child shares with the supervisor.
     struct Environment: Sendable {
@@ -104,7 +107,7 @@ actor ChildSupervisor {
     func run() async {
         for await event in stream {
             handle(event)
-            if shuttingDown && process == nil {
+            if shuttingDown && process == nil && !spawning {
                 finishShutdown()
                 break
             }
@@ -131,7 +134,9 @@ actor ChildSupervisor {
                 if case .success(let stale) = result { stale.signalGroup(SIGKILL) }
                 return
             }
+            spawning = false
             spawned(result)
+            if shuttingDown && process != nil { requestStop() }
         case .exited(let runGeneration, let status):
             guard runGeneration == generation, process != nil else { return }
             exited(status)
@@ -155,7 +160,7 @@ actor ChildSupervisor {
             shutdownWaiters.append(continuation)
             if process != nil {
                 requestStop()
-            } else {
+            } else if !spawning {
                 generation += 1
                 setState(.stopped)
             }
@@ -218,6 +223,7 @@ actor ChildSupervisor {
 
     private func spawn() {
         setState(.starting)
+        spawning = true
         let runGeneration = generation
         let plan = self.plan
         let settings = self.settings

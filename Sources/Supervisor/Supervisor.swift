@@ -60,13 +60,18 @@ final class Supervisor: Sendable {
             "supervising", metadata: ["children": "\(order.map(\.name).joined(separator: ","))", "notify_socket": "\(listener.address)"])
         await withTaskGroup(of: Void.self) { group in
             for child in children.values {
-                group.addTask { await child.run() }
+                // Each child's event loop outlives cancellation (the service group cancels once
+                // its shutdown time is up): it must still take the shutdown and stop its process.
+                group.addTask { await Task { await child.run() }.value }
             }
             group.addTask { await self.routeNotifications() }
             group.addTask { await self.publishStatus() }
             group.addTask { await self.beat() }
-            for settings in order {
-                children[settings.name]?.send(.command(.start, nil))
+            // A stop requested during the clean-up of leftovers starts nothing.
+            if !Task.isShuttingDownGracefully {
+                for settings in order {
+                    children[settings.name]?.send(.command(.start, nil))
+                }
             }
             try? await gracefulShutdown()
             await stopAll()

@@ -34,18 +34,18 @@ public enum HTTPProbe {
 /// `promtool check metrics`, from Debian's prometheus package.
 public enum Promtool {
     /// `promtool check <what> <files...>` run in `directory`.
-    public static func check(_ what: String, _ files: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    public static func check(_ what: String, _ files: [String], in directory: URL) async throws -> (status: Int32, output: String) {
         guard let promtool = TestEnvironment.which("promtool") else {
             throw MissingFixture("promtool is not installed; run scripts/install-deps")
         }
-        return try TestEnvironment.run(
+        return try await TestEnvironment.run(
             "/bin/sh", ["-c", "cd '\(directory.path)' && '\(promtool)' check \(what) " + files.joined(separator: " ")])
     }
 
-    public static func checkMetrics(_ exposition: String) throws -> (status: Int32, output: String) {
+    public static func checkMetrics(_ exposition: String) async throws -> (status: Int32, output: String) {
         guard let promtool = TestEnvironment.which("promtool") else {
             throw MissingFixture("promtool is not installed; run scripts/install-deps")
         }
-        return try TestEnvironment.run(promtool, ["check", "metrics"], input: exposition)
+        return try await TestEnvironment.run(promtool, ["check", "metrics"], input: exposition)
     }
 }

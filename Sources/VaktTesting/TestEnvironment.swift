@@ -63,21 +63,34 @@ public enum TestEnvironment {
         }
     }
 
-    /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+    /// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held.
+    /// The timeout is a bound for a loaded 2-core machine running the suite in parallel, not a
+    /// measure of speed.
     public static func eventually(
-        timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+        timeout: Duration = .seconds(30), poll: Duration = .milliseconds(20), _ condition: () async throws -> Bool
     ) async rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: poll)
         }
         return try await condition()
     }
 
-    /// Runs a program to completion and returns its exit status and combined output.
-    @discardableResult
+    /// Runs a program to completion and returns its exit status and combined output. The
+    /// waiting happens on a thread of its own: a test blocking one of the few concurrency-pool
+    /// threads would stall every other test's timers.
     public static func run(_ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil)
+        async throws -> (status: Int32, output: String)
+    {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try runBlocking(executable, arguments, input: input, environment: environment) })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], input: String?, environment: [String: String]?)
         throws -> (status: Int32, output: String)
     {
         let process = Process()

@@ -77,6 +77,8 @@ struct EventsCommand: ParsableCommand {
             let types = try EventsCommand.types(types)
             let inspector = try target.inspector(blockingFor: .seconds(1))
             var cursor = try await inspector.ends(types)
+            // On stderr, so that stdout stays one envelope per line.
+            FileHandle.standardError.write(Data("following \(types.count) streams from their ends\n".utf8))
             while !Task.isCancelled {
                 for entry in try await inspector.next(types, after: &cursor, block: .seconds(1)) {
                     // One line at once, also through a pipe.

@@ -21,25 +21,25 @@ import VaktTesting
             || line.contains("points to \"null\" which is not a valid unit name")
     }
 
-    @Test func verifyPrintsNothingAboutTheUnit() throws {
+    @Test func verifyPrintsNothingAboutTheUnit() async throws {
         let analyze = try #require(TestEnvironment.which("systemd-analyze"), "systemd-analyze missing: run scripts/install-deps")
         let unit = try installedCopy()
-        let result = try TestEnvironment.run(analyze, ["verify", unit.path])
+        let result = try await TestEnvironment.run(analyze, ["verify", unit.path])
         let complaints = result.output.split(separator: "\n").map(String.init).filter { !Self.isHostNoise($0) }
         // verify exits 0 on "ignoring" mistakes (unknown keys, bad values), so any output fails.
         #expect(complaints.isEmpty, "systemd-analyze verify: \(complaints.joined(separator: "\n"))")
         #expect(result.status == 0)
     }
 
-    @Test func securityExposureIsAtMostTwo() throws {
+    @Test func securityExposureIsAtMostTwo() async throws {
         let analyze = try #require(TestEnvironment.which("systemd-analyze"))
-        let result = try TestEnvironment.run(analyze, ["security", "--offline=true", try installedCopy().path])
+        let result = try await TestEnvironment.run(analyze, ["security", "--offline=true", try installedCopy().path])
         let line = try #require(result.output.split(separator: "\n").last { $0.contains("Overall exposure level") }, "\(result.output)")
         let score = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
         #expect(score != nil && score! <= 2.0, "\(line)")
     }
 
-    @Test func unitHasTheSupervisionContract() throws {
+    @Test func unitHasTheSupervisionContract() async throws {
         let text = try String(
             contentsOf: TestEnvironment.packageRoot.appendingPathComponent("units/vakt-supervisor.service"), encoding: .utf8)
         for line in [

@@ -308,7 +308,9 @@ struct PoisonError: Error, CustomStringConvertible {
         let handled = Handled()
         let survivor = bus.consume([.marketTick], consumer: "survivor", settings: settings) { handled.append($0) }
         defer { survivor.cancel() }
-        #expect(await TestEnvironment.eventually { finished.count + handled.count == 30 }, "\(finished.count) + \(handled.count)")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) { finished.count + handled.count == 30 },
+            "\(finished.count) + \(handled.count)")
         try await Task.sleep(for: .milliseconds(700))
         let taken = handled.all.map(sequence(of:))
         #expect(Set(taken).count == taken.count, "the survivor handled something twice")

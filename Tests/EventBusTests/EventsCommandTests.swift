@@ -26,7 +26,7 @@ import VaktTesting
         let vakt = TestEnvironment.vaktExecutable
         let base = ["--config", configuration.path]
 
-        let stats = try TestEnvironment.run(vakt, ["events", "stats", "--json", "order.filled"] + base)
+        let stats = try await TestEnvironment.run(vakt, ["events", "stats", "--json", "order.filled"] + base)
         #expect(stats.status == 0, "\(stats.output)")
         let decoded = try JSONDecoder().decode([EventStreamInspector.StreamStats].self, from: Data(stats.output.utf8))
         #expect(decoded.first?.length == 5)
@@ -34,26 +34,27 @@ import VaktTesting
         #expect(decoded.first?.groups.first?.pending == 0)
         #expect(decoded.first?.groups.first?.lag == 0)
 
-        let replay = try TestEnvironment.run(vakt, ["events", "replay", "order.filled"] + base)
+        let replay = try await TestEnvironment.run(vakt, ["events", "replay", "order.filled"] + base)
         #expect(replay.status == 0)
         let replayed = try replay.output.split(separator: "\n").map { try EventEnvelope.decode(Array($0.utf8), maximumBytes: 1 << 20) }
         #expect(replayed.map(sequence(of:)) == [0, 1, 2, 3, 4])
 
         // Into the group: with --reprocess the handlers see the events again.
-        let rewind = try TestEnvironment.run(vakt, ["events", "replay", "order.filled", "--group", "portfolio", "--reprocess"] + base)
+        let rewind = try await TestEnvironment.run(
+            vakt, ["events", "replay", "order.filled", "--group", "portfolio", "--reprocess"] + base)
         #expect(rewind.status == 0, "\(rewind.output)")
         #expect(rewind.output.contains("5 handled ids forgotten"))
         #expect(await TestEnvironment.eventually { handled.count == 10 })
 
         let tail = try ServiceProcess(arguments: ["events", "tail", "order.filled"] + base)
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await TestEnvironment.eventually { tail.output().contains("following 1 streams from their ends") }, "\(tail.output())")
         try await publisher.publish(event(.orderFilled, 99))
         #expect(await TestEnvironment.eventually { tail.output().contains("\"sequence\":99") }, "\(tail.output())")
         #expect(!tail.output().contains("\"sequence\":4"), "tail starts at the end of the stream")
         tail.signal(SIGTERM)
         _ = await tail.waitForExit()
 
-        let bad = try TestEnvironment.run(vakt, ["events", "stats", "order.teleported"] + base)
+        let bad = try await TestEnvironment.run(vakt, ["events", "stats", "order.teleported"] + base)
         #expect(bad.status != 0)
         #expect(bad.output.contains("unknown event type \"order.teleported\""))
     }

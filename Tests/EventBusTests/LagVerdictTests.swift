@@ -78,7 +78,7 @@ import VaktTesting
                 await monitor.sample()
                 return monitor.groups.first?.verdict.status == .stop
             })
-        #expect(monitor.groups.first?.verdict.reason.hasPrefix("7 entries waiting and consumers idle for") == true, "\(monitor.groups)")
+        #expect(monitor.groups.first?.verdict.reason.contains("entries waiting and consumers idle for") == true, "\(monitor.groups)")
 
         consumer = bus.consume([.orderFilled], settings: settings) { _ in handled.add() }
         defer { consumer.cancel() }

@@ -60,7 +60,7 @@ import VaktTesting
 
         """#
 
-    @Test func theSpecificationsExampleParsesToWhatItSays() throws {
+    @Test func theSpecificationsExampleParsesToWhatItSays() async throws {
         let families = try Self.parse(Self.full)
         #expect(
             families.map(\.name) == [
@@ -84,17 +84,17 @@ import VaktTesting
         #expect(families[8].samples[0].labels[1].value == "ünïcødé ✓")
     }
 
-    @Test func writtenBackItParsesTheSameAndPassesPromtool() throws {
+    @Test func writtenBackItParsesTheSameAndPassesPromtool() async throws {
         let families = try Self.parse(Self.full)
         var output: [UInt8] = []
         ExpositionWriter.write(families, into: &output)
         #expect(try ExpositionParser().parse(output) == families)
-        let promtool = try Promtool.checkMetrics(String(decoding: output, as: UTF8.self))
+        let promtool = try await Promtool.checkMetrics(String(decoding: output, as: UTF8.self))
         // promtool lints naming conventions too; only its errors matter here.
         #expect(!promtool.output.contains("error"), "\(promtool.output)")
     }
 
-    @Test func openMetricsWithSecondTimestampsAndEOFIsReadAndWrittenAsText() throws {
+    @Test func openMetricsWithSecondTimestampsAndEOFIsReadAndWrittenAsText() async throws {
         let text = """
             # TYPE acme_http_router_request counter
             # HELP acme_http_router_request Total number of requests
@@ -122,7 +122,9 @@ import VaktTesting
             ))
         #expect(written.contains("# TYPE acme_http_router_request_created gauge"))
         #expect(written.contains("# TYPE build_info gauge"))
-        #expect(try Promtool.checkMetrics(written).status == 0 || !(try Promtool.checkMetrics(written).output.contains("error")))
+        let promtool = try await Promtool.checkMetrics(written)
+        // promtool lints naming conventions too; only its errors matter here.
+        #expect(!promtool.output.contains("error"), "\(promtool.output)")
     }
 
     @Test(arguments: [
@@ -210,7 +212,7 @@ import VaktTesting
         }.joined()
     }
 
-    @Test func twoHalvesGiveTheSerialResult() throws {
+    @Test func twoHalvesGiveTheSerialResult() async throws {
         let bytes = Array(Self.exposition(families: 400).utf8)
         let families = try Self.parallel.parse(bytes)
         #expect(families == (try Self.serial.parse(bytes)))
@@ -220,7 +222,7 @@ import VaktTesting
     /// What the halves cannot see alone: a duplicate series across the halves, a type declared
     /// in the first half for samples at the end (allowed), a family continued after others, an
     /// error late in the second half, the sample cap.
-    @Test func errorsAcrossTheHalvesAreTheSerialErrors() throws {
+    @Test func errorsAcrossTheHalvesAreTheSerialErrors() async throws {
         let text = Self.exposition(families: 400)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let middle = lines.count / 2

@@ -112,24 +112,24 @@ import VaktTesting
         defer { system.stop() }
         let base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") }
         let withToken = base.merging(["VAKT_SECRET_CONTROL_TOKEN": RiskSystem.controlToken]) { _, new in new }
-        func vakt(_ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, output: String) {
-            try TestEnvironment.run(
+        func vakt(_ arguments: [String], _ environment: [String: String]) async throws -> (status: Int32, output: String) {
+            try await TestEnvironment.run(
                 TestEnvironment.vaktExecutable, ["ess"] + arguments + ["--config", system.configuration.path], environment: environment)
         }
-        let refused = try vakt(["trip", "--reason", "drill"], base)
+        let refused = try await vakt(["trip", "--reason", "drill"], base)
         #expect(refused.status != 0 && refused.output.contains("no control token: set VAKT_SECRET_CONTROL_TOKEN"), "\(refused.output)")
-        let wrong = try vakt(["trip", "--reason", "drill"], base.merging(["VAKT_SECRET_CONTROL_TOKEN": "nope"]) { _, new in new })
+        let wrong = try await vakt(["trip", "--reason", "drill"], base.merging(["VAKT_SECRET_CONTROL_TOKEN": "nope"]) { _, new in new })
         #expect(wrong.status != 0 && wrong.output.contains("401"), "\(wrong.output)")
-        let tripped = try vakt(["trip", "--reason", "drill", "--source", "cli:test"], withToken)
+        let tripped = try await vakt(["trip", "--reason", "drill", "--source", "cli:test"], withToken)
         #expect(tripped.status == 0 && tripped.output.contains("ESS is now tripped"), "\(tripped.output)")
-        let status = try vakt(["status"], base)
+        let status = try await vakt(["status"], base)
         #expect(status.status == 0)
         #expect(status.output.contains("ESS TRIPPED since"), "\(status.output)")
         #expect(status.output.contains("reason: drill"))
         #expect(status.output.contains("armed -> tripped  [manual] drill"))
-        let missingReason = try vakt(["reset"], withToken)
+        let missingReason = try await vakt(["reset"], withToken)
         #expect(missingReason.status != 0 && missingReason.output.contains("Missing expected argument '--reason <reason>'"))
-        let reset = try vakt(["reset", "--reason", "drill over"], withToken)
+        let reset = try await vakt(["reset", "--reason", "drill over"], withToken)
         #expect(reset.status == 0 && reset.output.contains("ESS is now armed"), "\(reset.output)")
     }
 

@@ -16,7 +16,7 @@ import VaktTesting
         #expect(text.contains("vakt_build_info{service=\"test\",version=\"9.9\"} 1"))
     }
 
-    @Test func libraryMetricsGetValidNamesAndHelpAndPassPromtool() throws {
+    @Test func libraryMetricsGetValidNamesAndHelpAndPassPromtool() async throws {
         let exposition = MetricsExposition(service: "test", version: "1")
         let factory = DescribedMetricsFactory(registry: exposition.registry)
         factory.makeCounter(label: "hb.requests", dimensions: [("http.route", "/health"), ("http.request.method", "GET")]).increment(by: 3)
@@ -26,7 +26,7 @@ import VaktTesting
         #expect(text.contains("http_requests_total{http_route=\"/health\",http_request_method=\"GET\"} 3"))
         #expect(text.contains("# HELP http_request_duration_seconds "))
         #expect(text.contains("_3rd_party_queue_depth 4"))
-        let result = try Promtool.checkMetrics(text)
+        let result = try await Promtool.checkMetrics(text)
         #expect(result.status == 0, "promtool: \(result.output)")
     }
 

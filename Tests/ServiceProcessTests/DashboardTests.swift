@@ -60,15 +60,15 @@ import VaktTesting
         return names
     }
 
-    @Test func rulesAndConfigurationPassPromtool() throws {
+    @Test func rulesAndConfigurationPassPromtool() async throws {
         let prometheus = Self.directory.appendingPathComponent("prometheus")
-        let rules = try Promtool.check("rules", ["rules.yml"], in: prometheus)
+        let rules = try await Promtool.check("rules", ["rules.yml"], in: prometheus)
         #expect(rules.status == 0, "\(rules.output)")
-        let config = try Promtool.check("config", ["prometheus.yml"], in: prometheus)
+        let config = try await Promtool.check("config", ["prometheus.yml"], in: prometheus)
         #expect(config.status == 0, "\(config.output)")
     }
 
-    @Test func dashboardsTakeTheirDataSourceFromATemplateVariable() throws {
+    @Test func dashboardsTakeTheirDataSourceFromATemplateVariable() async throws {
         let dashboards = try Self.dashboards()
         #expect(dashboards.map(\.name) == ["event-bus.json", "system-overview.json", "trading.json"])
         for (name, json) in dashboards {
@@ -114,7 +114,7 @@ import VaktTesting
                     ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any])?["consumerGroups"] as? [[String: Any]] ?? []
                 return groups.contains { $0["stream"] as? String == "policy.updated" && $0["group"] as? String == "gateway" }
             }, "\(groups)")
-        let status = try TestEnvironment.run(
+        let status = try await TestEnvironment.run(
             TestEnvironment.vaktExecutable, ["status", "--config", system.configuration.path],
             environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") })
         #expect(

@@ -80,7 +80,7 @@ import VaktTesting
             .labels.first { $0.name == "reason" }?.value
         #expect(reason == "parse error: line 1: expected , or } after label side", "\(reason ?? "none")")
         #expect(Self.value(families, "vakt_scrape_samples_scraped", service: "healthy") == 5)
-        let promtool = try Promtool.checkMetrics(try await system.metrics())
+        let promtool = try await Promtool.checkMetrics(try await system.metrics())
         #expect(!promtool.output.contains("error"), "\(promtool.output)")
 
         // A bad scrape keeps the last good samples (counted stale), as all-or-nothing.

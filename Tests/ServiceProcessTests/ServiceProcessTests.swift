@@ -48,7 +48,7 @@ import VaktTesting
         #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(metrics.text.contains("process_resident_memory_bytes"))
         #expect(metrics.text.contains("http_requests_total"))
-        let promtool = try Promtool.checkMetrics(metrics.text)
+        let promtool = try await Promtool.checkMetrics(metrics.text)
         #expect(promtool.status == 0, "promtool: \(promtool.output)")
 
         process.signal(SIGTERM)
@@ -112,7 +112,7 @@ import VaktTesting
             "\(path):services.gateway.colour: unknown key",
         ]
 
-        let check = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path])
+        let check = try await TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path])
         #expect(check.status == 78)
         #expect(check.output.split(separator: "\n").map(String.init) == expected)
 
@@ -125,19 +125,19 @@ import VaktTesting
         #expect(!TestEnvironment.isListening(port))
     }
 
-    @Test func configCheckAcceptsTheShippedConfiguration() throws {
+    @Test func configCheckAcceptsTheShippedConfiguration() async throws {
         let path = TestEnvironment.packageRoot.appendingPathComponent("config/vakt.yaml").path
-        let result = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path], environment: [:])
+        let result = try await TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path], environment: [:])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output == "\(path): ok\n")
     }
 
-    @Test func helpExplainsEveryService() throws {
-        let result = try TestEnvironment.run(TestEnvironment.vaktExecutable, ["--help"])
+    @Test func helpExplainsEveryService() async throws {
+        let result = try await TestEnvironment.run(TestEnvironment.vaktExecutable, ["--help"])
         #expect(result.status == 0)
         for kind in ServiceKind.allCases {
             #expect(result.output.contains("  \(kind.rawValue) "), "--help does not list \(kind.rawValue)")
         }
-        #expect(try TestEnvironment.run(TestEnvironment.vaktExecutable, ["version"]).output.hasPrefix("vakt "))
+        #expect(try await TestEnvironment.run(TestEnvironment.vaktExecutable, ["version"]).output.hasPrefix("vakt "))
     }
 }

@@ -75,7 +75,7 @@ import VaktTesting
         let health = try await HTTPProbe.get(system.configuration.url(.supervisor, "/health"))
         #expect(health.status == 503, "\(health.text)")
         #expect(health.text.contains("critical children failed: looper"))
-        let promtool = try Promtool.checkMetrics(try await system.metrics())
+        let promtool = try await Promtool.checkMetrics(try await system.metrics())
         #expect(promtool.status == 0, "\(promtool.output)")
         #expect(await system.stop() == 0)
     }
@@ -158,7 +158,7 @@ import VaktTesting
         let address = try #require(
             system.supervisor.output().split(separator: " ").first { $0.hasPrefix("notify_socket=") }.map { String($0.dropFirst(14)) })
         // This test process is no child of the supervisor.
-        let result = try TestEnvironment.run(
+        let result = try await TestEnvironment.run(
             "/usr/bin/systemd-notify", ["--status=forged"], environment: ["NOTIFY_SOCKET": address, "PATH": "/usr/bin:/bin"])
         #expect(result.status == 0, "systemd-notify: \(result.output)")
         // systemd-notify sends its message and then a BARRIER=1 datagram: two rejected.
@@ -193,6 +193,44 @@ import VaktTesting
         #expect(await system.waitFor("guarded") { $0["ready"] as? Bool == true && $0["pid"] as? Int != pid })
         #expect(await system.service("guarded")?["restarts"] as? Int == 0, "an operator's restart is not a failure")
         #expect(await system.stop() == 0)
+    }
+
+    /// SIGTERM while children are being spawned: every spawn in flight is waited for and
+    /// stopped, and the supervisor exits instead of waiting for a child that starts later.
+    @Test(arguments: [0, 5, 20, 60])
+    func aStopDuringStartUpStopsEverythingAndExits(afterMilliseconds delay: Int) async throws {
+        let system = try await System(programs: (0..<6).map { ("early-\($0)", System.child([], ["readiness: notify"])) })
+        // From the moment it starts its children (a signal before the handlers are in place
+        // ends any process).
+        #expect(await TestEnvironment.eventually(poll: .milliseconds(1)) { system.supervisor.output().contains("msg=supervising") })
+        try await Task.sleep(for: .milliseconds(delay))
+        system.supervisor.signal(SIGTERM)
+        #expect(await system.supervisor.waitForExit(timeout: .seconds(20)) == 0, "\(system.supervisor.output())")
+        let log = system.supervisor.output()
+        let started = log.components(separatedBy: "msg=\"child started\"").count - 1
+        let exited =
+            log.components(separatedBy: "msg=\"child stopped\"").count + log.components(separatedBy: "msg=\"child exited\"").count - 2
+        #expect(started == exited, "\(started) started, \(exited) exited:\n\(log)")
+    }
+
+    /// SIGTERM while a new supervisor is still stopping what an earlier one left: it starts
+    /// nothing and exits once the clean-up is done.
+    @Test func aStopDuringTheCleanUpOfLeftoversStartsNothingAndExits() async throws {
+        let first = try await System(programs: [
+            ("stubborn", System.child(["--ignore-sigterm"], ["readiness: none", "stop_timeout: 2s"]))
+        ])
+        #expect(await first.waitFor("stubborn") { $0["state"] as? String == "running" })
+        let second = try await System(
+            programs: [("fresh", System.child([], ["readiness: notify"])), ("other", System.child([], ["readiness: notify"]))],
+            stateDirectoryOf: first)
+        #expect(
+            await TestEnvironment.eventually(poll: .milliseconds(5)) {
+                second.supervisor.output().contains("stopping processes left by a previous supervisor")
+            })
+        second.supervisor.signal(SIGTERM)
+        #expect(await second.supervisor.waitForExit(timeout: .seconds(20)) == 0, "\(second.supervisor.output())")
+        #expect(!second.supervisor.output().contains("msg=\"child started\""), "\(second.supervisor.output())")
+        _ = await first.stop()
     }
 
     @Test func dependentsStartOnlyAfterTheirDependenciesAreReady() async throws {
@@ -251,22 +289,22 @@ import VaktTesting
         let noToken = ["PATH": "/usr/bin:/bin"]
         let withToken = noToken.merging(["VAKT_SECRET_CONTROL_TOKEN": System.controlToken]) { $1 }
 
-        let status = try TestEnvironment.run(vakt, ["status"] + base, environment: noToken)
+        let status = try await TestEnvironment.run(vakt, ["status"] + base, environment: noToken)
         #expect(status.status == 0, "\(status.output)")
         let lines = status.output.split(separator: "\n").map(String.init)
         #expect(lines.first == "supervisor: 1/1 ready, 0 failed  (* critical for trading)")
         #expect(lines.dropFirst().first?.hasPrefix("SERVICE") == true)
         #expect(lines.contains { $0.hasPrefix("worker ") && $0.contains("running") && $0.contains("crunching") }, "\(status.output)")
 
-        let refused = try TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: noToken)
+        let refused = try await TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: noToken)
         #expect(refused.status != 0)
         #expect(refused.output.contains("no control token"), "\(refused.output)")
         #expect(await system.service("worker")?["state"] as? String == "running")
 
-        let stopped = try TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: withToken)
+        let stopped = try await TestEnvironment.run(vakt, ["stop", "worker"] + base, environment: withToken)
         #expect(stopped.status == 0, "\(stopped.output)")
         #expect(stopped.output == "worker: stopped\n")
-        let started = try TestEnvironment.run(vakt, ["start", "worker"] + base, environment: withToken)
+        let started = try await TestEnvironment.run(vakt, ["start", "worker"] + base, environment: withToken)
         #expect(started.status == 0, "\(started.output)")
         #expect(await system.waitFor("worker") { $0["ready"] as? Bool == true })
         #expect(await system.stop() == 0)

@@ -9,20 +9,20 @@ import VaktTesting
 
 @Suite struct NotifySocketListenerTests {
     /// Runs the real systemd-notify against `address`, as a child script of a service would.
-    func runSystemdNotify(address: String) throws -> Int32 {
+    func runSystemdNotify(address: String) async throws -> Int32 {
         guard let program = TestEnvironment.which("systemd-notify") else {
             throw MissingFixture("systemd-notify is not installed; run scripts/install-deps")
         }
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = address
-        return try TestEnvironment.run(program, ["--ready", "--status=warming up"], environment: environment).status
+        return try await TestEnvironment.run(program, ["--ready", "--status=warming up"], environment: environment).status
     }
 
     @Test func systemdNotifyOverAbstractSocketIsReceivedAndItsBarrierCompletes() async throws {
         let recorder = try NotifyRecorder()
         defer { recorder.stop() }
         #expect(recorder.address.hasPrefix("@"))
-        #expect(try runSystemdNotify(address: recorder.address) == 0)
+        #expect(try await runSystemdNotify(address: recorder.address) == 0)
         #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) && $0.contains(.status("warming up")) })
     }
 
@@ -31,7 +31,7 @@ import VaktTesting
         defer { try? FileManager.default.removeItem(at: directory) }
         let recorder = try NotifyRecorder(address: directory.appendingPathComponent("notify.sock").path)
         defer { recorder.stop() }
-        #expect(try runSystemdNotify(address: recorder.address) == 0)
+        #expect(try await runSystemdNotify(address: recorder.address) == 0)
         #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) })
         recorder.stop()
         #expect(!FileManager.default.fileExists(atPath: recorder.address))
@@ -60,7 +60,7 @@ import VaktTesting
         }
     }
 
-    @Test func bindingAnAddressInUseFails() throws {
+    @Test func bindingAnAddressInUseFails() async throws {
         let recorder = try NotifyRecorder()
         defer { recorder.stop() }
         #expect(throws: NotifySocketListener.SocketError.self) { try NotifySocketListener(address: recorder.address) }
