@@ -105,7 +105,7 @@ public actor EventPublisher {
     /// Publishes a batch in one pipelined round trip (or one disk transaction), in order.
     ///
     /// The direct path does not enter the actor: the route is decided and the batch sent in one
-    /// step on the connection's queue, so a single publish costs one round trip to Redis and
+    /// step on the connection's thread, so a single publish costs one round trip to Redis and
     /// two thread hand-overs.
     public nonisolated func publish(_ envelopes: [EventEnvelope]) async throws(PublishError) {
         guard !envelopes.isEmpty else { return }
