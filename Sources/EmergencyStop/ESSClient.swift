@@ -35,7 +35,8 @@ public final class ESSClient: Sendable {
         let limit = maxAge.seconds
         guard age <= limit else {
             return Self.failSafe(
-                reason: "ESS state is \(Int(age)) s old (limit \(Int(limit)) s): the risk service is not confirming it", now: now)
+                reason: "ESS state is \(Int(age.rounded(.up))) s old (limit \(Int(limit)) s): the risk service is not confirming it",
+                now: now)
         }
         return status
     }

@@ -208,7 +208,7 @@ public struct ESSMachine: Sendable {
             conditions.append(
                 Condition(
                     trigger: .feedStale,
-                    reason: "market data for \(symbol) is \(Int(age)) s old (limit \(policy.maxFeedAgeSeconds) s)",
+                    reason: "market data for \(symbol) is \(Int(age.rounded(.up))) s old (limit \(policy.maxFeedAgeSeconds) s)",
                     source: Self.source))
         }
         return conditions
