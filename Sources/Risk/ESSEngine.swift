@@ -124,10 +124,7 @@ actor ESSEngine {
         }
         lastEvaluation = now
         do {
-            if let policy, policy.version != policyVersion {
-                try await handle(.policy(policy.policy.ess, symbols: policy.policy.allowedSymbols))
-                policyVersion = policy.version
-            }
+            if let policy { try await adopt(policy) }
             try await handle(.evaluate)
             try await store.ping()
             if !storeReachable { logger.notice("PostgreSQL reachable again; confirming the ESS status") }
@@ -143,6 +140,13 @@ actor ESSEngine {
         }
         await publishPending()
         recordMetrics()
+    }
+
+    /// Takes a policy version the machine does not run under yet.
+    func adopt(_ policy: PolicyDocument) async throws {
+        guard policy.version != policyVersion else { return }
+        try await handle(.policy(policy.policy.ess, symbols: policy.policy.allowedSymbols))
+        policyVersion = policy.version
     }
 
     func recent(_ limit: Int) async throws -> [ESSTransition] {

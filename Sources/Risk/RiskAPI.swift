@@ -106,7 +106,9 @@ struct RiskAPI: Sendable {
             guard let policy, let author else { return JSONResponse.error(.unprocessableContent, "invalid policy") }
             do throws(PolicyAuthority.UpdateError) {
                 let document = try await components.authority.update(policy, by: author, expectedVersion: expectedVersion)
-                await components.engine.tick(policy: document)
+                // Stored and announced already; if the ESS cannot persist the change now, its next
+                // tick takes the policy from the service's copy.
+                try? await components.engine.adopt(document)
                 return JSONResponse.make(.ok, document.json)
             } catch {
                 switch error {

@@ -71,6 +71,8 @@ struct ControlCommand<Action: ControlAction>: AsyncParsableCommand {
     }
 }
 
+/// A control command's name and its `--help` line: the supervisor's start, stop and restart,
+/// and the ESS's trip, reduce and reset.
 protocol ControlAction {
     static var name: String { get }
     static var abstract: String { get }

@@ -90,7 +90,7 @@ struct ESSCommand: AsyncParsableCommand {
     }
 
     /// `vakt ess trip|reduce|reset --reason TEXT`.
-    struct Change<Kind: ESSChange>: AsyncParsableCommand {
+    struct Change<Kind: ControlAction>: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(commandName: Kind.name, abstract: Kind.abstract)
         }
@@ -118,22 +118,17 @@ struct ESSCommand: AsyncParsableCommand {
     }
 }
 
-protocol ESSChange {
-    static var name: String { get }
-    static var abstract: String { get }
-}
-
-enum TripChange: ESSChange {
+enum TripChange: ControlAction {
     static let name = "trip"
     static let abstract = "Trips the ESS: no new orders until an operator resets it."
 }
 
-enum ReduceChange: ESSChange {
+enum ReduceChange: ControlAction {
     static let name = "reduce"
     static let abstract = "Allows only orders that reduce exposure, until an operator resets it."
 }
 
-enum ResetChange: ESSChange {
+enum ResetChange: ControlAction {
     static let name = "reset"
     static let abstract = "Clears manual and supervisor trips and any cooldown; refused while a measured limit is still breached."
 }
