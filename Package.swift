@@ -5,7 +5,8 @@ import PackageDescription
 ///
 /// Layering (a module imports only modules listed above it):
 ///   C shims       CHiredis, CSystemd, CPosix
-///   shared        VaktConfig, SystemdNotify, RedisClient, EventBus, ServiceKit
+///   shared        VaktConfig, SystemdNotify, RedisClient, EventBus, PrometheusText, PolicyStore,
+///                 EmergencyStop, ServiceKit, HealthMesh, Alerting
 ///   services      Gateway, AIEngine, Execution, Risk, Portfolio, Training,
 ///                 MarketData, Dashboard, ExchangeSimulator, Supervisor
 ///   executable    vakt
@@ -115,6 +116,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "HealthMesh", dependencies: ["EventBus", "ServiceKit", "VaktConfig"], swiftSettings: swiftSettings),
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "EventBus", "ServiceKit", "VaktConfig",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         service("Gateway"),
         service("AIEngine"),
         service("Execution"),
@@ -127,7 +140,9 @@ let package = Package(
         service(
             "Supervisor",
             extra: [
-                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient",
+                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -172,6 +187,7 @@ let package = Package(
                 "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,6 +207,14 @@ let package = Package(
             name: "RiskTests",
             dependencies: [
                 "EmergencyStop", "PolicyStore", "EventBus", "RedisClient", "ServiceKit", "VaktConfig", "VaktTesting", "PrometheusText",
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "HealthMeshTests", dependencies: ["HealthMesh", "ServiceKit", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AlertingTests",
+            dependencies: [
+                "Alerting", "VaktConfig", "VaktTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),

@@ -22,14 +22,7 @@ actor DiskBuffer {
     private(set) var bytes: Int
 
     init(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        var configuration = Configuration()
-        configuration.journalMode = .wal
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        database = try DatabaseQueue(path: path, configuration: configuration)
+        database = try DurableDatabase.open(path: path)
         try database.write { db in
             try db.execute(
                 sql: """

@@ -17,6 +17,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case positionUpdated = "position.updated"
     case portfolioSnapshot = "portfolio.snapshot"
     case essStateChanged = "ess.state_changed"
+    case essTripRequested = "ess.trip_requested"
     case policyUpdated = "policy.updated"
     case healthChanged = "health.changed"
     case alertFired = "alert.fired"

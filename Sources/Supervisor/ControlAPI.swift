@@ -11,6 +11,7 @@ struct ControlAPI: Sendable {
     let supervisor: Supervisor
     let authenticator: ControlAuthenticator
     let lag: ConsumerLagMonitor?
+    let safety: SafetyDriver
     let logger: Logger
 
     struct ServicesResponse: Codable, Sendable {
@@ -30,6 +31,11 @@ struct ControlAPI: Sendable {
             router.post("/api/services/{name}/\(action)") { request, context -> Response in
                 let name = context.parameters.get("name") ?? ""
                 if let refusal = authenticator.refusal(for: request, action: "\(action) \(name)") { return refusal }
+                if command != .stop, await safety.isHolding(name) {
+                    return JSONResponse.error(
+                        .conflict,
+                        "\(name) is held stopped by the supervisor until the risk service is back and the ESS armed (see GET /api/mesh)")
+                }
                 logger.notice("control request", metadata: ["action": "\(action)", "child": "\(name)"])
                 guard let snapshot = await supervisor.perform(command, on: name) else {
                     return JSONResponse.error(.notFound, "unknown service \"\(name)\"")

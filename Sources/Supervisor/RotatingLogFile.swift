@@ -53,7 +53,7 @@ final class RotatingLogFile: Sendable {
 
     private static func open(_ path: String) throws -> (FileHandle, Int) {
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let size = try handle.seekToEnd()

@@ -24,6 +24,9 @@ final class Supervisor: Sendable {
     private let statusTriggers: AsyncStream<Void>
     let statusUpdates: AsyncStream<String>
     private let statusContinuation: AsyncStream<String>.Continuation
+    /// Yields whenever a child's state or readiness changes, for the health mesh.
+    let childChanges: AsyncStream<Void>
+    private let childChange: AsyncStream<Void>.Continuation
 
     init(context: ServiceContext, configurationPath: String) throws {
         let configuration = context.configuration
@@ -34,12 +37,18 @@ final class Supervisor: Sendable {
         listener = try NotifySocketListener.abstract(prefix: "vakt-supervisor")
         (statusTriggers, statusTrigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (statusUpdates, statusContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        (childChanges, childChange) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         order = configuration.supervisedServices
         let executable = try configuration.supervisor.executable ?? Self.ownExecutable()
         let trigger = statusTrigger
+        let childChange = self.childChange
         let environment = ChildSupervisor.Environment(
             board: board, processes: processes, stateDirectory: stateDirectory, metrics: metrics, httpClient: context.httpClient,
-            epoch: .now, changed: { trigger.yield() })
+            epoch: .now,
+            changed: {
+                trigger.yield()
+                childChange.yield()
+            })
         var children: [String: ChildSupervisor] = [:]
         for settings in order {
             let plan = Self.launchPlan(
@@ -78,6 +87,7 @@ final class Supervisor: Sendable {
             listener.stop()
             statusTrigger.finish()
             statusContinuation.finish()
+            childChange.finish()
             group.cancelAll()
         }
         logger.info("all children stopped")

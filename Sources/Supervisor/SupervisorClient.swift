@@ -29,6 +29,13 @@ public struct SupervisorClient: Sendable {
         return (response.summary, response.services, response.consumerGroups ?? [])
     }
 
+    /// `GET /api/mesh`.
+    public func mesh() async throws -> MeshReport {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(MeshReport.self, from: try await control.get("/api/mesh"))
+    }
+
     public func perform(_ action: String, on name: String) async throws -> ChildSnapshot {
         try JSONDecoder().decode(ChildSnapshot.self, from: try await control.send(.POST, "/api/services/\(name)/\(action)"))
     }

@@ -37,24 +37,30 @@ public struct SupervisorService: VaktService {
             ConsumerLagMonitor(
                 redis: $0, windowSize: context.configuration.lag.window, stoppedAfter: context.configuration.lag.stoppedAfter)
         }
+        let mesh = try await HealthMeshService(context: context, supervisor: supervisor, lag: lagMonitor)
         let aggregator = MetricsAggregator(settings: context.configuration.metrics, httpClient: context.httpClient, logger: context.logger)
         let instance = "\(context.configuration.http.host):\(context.settings.port ?? ServiceKind.supervisor.defaultPort)"
         // The watchdog interval systemd gave us bounds how stale the heartbeat may get.
         let progressLimit = (context.notify.watchdogInterval() ?? .seconds(10)) + .seconds(2)
         return ServiceParts(
             addRoutes: { router in
-                ControlAPI(supervisor: supervisor, authenticator: authenticator, lag: lagMonitor, logger: context.logger).addRoutes(
-                    to: router)
+                ControlAPI(
+                    supervisor: supervisor, authenticator: authenticator, lag: lagMonitor, safety: mesh.driver, logger: context.logger
+                )
+                .addRoutes(to: router)
+                mesh.addRoutes(to: router)
             },
             healthChecks: [ChildrenCheck(supervisor: supervisor)] + (lagMonitor.map { [ConsumerLagCheck(monitor: $0)] } ?? []),
             backgroundServices: [
                 SupervisorLoop(supervisor: supervisor),
+                mesh,
                 ScrapeLoop(supervisor: supervisor, aggregator: aggregator, configuration: context.configuration),
             ] + (lagMonitor.map { [LagLoop(monitor: $0, interval: context.configuration.lag.interval)] } ?? []),
             readiness: { await supervisor.readiness() },
             statusUpdates: supervisor.statusUpdates,
             isMakingProgress: { supervisor.isMakingProgress(within: progressLimit) },
-            renderMetrics: { own in await aggregator.render(own: own, service: "supervisor", instance: instance) }
+            renderMetrics: { own in await aggregator.render(own: own, service: "supervisor", instance: instance) },
+            aggregateHealth: { own in mesh.aggregate(own) }
         )
     }
 }

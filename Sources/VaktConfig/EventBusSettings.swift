@@ -111,7 +111,7 @@ extension EventBusSettings {
         let types = [
             "market.tick", "market.kline", "signal.generated", "order.submitted", "order.filled", "order.partially_filled",
             "order.canceled", "order.rejected", "position.updated", "portfolio.snapshot", "ess.state_changed", "policy.updated",
-            "health.changed", "alert.fired", "alert.resolved", "model.retrain_requested", "model.promoted",
+            "health.changed", "alert.fired", "alert.resolved", "model.retrain_requested", "model.promoted", "ess.trip_requested",
         ]
         return Set(types + types.map { "dlq." + $0 })
     }()

@@ -17,6 +17,9 @@ public struct VaktConfiguration: Sendable {
     public var ess: EmergencyStopSettings
     public var metrics: MetricsSettings
     public var lag: LagSettings
+    /// When the supervisor requests an emergency stop.
+    public var safety: SafetySettings
+    public var alerts: AlertSettings
 
     public func service(_ kind: ServiceKind) -> ServiceSettings {
         services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
@@ -84,11 +87,6 @@ public struct PostgresSettings: Sendable {
 public struct ExchangeSettings: Sendable {
     /// Base URL of the Binance-compatible REST API: the simulator in paper mode.
     public var baseURL: String
-}
-
-public struct HealthSettings: Sendable {
-    /// The longest one dependency check (Redis PING, PostgreSQL SELECT 1) may take.
-    public var checkTimeout: Duration
 }
 
 public struct SupervisorSettings: Sendable {
@@ -164,10 +162,7 @@ extension VaktConfiguration {
         exchangeSection.finish()
 
         let healthSection = root.section("health")
-        health = HealthSettings(
-            checkTimeout: healthSection.duration("check_timeout", default: .seconds(1), in: .milliseconds(10)...(.seconds(30)))
-        )
-        healthSection.finish()
+        health = HealthSettings(reading: healthSection)
 
         eventBus = EventBusSettings(reading: root.section("event_bus"), stateDirectory: system.stateDirectory)
 
@@ -175,6 +170,14 @@ extension VaktConfiguration {
         services = ServiceSettings.readAll(servicesSection, system: system)
         if let cycle = ServiceSettings.dependencyCycle(in: services) {
             servicesSection.report(cycle[0] + ".depends_on", "dependency cycle: " + cycle.joined(separator: " -> "))
+        }
+        let probeTargets = Set(services.map(\.name) + Infrastructure.allCases.map(\.rawValue) + health.httpTargets.keys)
+        for name in health.httpTargets.keys.sorted()
+        where services.contains(where: { $0.name == name }) || Infrastructure(rawValue: name) != nil {
+            healthSection.section("http_targets").report(name, "a service or infrastructure of that name exists already")
+        }
+        for target in health.probes.keys.sorted() where !probeTargets.contains(target) {
+            healthSection.section("probes").report(target, "unknown probe target; expected a service name or redis, postgres, exchange")
         }
 
         let supervisorSection = root.section("supervisor")
@@ -190,6 +193,11 @@ extension VaktConfiguration {
         ess = EmergencyStopSettings(reading: root.section("ess"))
         metrics = MetricsSettings(reading: root.section("metrics"))
         lag = LagSettings(reading: root.section("lag"))
+        safety = SafetySettings(reading: root.section("safety"), services: services)
+        let supervisorPort = services.first { $0.kind == .supervisor }?.port ?? ServiceKind.supervisor.defaultPort
+        alerts = AlertSettings(
+            reading: root.section("alerts"), stateDirectory: supervisor.stateDirectory,
+            defaultExternalURL: "http://\(http.host):\(supervisorPort)")
 
         root.finish()
     }

@@ -86,6 +86,21 @@ public final class SupervisedSystem: Sendable {
         }?.value
     }
 
+    /// `GET /api/mesh` as a JSON object, once the mesh has been evaluated.
+    public func mesh() async throws -> [String: Any] {
+        let result = try await HTTPProbe.get(configuration.url(.supervisor, "/api/mesh"))
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] else {
+            throw MissingFixture("unexpected /api/mesh body: \(result.text)")
+        }
+        return object
+    }
+
+    /// The mesh's entry for one node.
+    public func meshNode(_ name: String) async -> [String: Any]? {
+        let nodes = (try? await mesh())?["nodes"] as? [[String: Any]]
+        return nodes?.first { $0["name"] as? String == name }
+    }
+
     public func metrics() async throws -> String {
         try await HTTPProbe.get(configuration.url(.supervisor, "/metrics")).text
     }

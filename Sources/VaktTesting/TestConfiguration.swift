@@ -27,6 +27,8 @@ public struct TestConfiguration: Sendable {
             ports[kind] = port
         }
         self.ports = ports
+        // A test's own `health:` section replaces the default one.
+        let sectionsSetHealth = sections.split(separator: "\n").contains { $0.hasPrefix("health:") }
         var supervisorLines = supervisorSettings
         if !supervisorLines.contains(where: { $0.hasPrefix("state_directory:") }) {
             supervisorLines.append("state_directory: \(directory.path)/supervisor")
@@ -43,9 +45,7 @@ public struct TestConfiguration: Sendable {
               reconnect_max_delay: 200ms
             supervisor:
               ready_timeout: 20s
-            \(supervisorLines.map { "  \($0)\n" }.joined())health:
-              check_timeout: 1s
-            exchange:
+            \(supervisorLines.map { "  \($0)\n" }.joined())\(sectionsSetHealth ? "" : "health:\n  check_timeout: 1s\n")exchange:
               base_url: http://127.0.0.1:\(ports[.exchangeSim]!)
 
             """

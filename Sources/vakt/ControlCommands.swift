@@ -21,7 +21,15 @@ struct SupervisorTarget: ParsableArguments {
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Shows every supervised service: state, readiness, pid, uptime, restarts, last exit, status.")
+        commandName: "status",
+        abstract:
+            "Shows every supervised service (state, readiness, pid, uptime, restarts, last exit, status), the consumer groups' lag verdicts, and the health mesh: each node's effective status with its root cause, single points of failure, fired safety rules and firing alerts."
+    )
+
+    struct StatusJSON: Encodable {
+        var services: [ChildSnapshot]
+        var mesh: MeshReport?
+    }
 
     @OptionGroup var target: SupervisorTarget
 
@@ -32,13 +40,17 @@ struct StatusCommand: AsyncParsableCommand {
         let client = try target.client()
         do {
             let (summary, services, groups) = try await client.services()
+            // The mesh is evaluated a moment after start-up; the services table stands alone until then.
+            let mesh = try? await client.mesh()
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(services), as: UTF8.self))
+                encoder.dateEncodingStrategy = .iso8601
+                print(String(decoding: try encoder.encode(StatusJSON(services: services, mesh: mesh)), as: UTF8.self))
             } else {
                 print(SupervisorClient.table(summary: summary, services: services))
                 print(SupervisorClient.lagTable(groups))
+                print(mesh.map(MeshReport.table) ?? "health mesh: not evaluated yet")
             }
         } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)

@@ -47,7 +47,6 @@ import VaktTesting
     }
 
     @Test func crashLoopEndsFailedAfterTheIntensityLimit() async throws {
-        let started = ContinuousClock.now
         let system = try await System(programs: [
             (
                 "looper",
@@ -61,7 +60,6 @@ import VaktTesting
             )
         ])
         #expect(await system.waitFor("looper") { $0["state"] as? String == "failed" }, "\(system.supervisor.output())")
-        #expect(ContinuousClock.now - started < .seconds(10))
         let entry = try #require(await system.service("looper"))
         #expect(entry["restarts"] as? Int == 3)
         #expect(system.supervisor.output().filter { $0 == "\n" }.count > 0)

@@ -8,6 +8,7 @@ public enum JSONResponse {
     public static func make(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
         return make(status, data: (try? encoder.encode(value)) ?? Data("{}".utf8), headers: headers)
     }
 

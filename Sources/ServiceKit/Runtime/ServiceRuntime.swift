@@ -60,7 +60,7 @@ public enum ServiceRuntime {
 
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(MetricsMiddleware())
-        router.addStandardRoutes(health: checker, metrics: metrics, render: parts.renderMetrics)
+        router.addStandardRoutes(health: checker, metrics: metrics, render: parts.renderMetrics, aggregate: parts.aggregateHealth)
         try parts.addRoutes(router)
 
         let port = settings.port ?? kind.defaultPort
@@ -136,10 +136,12 @@ public enum ServiceRuntime {
 extension Router where Context == BasicRequestContext {
     /// `GET /health` (application/health+json, 503 on fail) and `GET /metrics` (Prometheus text).
     public func addStandardRoutes(
-        health: HealthChecker, metrics: MetricsExposition, render: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil
+        health: HealthChecker, metrics: MetricsExposition, render: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil,
+        aggregate: (@Sendable (_ own: HealthReport) async -> HealthReport)? = nil
     ) {
         get("/health") { _, _ -> Response in
-            let report = await health.report()
+            let own = await health.report()
+            let report = await aggregate?(own) ?? own
             return Response(
                 status: .init(code: report.httpStatusCode),
                 headers: [.contentType: HealthReport.mediaType, .cacheControl: "no-store"],

@@ -39,6 +39,9 @@ public struct ServiceParts: Sendable {
     /// Turns the process's own exposition into what `/metrics` serves; the supervisor adds
     /// every child's metrics. nil serves the process's own.
     public var renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])?
+    /// Turns the process's own health report into what `/health` serves; the supervisor adds
+    /// the whole system's. nil serves the process's own.
+    public var aggregateHealth: (@Sendable (_ own: HealthReport) async -> HealthReport)?
 
     public init(
         addRoutes: @escaping @Sendable (Router<BasicRequestContext>) throws -> Void = { _ in },
@@ -47,7 +50,8 @@ public struct ServiceParts: Sendable {
         readiness: (@Sendable () async -> String)? = nil,
         statusUpdates: AsyncStream<String>? = nil,
         isMakingProgress: @escaping @Sendable () -> Bool = { true },
-        renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil
+        renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil,
+        aggregateHealth: (@Sendable (_ own: HealthReport) async -> HealthReport)? = nil
     ) {
         self.addRoutes = addRoutes
         self.healthChecks = healthChecks
@@ -56,6 +60,7 @@ public struct ServiceParts: Sendable {
         self.statusUpdates = statusUpdates
         self.isMakingProgress = isMakingProgress
         self.renderMetrics = renderMetrics
+        self.aggregateHealth = aggregateHealth
     }
 }
 

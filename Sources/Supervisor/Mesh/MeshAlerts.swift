@@ -1,0 +1,106 @@
+import Alerting
+import EventBus
+import Foundation
+import HealthMesh
+import VaktConfig
+
+/// The alerts the supervisor raises from the mesh, each with a section in docs/runbook.md.
+/// A service failing because a node it depends on fails raises no alert of its own: it is
+/// inhibited under the alert of that node (the root cause), so one outage pages once.
+struct MeshAlerts: Sendable {
+    struct Context: Sendable {
+        var graph: MeshGraph
+        var evaluation: MeshGraph.Evaluation
+        /// Nodes not judged yet (in their start grace): their alerts neither fire nor resolve.
+        var undetermined: Set<String>
+        var activeRules: [SafetyFiring]
+        var hold: SafetyDriver.Hold?
+        var lagGroups: [ConsumerGroupSnapshot]
+    }
+
+    struct Result: Sendable {
+        var firing: [Alert]
+        var undetermined: Set<String>
+        /// Alerts that would fire but are inhibited by their root cause's alert.
+        var inhibited: Int
+    }
+
+    static let names = [
+        "VaktServiceFailing", "VaktDependencyDown", "VaktTradingHalted", "VaktEventStreamStale", "VaktConsumerGroupStalled",
+    ]
+
+    let instance: String
+    let externalURL: String
+    let runbookURL: String
+
+    func derive(_ context: Context, at now: Date) -> Result {
+        var firing: [Alert] = []
+        var undetermined: Set<String> = []
+        var inhibited = 0
+        let verdicts = context.evaluation.verdicts
+        for node in context.graph.nodes {
+            guard let verdict = verdicts[node.name] else { continue }
+            let alert = nodeAlert(node, verdict, at: now)
+            if context.undetermined.contains(node.name) {
+                undetermined.insert(alert.fingerprint)
+                continue
+            }
+            guard verdict.own == .fail else { continue }
+            // The supervisor stopped it on purpose; VaktTradingHalted says so, once.
+            if context.hold?.service == node.name {
+                inhibited += 1
+                continue
+            }
+            if verdict.failsThroughDependency, let cause = verdict.rootCause, verdicts[cause]?.own == .fail {
+                inhibited += 1
+                continue
+            }
+            firing.append(alert)
+        }
+        if let hold = context.hold {
+            firing.append(
+                make(
+                    "VaktTradingHalted", labels: ["service": hold.service, "severity": "critical"],
+                    summary: "Trading halted by the supervisor: \(hold.service) held stopped",
+                    description: hold.reason
+                        + ". It stays stopped until the risk service answers, has taken every trip request, and reports armed.",
+                    at: hold.since))
+        }
+        for rule in context.activeRules where rule.condition == "stream_stale" {
+            firing.append(
+                make(
+                    "VaktEventStreamStale", labels: ["rule": rule.rule, "severity": "critical"],
+                    summary: "Event stream stale (\(rule.rule)); emergency stop requested", description: rule.reason, at: rule.since))
+        }
+        for group in context.lagGroups where group.status == "STALL" || group.status == "STOP" {
+            firing.append(
+                make(
+                    "VaktConsumerGroupStalled", labels: ["service": group.group, "stream": group.stream, "severity": "warning"],
+                    summary: "\(group.group) is not consuming \(group.stream) (\(group.status))", description: group.reason, at: now))
+        }
+        return Result(firing: firing, undetermined: undetermined, inhibited: inhibited)
+    }
+
+    private func nodeAlert(_ node: MeshNode, _ verdict: NodeVerdict, at now: Date) -> Alert {
+        switch node.kind {
+        case .service:
+            make(
+                "VaktServiceFailing", labels: ["service": node.name, "severity": node.critical ? "critical" : "warning"],
+                summary: "\(node.name) is failing" + (node.critical ? " (critical for trading)" : ""), description: verdict.output, at: now)
+        case .dependency:
+            make(
+                "VaktDependencyDown", labels: ["service": node.name, "severity": "critical"],
+                summary: "\(node.name) is unreachable", description: verdict.output, at: now)
+        }
+    }
+
+    private func make(_ name: String, labels: [String: String], summary: String, description: String, at start: Date) -> Alert {
+        var allLabels = labels
+        allLabels["alertname"] = name
+        allLabels["instance"] = instance
+        return Alert(
+            labels: allLabels,
+            annotations: ["summary": summary, "description": description, "runbook_url": "\(runbookURL)#\(name.lowercased())"],
+            startsAt: start, generatorURL: "\(externalURL)/api/mesh")
+    }
+}

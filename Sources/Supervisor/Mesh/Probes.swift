@@ -1,0 +1,154 @@
+import AsyncHTTPClient
+import Foundation
+import HealthMesh
+import NIOCore
+import NIOHTTP1
+import PostgresNIO
+import RedisClient
+import ServiceKit
+import VaktConfig
+
+/// How one target is asked whether it is healthy.
+enum ProbeMethod: Sendable {
+    /// `GET` a `/health` that answers in the health+json format.
+    case healthEndpoint(url: String)
+    /// `GET` Binance's `/api/v3/ping`, which answers 200 `{}`.
+    case exchangePing(url: String)
+    case redisPing(RedisConnection)
+    case postgresSelect(PostgresClient)
+}
+
+/// Runs one probe and says precisely what went wrong. Nothing a target answers can disturb the
+/// supervisor: bodies are read only up to the cap, redirects are not followed, and every probe
+/// ends by its timeout.
+struct Prober: Sendable {
+    /// A client of the probes' own: redirects are refused (a redirect loop costs one request),
+    /// and connections are kept alive between probes.
+    let httpClient: HTTPClient
+
+    static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func probe(_ method: ProbeMethod, settings: ProbeSettings) async -> ProbeResult {
+        let started = ContinuousClock.now
+        do {
+            return try await withTimeout(settings.timeout) {
+                try await self.run(method, settings: settings, started: started)
+            }
+        } catch let error as TimeoutError {
+            return .failure(.timeout, latency: ContinuousClock.now - started, detail: error.description)
+        } catch {
+            return .failure(Self.reason(for: error), latency: ContinuousClock.now - started, detail: Self.describe(error))
+        }
+    }
+
+    private func run(_ method: ProbeMethod, settings: ProbeSettings, started: ContinuousClock.Instant) async throws -> ProbeResult {
+        switch method {
+        case .healthEndpoint(let url):
+            let (status, body) = try await get(url, settings: settings)
+            let latency = ContinuousClock.now - started
+            if let failure = Self.redirectOrStatus(status, allowed: [200, 503], latency: latency) { return failure }
+            let report: HealthReport
+            do {
+                report = try HealthReport.parse(body.readableBytesView)
+            } catch {
+                return .failure(.malformed, latency: latency, detail: "\(error)")
+            }
+            switch report.status {
+            case .fail:
+                return .failure(.reportedFail, latency: latency, detail: Self.failingChecks(report))
+            case .warn:
+                return .success(.warn, latency: latency, output: Self.failingChecks(report))
+            case .pass:
+                return .success(.pass, latency: latency, output: nil)
+            }
+        case .exchangePing(let url):
+            let (status, body) = try await get(url, settings: settings)
+            let latency = ContinuousClock.now - started
+            if let failure = Self.redirectOrStatus(status, allowed: [200], latency: latency) { return failure }
+            guard (try? JSONSerialization.jsonObject(with: Data(buffer: body))) is [String: Any] else {
+                return .failure(.malformed, latency: latency, detail: "ping answered something other than a JSON object")
+            }
+            return .success(.pass, latency: latency, output: nil)
+        case .redisPing(let connection):
+            let reply = try await connection.command(["PING"])
+            let latency = ContinuousClock.now - started
+            guard reply.string == "PONG" else { return .failure(.check, latency: latency, detail: "PING answered \(reply)") }
+            return .success(.pass, latency: latency, output: nil)
+        case .postgresSelect(let client):
+            let rows = try await client.query("SELECT 1 AS one")
+            var seen = false
+            for try await one in rows.decode(Int.self) where one == 1 { seen = true }
+            let latency = ContinuousClock.now - started
+            return seen
+                ? .success(.pass, latency: latency, output: nil) : .failure(.check, latency: latency, detail: "SELECT 1 returned no row")
+        }
+    }
+
+    private func get(_ url: String, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "\(HealthReport.mediaType), application/json")
+        let response = try await httpClient.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
+        if (300..<400).contains(response.status.code) {
+            // Not read: the answer is the redirect itself.
+            return (response.status, ByteBuffer(string: response.headers.first(name: "location") ?? ""))
+        }
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBodyBytes {
+            throw BodyTooLarge(limit: settings.maxBodyBytes, announced: length)
+        }
+        do {
+            return (response.status, try await response.body.collect(upTo: settings.maxBodyBytes))
+        } catch is NIOTooManyBytesError {
+            throw BodyTooLarge(limit: settings.maxBodyBytes, announced: nil)
+        }
+    }
+
+    struct BodyTooLarge: Error, CustomStringConvertible {
+        var limit: Int
+        var announced: Int?
+        var description: String {
+            "body " + (announced.map { "of \($0) bytes " } ?? "") + "exceeds the \(limit)-byte limit"
+        }
+    }
+
+    private static func redirectOrStatus(_ status: HTTPResponseStatus, allowed: Set<UInt>, latency: Duration) -> ProbeResult? {
+        if (300..<400).contains(status.code) {
+            return .failure(.redirect, latency: latency, detail: "HTTP \(status.code) redirect; probes do not follow redirects")
+        }
+        guard allowed.contains(status.code) else {
+            return .failure(.httpStatus, latency: latency, detail: "HTTP \(status.code) \(status.reasonPhrase)")
+        }
+        return nil
+    }
+
+    /// `redis:responseTime fail: connection refused; …` for the checks that do not pass.
+    static func failingChecks(_ report: HealthReport) -> String {
+        let problems = report.checks.keys.sorted().flatMap { key in
+            (report.checks[key] ?? []).filter { $0.status != .pass }.map {
+                "\(key) \($0.status.rawValue)" + ($0.output.map { ": \($0)" } ?? "")
+            }
+        }
+        return problems.isEmpty ? "reports \(report.status.rawValue)" : problems.joined(separator: "; ")
+    }
+
+    static func reason(for error: any Error) -> ProbeFailureReason {
+        switch error {
+        case is BodyTooLarge: return .bodyTooLarge
+        case is RedisError, is PSQLError: return .check
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return .timeout
+        default: return .connection
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as PSQLError: String(reflecting: error.code) + (error.serverInfo?[.message].map { ": \($0)" } ?? "")
+        default: "\(error)"
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import AsyncHTTPClient
+import EventBus
+import Foundation
+import HealthMesh
+import Logging
+import NIOCore
+import Prometheus
+import ServiceKit
+import VaktConfig
+
+/// Turns fired safety rules into emergency stops. Each firing asks the risk service for a trip
+/// (`POST /api/ess/trip`, source `supervisor/<rule>`) and announces the request on the bus. When
+/// the risk service cannot be reached or refuses, the supervisor makes trading impossible by
+/// itself: it stops the execution service and keeps it stopped until the risk service answers
+/// again, has taken every trip it was asked for, and reports `armed`. It never resets the ESS.
+actor SafetyDriver {
+    enum TripOutcome: String, Sendable {
+        /// The ESS changed state.
+        case transitioned
+        /// The ESS was already stopped.
+        case unchanged
+        /// Not reachable, not answering in time, or refusing: trading halted by the supervisor.
+        case unreachable
+    }
+
+    /// Why and since when the supervisor keeps the halt service stopped.
+    struct Hold: Sendable, Codable, Equatable {
+        var service: String
+        var since: Date
+        var reason: String
+        /// Trip requests the risk service has not taken yet.
+        var undelivered: [String]
+        var restartOnRelease: Bool
+    }
+
+    private let settings: SafetySettings
+    private let riskURL: String
+    private let token: Secret?
+    private let tokenVariable: String
+    private let httpClient: HTTPClient
+    private let supervisor: Supervisor
+    private let events: EventPublisher?
+    private let registry: PrometheusCollectorRegistry
+    private let logger: Logger
+    private let clock: @Sendable () -> Date
+    private var pending: [String: SafetyFiring] = [:]
+    private(set) var hold: Hold?
+    private var releaseTask: Task<Void, Never>?
+
+    init(
+        settings: SafetySettings, riskURL: String, token: Secret?, tokenVariable: String, httpClient: HTTPClient, supervisor: Supervisor,
+        events: EventPublisher?, registry: PrometheusCollectorRegistry, logger: Logger, clock: @escaping @Sendable () -> Date
+    ) {
+        self.settings = settings
+        self.riskURL = riskURL
+        self.token = token
+        self.tokenVariable = tokenVariable
+        self.httpClient = httpClient
+        self.supervisor = supervisor
+        self.events = events
+        self.registry = registry
+        self.logger = logger
+        self.clock = clock
+        for rule in settings.rules {
+            _ = registry.counter(
+                "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
+                labels: [("rule", rule.name), ("outcome", TripOutcome.transitioned.rawValue)])
+        }
+        if token == nil {
+            logger.error(
+                "no ESS control token: a fired safety rule cannot trip the ESS, so the supervisor will stop execution itself",
+                metadata: ["secret": "\(tokenVariable)"])
+        }
+    }
+
+    /// Handles rules that fired; returns the outcome of each trip request.
+    @discardableResult
+    func fire(_ firings: [SafetyFiring], inputs: String) async -> [TripOutcome] {
+        var outcomes: [TripOutcome] = []
+        for firing in firings {
+            let source = "supervisor/\(firing.rule)"
+            logger.critical(
+                "safety rule fired; requesting an emergency stop",
+                metadata: [
+                    "rule": "\(firing.rule)", "condition": "\(firing.condition)", "reason": "\(firing.reason)",
+                    "since": "\(EventEnvelope.timestamp(firing.since))", "inputs": "\(inputs)",
+                ])
+            await announce(firing, source: source)
+            let outcome = await requestTrip(firing, source: source)
+            outcomes.append(outcome)
+            registry.counter(
+                "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
+                labels: [("rule", firing.rule), ("outcome", outcome.rawValue)]
+            ).increment()
+            if outcome == .unreachable {
+                pending[firing.rule] = firing
+                await halt(because: firing)
+            }
+        }
+        return outcomes
+    }
+
+    /// Whether the supervisor holds `service` stopped, so that an operator's start is refused.
+    func isHolding(_ service: String) -> Bool { hold?.service == service }
+
+    private func announce(_ firing: SafetyFiring, source: String) async {
+        guard let events else { return }
+        let payload: JSONValue = .object([
+            "rule": .string(firing.rule), "condition": .string(firing.condition), "reason": .string(firing.reason),
+            "since": .string(EventEnvelope.timestamp(firing.since)), "source": .string(source),
+        ])
+        do {
+            try await events.publish(EventEnvelope(type: .essTripRequested, source: "supervisor", payload: payload))
+        } catch {
+            logger.error("cannot announce the trip request on the bus", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
+        }
+    }
+
+    private func requestTrip(_ firing: SafetyFiring, source: String) async -> TripOutcome {
+        guard let token else {
+            logger.error("cannot request a trip: no ESS control token", metadata: ["secret": "\(tokenVariable)"])
+            return .unreachable
+        }
+        var request = HTTPClientRequest(url: riskURL + "/api/ess/trip")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token.value)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body: JSONValue = .object(["reason": .string("\(firing.rule): \(firing.reason)"), "source": .string(source)])
+        request.body = .bytes(ByteBuffer(data: body.encoded()))
+        do {
+            let answer = try await withTimeout(settings.riskTimeout) { [httpClient, request] in
+                let response = try await httpClient.execute(request, timeout: .seconds(60))
+                return (response.status.code, String(buffer: try await response.body.collect(upTo: 64 * 1024)))
+            }
+            guard answer.0 == 200 else {
+                logger.error(
+                    "the risk service refused the trip request",
+                    metadata: ["rule": "\(firing.rule)", "status": "\(answer.0)", "body": "\(answer.1.prefix(300))"])
+                return .unreachable
+            }
+            let outcome: TripOutcome = answer.1.contains("\"transitioned\"") ? .transitioned : .unchanged
+            logger.notice("the risk service took the trip request", metadata: ["rule": "\(firing.rule)", "outcome": "\(outcome.rawValue)"])
+            return outcome
+        } catch {
+            logger.error("cannot reach the risk service to trip the ESS", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
+            return .unreachable
+        }
+    }
+
+    private func halt(because firing: SafetyFiring) async {
+        if var existing = hold {
+            existing.undelivered = pending.keys.sorted()
+            hold = existing
+            return
+        }
+        let service = settings.haltService
+        let before = await supervisor.snapshots().first { $0.name == service }
+        hold = Hold(
+            service: service, since: clock(), reason: "risk service unreachable when \(firing.rule) fired: \(firing.reason)",
+            undelivered: pending.keys.sorted(), restartOnRelease: before.map { $0.state != .stopped } ?? false)
+        logger.critical(
+            "trading halted by the supervisor: stopping the execution service until the risk service is back and armed",
+            metadata: ["service": "\(service)", "rule": "\(firing.rule)"])
+        registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.").set(to: 1)
+        _ = await supervisor.perform(.stop, on: service)
+        releaseTask = Task { await self.watchForRelease() }
+    }
+
+    /// While halted: retries the undelivered trips, then waits for the ESS to read `armed`.
+    private func watchForRelease() async {
+        while !Task.isCancelled, hold != nil {
+            try? await Task.sleep(for: settings.recheckInterval)
+            for (rule, firing) in pending.sorted(by: { $0.key < $1.key }) {
+                let outcome = await requestTrip(firing, source: "supervisor/\(rule)")
+                registry.counter(
+                    "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
+                    labels: [("rule", rule), ("outcome", outcome.rawValue)]
+                ).increment()
+                if outcome != .unreachable { pending[rule] = nil }
+            }
+            hold?.undelivered = pending.keys.sorted()
+            guard pending.isEmpty, let state = await essState(), state == "armed" else { continue }
+            await release()
+        }
+    }
+
+    private func release() async {
+        guard let current = hold else { return }
+        hold = nil
+        registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.").set(to: 0)
+        logger.notice(
+            "risk service back and the ESS armed: releasing the execution service",
+            metadata: ["service": "\(current.service)", "held_s": "\(Int(clock().timeIntervalSince(current.since)))"])
+        if current.restartOnRelease {
+            _ = await supervisor.perform(.start, on: current.service)
+        }
+    }
+
+    /// The ESS state the risk service reports, or nil when it cannot be asked.
+    private func essState() async -> String? {
+        do {
+            let body = try await withTimeout(settings.riskTimeout) { [httpClient, riskURL] in
+                let response = try await httpClient.execute(HTTPClientRequest(url: riskURL + "/api/ess"), timeout: .seconds(60))
+                guard response.status == .ok else { throw SafetyError(description: "GET /api/ess answered \(response.status.code)") }
+                return try await response.body.collect(upTo: 1 << 20)
+            }
+            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)),
+                case .object(let status)? = fields["status"], case .string(let state)? = status["state"]
+            else { return nil }
+            return state
+        } catch {
+            return nil
+        }
+    }
+
+    struct SafetyError: Error, CustomStringConvertible {
+        var description: String
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HealthMesh
+import ServiceKit
+import Testing
+import VaktConfig
+
+@Suite struct SafetyEvaluatorTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    let graph = MeshGraph(nodes: [
+        MeshNode(name: "risk", kind: .service, critical: true, dependsOn: ["redis"]),
+        MeshNode(name: "execution", kind: .service, critical: true, dependsOn: ["risk", "redis"]),
+        MeshNode(name: "redis", kind: .dependency, critical: false, dependsOn: []),
+    ])
+    let rules = [
+        SafetyRule(name: "critical-down", condition: .serviceDown(services: ["risk", "execution"]), hold: .seconds(3)),
+        SafetyRule(name: "redis-down", condition: .dependencyDown(.redis), hold: .seconds(5)),
+        SafetyRule(name: "gave-up", condition: .serviceGaveUp(services: ["execution"]), hold: .zero),
+        SafetyRule(name: "feed-stale", condition: .streamStale(stream: "market.tick"), hold: .seconds(30)),
+    ]
+
+    func inputs(_ failing: [String: String], gaveUp: Set<String> = [], lastTick: Date? = nil) -> SafetyInputs {
+        var observations: [String: NodeObservation] = [:]
+        for node in graph.nodes { observations[node.name] = NodeObservation(.pass, "ok") }
+        for (name, why) in failing { observations[name] = NodeObservation(.fail, why) }
+        return SafetyInputs(
+            mesh: graph.evaluate(observations), gaveUp: gaveUp, streamLastEntry: lastTick.map { ["market.tick": $0] } ?? [:])
+    }
+
+    @Test func aRuleFiresOnceAfterItsHoldAndAgainOnlyAfterItCleared() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        let down = inputs(["execution": "exited"], lastTick: start)
+        #expect(evaluator.evaluate(down, at: start).isEmpty)
+        #expect(evaluator.nextDeadline == start + 3)
+        #expect(evaluator.evaluate(down, at: start + 2.999).isEmpty)
+        let fired = evaluator.evaluate(down, at: start + 3)
+        #expect(fired.map(\.rule) == ["critical-down"])
+        #expect(fired.first?.reason == "failing: execution: exited")
+        #expect(fired.first?.since == start)
+        #expect(evaluator.evaluate(down, at: start + 10).isEmpty, "fires once per episode")
+        #expect(evaluator.active["critical-down"] != nil)
+        #expect(evaluator.evaluate(inputs([:], lastTick: start + 10), at: start + 11).isEmpty)
+        #expect(evaluator.active["critical-down"] == nil)
+        #expect(evaluator.evaluate(down, at: start + 12).isEmpty)
+        #expect(evaluator.evaluate(down, at: start + 15).map(\.rule) == ["critical-down"])
+    }
+
+    @Test func aConditionThatClearsBeforeItsHoldNeverFires() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        let down = inputs(["execution": "exited"], lastTick: start)
+        _ = evaluator.evaluate(down, at: start)
+        _ = evaluator.evaluate(inputs([:], lastTick: start), at: start + 2)
+        #expect(evaluator.evaluate(down, at: start + 4).isEmpty, "the hold starts again")
+        #expect(evaluator.evaluate(down, at: start + 6.5).isEmpty)
+        #expect(evaluator.evaluate(down, at: start + 7).map(\.rule) == ["critical-down"])
+    }
+
+    @Test func servicesFailingBecauseOfRedisTripOnceUnderTheRedisRule() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        let outage = inputs(
+            ["redis": "connection refused", "risk": "redis check fails", "execution": "redis check fails"], lastTick: start)
+        #expect(evaluator.evaluate(outage, at: start).isEmpty)
+        #expect(evaluator.evaluate(outage, at: start + 4).isEmpty, "no service rule for failures redis explains")
+        #expect(evaluator.evaluate(outage, at: start + 5).map(\.rule) == ["redis-down"])
+        #expect(evaluator.evaluate(outage, at: start + 20).isEmpty)
+    }
+
+    @Test func givingUpFiresAtOnce() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        let fired = evaluator.evaluate(inputs(["execution": "failed"], gaveUp: ["execution"], lastTick: start), at: start)
+        #expect(fired.map(\.rule) == ["gave-up"])
+    }
+
+    @Test func aStaleStreamCountsFromItsNewestEntryAndReArmsWhenItMoves() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        #expect(evaluator.evaluate(inputs([:]), at: start + 29).isEmpty)
+        #expect(evaluator.evaluate(inputs([:]), at: start + 30).map(\.rule) == ["feed-stale"], "no entry since start")
+        #expect(evaluator.evaluate(inputs([:], lastTick: start + 40), at: start + 41).isEmpty)
+        #expect(evaluator.active["feed-stale"] == nil)
+        #expect(evaluator.nextDeadline == start + 70)
+        let fired = evaluator.evaluate(inputs([:], lastTick: start + 40), at: start + 70)
+        #expect(fired.map(\.rule) == ["feed-stale"])
+        #expect(fired.first?.since == start + 40)
+    }
+}

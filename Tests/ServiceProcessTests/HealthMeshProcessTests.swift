@@ -1,0 +1,269 @@
+import EventBus
+import Foundation
+import RedisClient
+import Synchronization
+import Testing
+import VaktConfig
+import VaktTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The supervisor's health mesh against real children, a real risk service, real PostgreSQL and
+/// Redis, and a real local webhook receiver.
+@Suite struct HealthMeshProcessTests {
+    typealias System = SupervisedSystem
+
+    static func alerting(receiver: String, retry: String = "200ms") -> String {
+        """
+        alerts:
+          group_wait: 300ms
+          group_interval: 500ms
+          repeat_interval: 1h
+          retry_initial: \(retry)
+          retry_maximum: 1s
+          receivers:
+            oncall: { url: "\(receiver)/hook" }
+
+        """
+    }
+
+    static let fastProbes = """
+        health:
+          check_timeout: 1s
+          probe: { interval: 300ms, timeout: 250ms, failure_threshold: 1, start_grace: 0s }
+
+        """
+
+    /// The webhook bodies of one status whose alerts include `service`.
+    static func notifications(_ server: ScriptedHTTPServer, status: String, service: String, accepted: Bool = true) -> [[String: Any]] {
+        server.requests.compactMap { request -> [String: Any]? in
+            guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+                body["status"] as? String == status,
+                let alerts = body["alerts"] as? [[String: Any]],
+                alerts.contains(where: { ($0["labels"] as? [String: String])?["service"] == service })
+            else { return nil }
+            return body
+        }
+    }
+
+    /// The risk service's policy with a feed-age limit long enough that no market data (none
+    /// flows in this test) trips the ESS before the rule under test does.
+    static func relaxFeedAge(riskURL: String) async throws {
+        let current = try JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/policy").body))
+        guard case .object(let document) = current, case .object(var policy)? = document["policy"], case .object(var ess)? = policy["ess"]
+        else { throw MissingFixture("unexpected policy document") }
+        ess["maxFeedAgeSeconds"] = .number(86_400)
+        policy["ess"] = .object(ess)
+        let body = JSONValue.object(["policy": .object(policy), "updatedBy": .string("test")])
+        let answer = try await HTTPProbe.request(
+            .PUT, riskURL + "/api/policy",
+            headers: [("Authorization", "Bearer \(System.controlToken)"), ("Content-Type", "application/json")],
+            body: String(decoding: body.encoded(), as: UTF8.self))
+        guard answer.status == 200 else { throw MissingFixture("policy change refused: \(answer.text)") }
+    }
+
+    @Test func aKilledExecutionServiceTripsTheESSOnceAndPagesOnceThenResolves() async throws {
+        let receiver = try await ScriptedHTTPServer { _, _ in .json(200, "{}") }
+        let postgres = try await PostgresServer().freshDatabase()
+        let system = try await System(
+            programs: [], services: [.risk, .execution, .exchangeSim], serviceSettings: [.execution: ["restart: never"]],
+            sections: Self.alerting(receiver: receiver.url) + Self.fastProbes + """
+                safety:
+                  rules:
+                    execution-down: { condition: service_down, services: [execution], hold: 1s }
+
+                """, postgres: postgres)
+        #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        let riskURL = system.configuration.url(.risk, "")
+        try await Self.relaxFeedAge(riskURL: riskURL)
+        #expect(await TestEnvironment.eventually { (try? await system.mesh())?["status"] as? String == "pass" })
+
+        let pid = try #require(await system.service("execution")?["pid"] as? Int)
+        let killedAt = Date()
+        kill(Int32(pid), SIGKILL)
+
+        // The ESS is tripped by the supervisor's rule, after its hold.
+        var trip: [String: JSONValue]?
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(20)) {
+                guard let ess = try? JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/ess").body)),
+                    case .object(let fields) = ess, case .array(let recent)? = fields["recent"]
+                else { return false }
+                trip = recent.compactMap { if case .object(let entry) = $0 { entry } else { nil } }
+                    .first { $0["source"] == .string("supervisor/execution-down") }
+                return trip != nil
+            }, "\(system.supervisor.output())")
+        #expect(trip?["to"] == .string("tripped"))
+        #expect(trip?["trigger"] == .string("supervisor"))
+        if case .string(let at)? = trip?["at"], let trippedAt = EventEnvelope.parseTimestamp(at) {
+            #expect(trippedAt.timeIntervalSince(killedAt) >= 1.0, "not before the rule's hold")
+        }
+        #expect(try await system.metric("vakt_ess_trip_requests_total", ["rule": "execution-down", "outcome": "transitioned"]) == 1)
+        let announced = try await EventStreamInspector(
+            redis: RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: system.redis.port))
+        )
+        .range(.essTripRequested, from: "-", to: "+", limit: 10)
+        #expect(announced.count == 1 && announced.first?.envelope.contains("supervisor/execution-down") == true)
+
+        // One firing notification, in Alertmanager's webhook format.
+        #expect(await TestEnvironment.eventually { !Self.notifications(receiver, status: "firing", service: "execution").isEmpty })
+        try await Task.sleep(for: .seconds(2))
+        let firing = Self.notifications(receiver, status: "firing", service: "execution")
+        #expect(firing.count == 1, "\(receiver.requests.map(\.text))")
+        let page = try #require(firing.first)
+        #expect(page["version"] as? String == "4")
+        #expect(page["receiver"] as? String == "oncall")
+        #expect((page["groupKey"] as? String)?.contains("VaktServiceFailing") == true)
+        let alert = try #require((page["alerts"] as? [[String: Any]])?.first)
+        let labels = try #require(alert["labels"] as? [String: String])
+        #expect(labels["alertname"] == "VaktServiceFailing" && labels["severity"] == "critical" && labels["service"] == "execution")
+        let annotations = try #require(alert["annotations"] as? [String: String])
+        #expect(annotations["runbook_url"] == "docs/runbook.md#vaktservicefailing")
+        #expect(annotations["description"]?.contains("killed by signal 9") == true)
+        #expect(alert["endsAt"] as? String == "0001-01-01T00:00:00Z")
+
+        // Back by an operator's hand: one resolved notification.
+        #expect(try await system.control("start", "execution").status == 200)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(20)) {
+                !Self.notifications(receiver, status: "resolved", service: "execution").isEmpty
+            })
+        try await Task.sleep(for: .seconds(2))
+        #expect(Self.notifications(receiver, status: "resolved", service: "execution").count == 1)
+        #expect(Self.notifications(receiver, status: "firing", service: "execution").count == 1)
+        #expect(try await system.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"]) == 2)
+        #expect(await system.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test func aNotificationPendingWhenTheSupervisorIsKilledIsDeliveredAfterItsRestartOnce() async throws {
+        let accepting = Atomic<Bool>(false)
+        let receiver = try await ScriptedHTTPServer { _, _ in accepting.load(ordering: .relaxed) ? .json(200, "{}") : .json(503, "{}") }
+        let sections = Self.alerting(receiver: receiver.url, retry: "300ms") + "safety:\n  rules: {}\n"
+        let programs = [("worker", System.child(["--ready-after-ms", "0"], ["restart: never"]))]
+        let first = try await System(programs: programs, sections: sections)
+        #expect(await first.waitFor("worker") { $0["ready"] as? Bool == true }, "\(first.supervisor.output())")
+        let pid = try #require(await first.service("worker")?["pid"] as? Int)
+        kill(Int32(pid), SIGKILL)
+        // Refused at least once: the notification sits in the outbox, retried.
+        #expect(await TestEnvironment.eventually { !Self.notifications(receiver, status: "firing", service: "worker").isEmpty })
+        first.supervisor.signal(SIGKILL)
+        _ = await first.supervisor.waitForExit()
+        let refused = Self.notifications(receiver, status: "firing", service: "worker").count
+
+        accepting.store(true, ordering: .relaxed)
+        let second = try await System(programs: programs, stateDirectoryOf: first, sections: sections)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(20)) {
+                (try? await second.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"])) ?? 0 >= 1
+            }, "\(second.supervisor.output())")
+        try await Task.sleep(for: .seconds(2))
+        let firing = Self.notifications(receiver, status: "firing", service: "worker")
+        #expect(firing.count == refused + 1, "every earlier attempt refused, then exactly one accepted")
+        #expect(second.supervisor.output().contains("alert notification delivered"))
+        #expect(await second.stop() == 0)
+        await receiver.stop()
+    }
+
+    @Test func whenTheRiskServiceCannotBeReachedTheSupervisorStopsExecutionAndKeepsItStopped() async throws {
+        // No risk service runs: the trip request cannot be delivered.
+        let system = try await System(
+            programs: [("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))], services: [.execution],
+            sections: Self.fastProbes + """
+                safety:
+                  risk_timeout: 300ms
+                  recheck_interval: 200ms
+                  rules:
+                    feeder-down: { condition: service_down, services: [feeder], hold: 200ms }
+
+                """)
+        #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        #expect(await system.waitFor("feeder") { $0["ready"] as? Bool == true })
+        let pid = try #require(await system.service("feeder")?["pid"] as? Int)
+        kill(Int32(pid), SIGKILL)
+        #expect(await system.waitFor("execution") { $0["state"] as? String == "stopped" }, "\(system.supervisor.output())")
+        #expect(try await system.metric("vakt_ess_trip_requests_total", ["rule": "feeder-down", "outcome": "unreachable"]) ?? 0 >= 1)
+        let output = system.supervisor.output()
+        #expect(output.contains("trading halted by the supervisor"))
+        #expect(output.contains("msg=\"safety rule fired; requesting an emergency stop\""), "the decision is logged")
+        #expect(output.contains("inputs="), "with its inputs")
+
+        // An operator cannot start it behind the supervisor's back, and it stays stopped.
+        let refused = try await system.control("start", "execution")
+        #expect(refused.status == 409 && refused.text.contains("held stopped"))
+        try await Task.sleep(for: .seconds(3))
+        #expect(await system.service("execution")?["state"] as? String == "stopped")
+        let halt = try #require(try await system.mesh()["halt"] as? [String: Any])
+        #expect(halt["service"] as? String == "execution")
+        #expect((halt["undeliveredTrips"] as? [String]) == ["feeder-down"])
+        #expect(try await system.metric("vakt_supervisor_trading_halted") == 1)
+        #expect(try await system.metric("vakt_alerts_firing", ["alertname": "VaktTradingHalted"]) == 1)
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func healthTargetsThatMisbehaveFailWithTheirReasonAndTheSupervisorStaysResponsive() async throws {
+        let targets = try await ScriptedHTTPServer { request, _ in
+            switch request.path {
+            case "/html":
+                .respond(status: 200, contentType: "text/html", body: Array("<!doctype html><html><body>It works</body></html>".utf8))
+            case "/invalid": .json(200, "{\"status\": pass}")
+            case "/shape": .json(200, "{\"state\": \"ok\"}")
+            case "/large": .respond(status: 200, body: Array(repeating: UInt8(ascii: " "), count: 10 << 20))
+            case "/slow": .delay(.seconds(30), then: Array("{\"status\":\"pass\"}".utf8))
+            case "/close": .close
+            case "/redirect", "/loop": .json(302, "{}")
+            case "/teapot": .json(418, "{}")
+            default: .json(200, "{\"status\":\"pass\"}")
+            }
+        }
+        let names = ["html", "invalid", "shape", "large", "slow", "close", "redirect", "teapot", "good"]
+        let system = try await System(
+            programs: [],
+            sections: """
+                health:
+                  check_timeout: 1s
+                  probe: { interval: 500ms, timeout: 400ms, failure_threshold: 1, start_grace: 0s }
+                  http_targets:
+                \(names.map { "    \($0): \"\(targets.url)/\($0)\"" }.joined(separator: "\n"))
+
+                """)
+        let expected: [String: String] = [
+            "html": "malformed: not JSON: <!doctype html>", "invalid": "malformed: not JSON",
+            "shape": "malformed: missing string field \"status\"",
+            "large": "body_too_large: body of 10485760 bytes exceeds the 262144-byte limit", "slow": "timeout: no answer within 400 ms",
+            "close": "connection:", "redirect": "redirect: HTTP 302", "teapot": "http_status: HTTP 418",
+        ]
+        let settled = await TestEnvironment.eventually(timeout: .seconds(20)) {
+            for (name, reason) in expected {
+                guard let node = await system.meshNode(name), node["effective"] as? String == "fail",
+                    let error = (node["probe"] as? [String: Any])?["lastError"] as? String, error.hasPrefix(reason)
+                else { return false }
+            }
+            return await system.meshNode("good")?["effective"] as? String == "pass"
+        }
+        let nodes = try await system.mesh()["nodes"]
+        #expect(settled, "\(String(describing: nodes))")
+        // Its own /health answers at once from the last evaluation, with a check per target;
+        // the extra targets are not critical, so the system only warns.
+        for _ in 0..<10 {
+            let started = ContinuousClock.now
+            let health = try await HTTPProbe.get(system.configuration.url(.supervisor, "/health"))
+            #expect(ContinuousClock.now - started < .seconds(2), "not waiting on any probe")
+            #expect(health.status == 200 && health.contentType == "application/health+json")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
+            #expect(report["status"] as? String == "warn")
+            let checks = try #require(report["checks"] as? [String: [[String: Any]]])
+            #expect(checks["slow:health"]?.first?["status"] as? String == "fail")
+            #expect(checks["good:health"]?.first?["status"] as? String == "pass")
+        }
+        #expect(try await system.metric("vakt_probe_failures_total", ["target": "html", "reason": "malformed"]) ?? 0 >= 1)
+        #expect(try await system.metric("vakt_probe_failures_total", ["target": "slow", "reason": "timeout"]) ?? 0 >= 1)
+        #expect(try await system.metric("vakt_probe_failures_total", ["target": "large", "reason": "body_too_large"]) ?? 0 >= 1)
+        #expect(try await system.metric("vakt_mesh_status", ["node": "close", "status": "fail"]) == 1)
+        #expect(system.supervisor.isRunning)
+        #expect(await system.stop() == 0)
+        await targets.stop()
+    }
+}
