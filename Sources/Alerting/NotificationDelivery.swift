@@ -27,6 +27,10 @@ public actor NotificationDelivery {
     private let wakeups: AsyncStream<Void>
     private let wakeup: AsyncStream<Void>.Continuation
 
+    static let sentHelp = "Notifications delivered, by receiver."
+    static let failedHelp = "Notifications refused (4xx) or given up after retries, by receiver."
+    static let queuedHelp = "Notifications waiting in the outbox, by receiver."
+
     public static let pagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
 
     public init(
@@ -43,6 +47,11 @@ public actor NotificationDelivery {
         self.clock = clock
         (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         for receiver in settings.receivers {
+            // Exported from the start at zero, so that rates and alerts over them work.
+            let labels = [("receiver", receiver.name)]
+            _ = registry.counter("vakt_alert_notifications_sent_total", help: Self.sentHelp, labels: labels)
+            _ = registry.counter("vakt_alert_notifications_failed_total", help: Self.failedHelp, labels: labels)
+            registry.gauge("vakt_alert_notifications_queued", help: Self.queuedHelp, labels: labels).set(to: 0)
             for secret in [receiver.urlSecret, receiver.tokenSecret, receiver.routingKeySecret].compactMap({ $0 })
             where secrets.secret(named: secret) == nil {
                 logger.error(
@@ -101,8 +110,7 @@ public actor NotificationDelivery {
             switch outcome {
             case .delivered:
                 try await outbox.remove(entry.id)
-                registry.counter("vakt_alert_notifications_sent_total", help: "Notifications delivered, by receiver.", labels: labels)
-                    .increment()
+                registry.counter("vakt_alert_notifications_sent_total", help: Self.sentHelp, labels: labels).increment()
                 logger.info("alert notification delivered", metadata: metadata)
             case .failed(let why):
                 try await outbox.remove(entry.id)
@@ -132,18 +140,14 @@ public actor NotificationDelivery {
     }
 
     private func countFailed(_ labels: [(String, String)]) {
-        registry.counter(
-            "vakt_alert_notifications_failed_total", help: "Notifications refused (4xx) or given up after retries, by receiver.",
-            labels: labels
-        ).increment()
+        registry.counter("vakt_alert_notifications_failed_total", help: Self.failedHelp, labels: labels).increment()
     }
 
     private func updateQueued() async {
         guard let counts = try? await outbox.pendingCounts() else { return }
         for name in receivers.keys {
-            registry.gauge(
-                "vakt_alert_notifications_queued", help: "Notifications waiting in the outbox, by receiver.", labels: [("receiver", name)]
-            ).set(to: Double(counts[name] ?? 0))
+            registry.gauge("vakt_alert_notifications_queued", help: Self.queuedHelp, labels: [("receiver", name)]).set(
+                to: Double(counts[name] ?? 0))
         }
     }
 

@@ -68,6 +68,35 @@ import VaktTesting
         #expect(config.status == 0, "\(config.output)")
     }
 
+    @Test func everyAlertHasARunbookSection() throws {
+        let root = TestEnvironment.packageRoot
+        let runbook = try String(contentsOf: root.appendingPathComponent("docs/runbook.md"), encoding: .utf8)
+        // GitHub's anchors: headings lower-cased, spaces as dashes, other punctuation dropped.
+        let anchors = Set(
+            runbook.split(separator: "\n").filter { $0.hasPrefix("#") }.map { heading in
+                String(
+                    heading.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
+                        .compactMap { $0 == " " ? "-" : ($0.isLetter || $0.isNumber || $0 == "-" ? $0 : nil) })
+            })
+        let rules = try String(contentsOf: root.appendingPathComponent("dashboards/prometheus/rules.yml"), encoding: .utf8)
+        var alerts = 0
+        for line in rules.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("- alert:") {
+                let name = line.dropFirst("- alert:".count).trimmingCharacters(in: .whitespaces)
+                #expect(runbook.contains("`\(name)`") || anchors.contains(name.lowercased()), "\(name) in docs/runbook.md")
+                alerts += 1
+            }
+            if line.hasPrefix("runbook_url:") {
+                let anchor = line.split(separator: "#").last.map(String.init) ?? ""
+                #expect(anchors.contains(anchor), "#\(anchor) in docs/runbook.md")
+            }
+        }
+        #expect(alerts >= 14)
+        for name in ["VaktServiceFailing", "VaktDependencyDown", "VaktTradingHalted", "VaktEventStreamStale", "VaktConsumerGroupStalled"] {
+            #expect(anchors.contains(name.lowercased()), "the supervisor's \(name) has a section")
+        }
+    }
+
     @Test func dashboardsTakeTheirDataSourceFromATemplateVariable() async throws {
         let dashboards = try Self.dashboards()
         #expect(dashboards.map(\.name) == ["event-bus.json", "system-overview.json", "trading.json"])
@@ -86,7 +115,9 @@ import VaktTesting
         let postgres = try await PostgresServer().freshDatabase()
         let system = try await SupervisedSystem(
             programs: [], services: Set(ServiceKind.allCases).subtracting([.supervisor]),
-            sections: "metrics:\n  scrape_interval: 300ms\n  scrape_timeout: 300ms\nlag:\n  interval: 300ms\n", postgres: postgres)
+            sections: "metrics:\n  scrape_interval: 300ms\n  scrape_timeout: 300ms\nlag:\n  interval: 300ms\n"
+                + "alerts:\n  receivers:\n    oncall: { url: \"http://127.0.0.1:\(TestEnvironment.freePort())/hook\" }\n",
+            postgres: postgres)
         defer { Task { _ = await system.stop() } }
         for kind in ServiceKind.allCases where kind != .supervisor {
             #expect(await system.waitFor(kind.rawValue, timeout: .seconds(60)) { $0["ready"] as? Bool == true }, "\(kind)")
@@ -120,6 +151,7 @@ import VaktTesting
         #expect(
             status.output.contains("consumer groups (lag verdicts):") && status.output.contains("gateway on policy.updated"),
             "\(status.output)")
+        #expect(status.output.contains("health mesh:") && status.output.contains("redis [SPOF]"), "\(status.output)")
 
         var missing: Set<String> = names
         #expect(

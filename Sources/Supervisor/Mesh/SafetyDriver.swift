@@ -62,10 +62,9 @@ actor SafetyDriver {
         self.logger = logger
         self.clock = clock
         for rule in settings.rules {
-            _ = registry.counter(
-                "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
-                labels: [("rule", rule.name), ("outcome", TripOutcome.transitioned.rawValue)])
+            _ = Self.tripCounter(registry, rule: rule.name, outcome: .transitioned)
         }
+        Self.haltedGauge(registry).set(to: 0)
         if token == nil {
             logger.error(
                 "no ESS control token: a fired safety rule cannot trip the ESS, so the supervisor will stop execution itself",
@@ -88,10 +87,7 @@ actor SafetyDriver {
             await announce(firing, source: source)
             let outcome = await requestTrip(firing, source: source)
             outcomes.append(outcome)
-            registry.counter(
-                "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
-                labels: [("rule", firing.rule), ("outcome", outcome.rawValue)]
-            ).increment()
+            Self.tripCounter(registry, rule: firing.rule, outcome: outcome).increment()
             if outcome == .unreachable {
                 pending[firing.rule] = firing
                 await halt(because: firing)
@@ -161,7 +157,7 @@ actor SafetyDriver {
         logger.critical(
             "trading halted by the supervisor: stopping the execution service until the risk service is back and armed",
             metadata: ["service": "\(service)", "rule": "\(firing.rule)"])
-        registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.").set(to: 1)
+        Self.haltedGauge(registry).set(to: 1)
         _ = await supervisor.perform(.stop, on: service)
         releaseTask = Task { await self.watchForRelease() }
     }
@@ -172,10 +168,7 @@ actor SafetyDriver {
             try? await Task.sleep(for: settings.recheckInterval)
             for (rule, firing) in pending.sorted(by: { $0.key < $1.key }) {
                 let outcome = await requestTrip(firing, source: "supervisor/\(rule)")
-                registry.counter(
-                    "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
-                    labels: [("rule", rule), ("outcome", outcome.rawValue)]
-                ).increment()
+                Self.tripCounter(registry, rule: rule, outcome: outcome).increment()
                 if outcome != .unreachable { pending[rule] = nil }
             }
             hold?.undelivered = pending.keys.sorted()
@@ -187,7 +180,7 @@ actor SafetyDriver {
     private func release() async {
         guard let current = hold else { return }
         hold = nil
-        registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.").set(to: 0)
+        Self.haltedGauge(registry).set(to: 0)
         logger.notice(
             "risk service back and the ESS armed: releasing the execution service",
             metadata: ["service": "\(current.service)", "held_s": "\(Int(clock().timeIntervalSince(current.since)))"])
@@ -211,6 +204,16 @@ actor SafetyDriver {
         } catch {
             return nil
         }
+    }
+
+    static func tripCounter(_ registry: PrometheusCollectorRegistry, rule: String, outcome: TripOutcome) -> Counter {
+        registry.counter(
+            "vakt_ess_trip_requests_total", help: "Emergency stops the supervisor requested, by rule and outcome.",
+            labels: [("rule", rule), ("outcome", outcome.rawValue)])
+    }
+
+    static func haltedGauge(_ registry: PrometheusCollectorRegistry) -> Gauge {
+        registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.")
     }
 
     struct SafetyError: Error, CustomStringConvertible {
