@@ -174,6 +174,8 @@ let package = Package(
             path: "Benchmarks/MetricsBench", exclude: ["parse_python.py"],
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "MeshBench", dependencies: ["VaktTesting"], path: "Benchmarks/MeshBench", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "ESSBench",
             dependencies: [
                 "EventBus", "PolicyStore", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
