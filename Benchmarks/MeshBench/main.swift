@@ -50,6 +50,18 @@ struct Setup: Sendable {
 }
 let setup = Setup(vakt: vakt, work: work, redisPort: redisPort, server: server, token: token)
 
+/// Supervisors still running, stopped by ``fail(_:)`` so that none outlives the run.
+let running = Mutex<[Process]>([])
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    for process in running.withLock({ $0 }) {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+    exit(1)
+}
+
 struct Supervisor {
     let process: Process
     let port: Int
@@ -90,6 +102,7 @@ struct Supervisor {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
+        running.withLock { [process] in $0.append(process) }
     }
 
     func get(_ path: String) async -> [String: Any]? {
@@ -128,6 +141,7 @@ struct Supervisor {
     func stop() {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
+        running.withLock { [process] in $0.removeAll { $0 === process } }
     }
 }
 
@@ -168,7 +182,7 @@ let latency = try Supervisor(
 func ready() async -> Bool {
     await eventually(60) {
         guard await latency.service("execution")?["ready"] as? Bool == true,
-            await latency.meshNode("execution")?["effective"] as? String == "pass"
+            await latency.meshNode("execution")?["effective"] as? String != "fail"
         else { return false }
         return await !latency.ruleFiring()
     }
@@ -178,8 +192,11 @@ func measure(_ failure: Int32, recover: (Int32) async throws -> Void) async thro
     var results: [Double] = []
     for _ in 0..<runs {
         guard await ready(), let pid = await latency.service("execution")?["pid"] as? Int else {
-            FileHandle.standardError.write(Data("execution did not become ready and passing\n".utf8))
-            exit(1)
+            let node = await latency.meshNode("execution").map { "\($0)" } ?? "none"
+            let rules = await latency.get("/api/mesh")?["rules"].map { "\($0)" } ?? "none"
+            fail(
+                "mesh node: \(node)\nrules: \(rules)\n"
+                    + "execution did not become ready and passing; see \(work.path)/latency/supervisor.log")
         }
         // Past the probe's start grace, so that a hang counts from its first missed probe.
         try await Task.sleep(for: .milliseconds(1500))
@@ -187,8 +204,7 @@ func measure(_ failure: Int32, recover: (Int32) async throws -> Void) async thro
         let started = Date()
         kill(Int32(pid), failure)
         guard await eventually(30, { trips.withLock { $0.count } > before }) else {
-            FileHandle.standardError.write(Data("no trip request arrived\n".utf8))
-            exit(1)
+            fail("no trip request arrived; see \(work.path)/latency/supervisor.log")
         }
         results.append(trips.withLock { $0[before] }.timeIntervalSince(started) * 1000)
         try await recover(Int32(pid))
@@ -196,17 +212,22 @@ func measure(_ failure: Int32, recover: (Int32) async throws -> Void) async thro
     return results
 }
 
-let killed = try await measure(SIGKILL) { _ in try await latency.start("execution") }
-let hung = try await measure(SIGSTOP) { pid in kill(pid, SIGCONT) }
-latency.stop()
-print("runs \(runs)")
-print("hold_ms \(Int(hold * 1000))")
-print("killed_p50_ms \(String(format: "%.1f", percentile(killed, 0.5)))")
-print("killed_p99_ms \(String(format: "%.1f", percentile(killed, 0.99)))")
-print("killed_goal_ms \(Int(hold * 1000) + 50)")
-print("hung_p50_ms \(String(format: "%.1f", percentile(hung, 0.5)))")
-print("hung_p99_ms \(String(format: "%.1f", percentile(hung, 0.99)))")
-print("hung_goal_ms \(Int((hold + interval * Double(threshold) + timeout) * 1000))")
+// RUNS 0 measures the probe cost alone.
+if runs > 0 {
+    let killed = try await measure(SIGKILL) { _ in try await latency.start("execution") }
+    let hung = try await measure(SIGSTOP) { pid in kill(pid, SIGCONT) }
+    latency.stop()
+    print("runs \(runs)")
+    print("hold_ms \(Int(hold * 1000))")
+    print("killed_p50_ms \(String(format: "%.1f", percentile(killed, 0.5)))")
+    print("killed_p99_ms \(String(format: "%.1f", percentile(killed, 0.99)))")
+    print("killed_goal_ms \(Int(hold * 1000) + 50)")
+    print("hung_p50_ms \(String(format: "%.1f", percentile(hung, 0.5)))")
+    print("hung_p99_ms \(String(format: "%.1f", percentile(hung, 0.99)))")
+    print("hung_goal_ms \(Int((hold + interval * Double(threshold) + timeout) * 1000))")
+} else {
+    latency.stop()
+}
 
 // MARK: - Probe cost
 
@@ -223,8 +244,7 @@ func cpuShare(targets: Int, seconds: Double) async throws -> Double {
             """, execution: "{ enabled: false, port: \(TestEnvironment.freePort()) }", setup: setup)
     defer { supervisor.stop() }
     guard await eventually(60, { await supervisor.get("/api/mesh")?["status"] as? String == "pass" }) else {
-        FileHandle.standardError.write(Data("the mesh of \(targets) targets did not pass\n".utf8))
-        exit(1)
+        fail("the mesh of \(targets) targets did not pass; see \(work.path)/cost-\(targets)/supervisor.log")
     }
     try await Task.sleep(for: .seconds(5))
     let before = supervisor.cpuSeconds

@@ -103,13 +103,6 @@ public final class AlertOutbox: Sendable {
         }
     }
 
-    /// When the earliest pending notification is due (a later one of a group may wait for it).
-    public func nextAttempt() async throws -> Date? {
-        try await database.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM notifications").map { Date(timeIntervalSince1970: $0) }
-        }
-    }
-
     /// Delivered or given up: gone from the outbox.
     public func remove(_ id: Int64) async throws {
         try await database.write { db in try db.execute(sql: "DELETE FROM notifications WHERE id = ?", arguments: [id]) }

@@ -64,20 +64,25 @@ public actor NotificationDelivery {
     /// New notifications are in the outbox.
     public nonisolated func notify() { wakeup.yield() }
 
-    /// Delivers until cancelled, waking for new notifications and for retries that come due.
+    /// How often the outbox is looked at for retries that came due.
+    static let retryCheckInterval: Duration = .milliseconds(250)
+
+    /// Delivers until cancelled: at once for new notifications, and retries as they come due.
     public func run() async {
-        while !Task.isCancelled {
-            await deliverDue()
-            let next = (try? await outbox.nextAttempt()) ?? nil
-            let wait = min(max(next.map { $0.timeIntervalSince(clock()) } ?? 1, 0.01), 1)
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [wakeups] in
-                    for await _ in wakeups { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wakeup] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.retryCheckInterval)
+                    wakeup.yield()
                 }
-                group.addTask { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
-                await group.next()
-                group.cancelAll()
             }
+            // One iterator for the whole run: an AsyncStream ends for good when the task
+            // iterating it is cancelled.
+            for await _ in wakeups {
+                if Task.isCancelled { break }
+                await deliverDue()
+            }
+            group.cancelAll()
         }
     }
 

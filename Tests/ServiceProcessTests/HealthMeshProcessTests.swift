@@ -29,10 +29,12 @@ import VaktTesting
         """
     }
 
-    static let fastProbes = """
+    /// Probes that a loaded machine does not make flap: these tests fail services by killing
+    /// them, which the supervisor sees at once without a probe.
+    static let probes = """
         health:
           check_timeout: 1s
-          probe: { interval: 300ms, timeout: 250ms, failure_threshold: 1, start_grace: 0s }
+          probe: { interval: 500ms, timeout: 500ms, failure_threshold: 3, start_grace: 2s }
 
         """
 
@@ -69,7 +71,7 @@ import VaktTesting
         let postgres = try await PostgresServer().freshDatabase()
         let system = try await System(
             programs: [], services: [.risk, .execution, .exchangeSim], serviceSettings: [.execution: ["restart: never"]],
-            sections: Self.alerting(receiver: receiver.url) + Self.fastProbes + """
+            sections: Self.alerting(receiver: receiver.url) + Self.probes + """
                 safety:
                   rules:
                     execution-down: { condition: service_down, services: [execution], hold: 1s }
@@ -133,7 +135,8 @@ import VaktTesting
         try await Task.sleep(for: .seconds(2))
         #expect(Self.notifications(receiver, status: "resolved", service: "execution").count == 1)
         #expect(Self.notifications(receiver, status: "firing", service: "execution").count == 1)
-        #expect(try await system.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"]) == 2)
+        // Every request the receiver took is counted once as sent (other groups may page too).
+        #expect(try await system.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"]) == Double(receiver.requests.count))
         #expect(await system.stop() == 0)
         await receiver.stop()
     }
@@ -171,7 +174,7 @@ import VaktTesting
         // No risk service runs: the trip request cannot be delivered.
         let system = try await System(
             programs: [("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))], services: [.execution],
-            sections: Self.fastProbes + """
+            sections: Self.probes + """
                 safety:
                   risk_timeout: 300ms
                   recheck_interval: 200ms

@@ -40,7 +40,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
             guard let port = settings.port else { continue }
             targets.append(
                 .init(
-                    name: settings.name, method: .healthEndpoint(url: "http://\(host):\(port)/health"),
+                    name: settings.name, method: .healthEndpoint(Prober.request("http://\(host):\(port)/health")),
                     settings: configuration.health.probe(for: settings.name)))
         }
         if let redis { targets.append(.init(name: "redis", method: .redisPing(redis), settings: configuration.health.probe(for: "redis"))) }
@@ -51,14 +51,14 @@ struct HealthMeshService: ServiceLifecycle.Service {
         if needs.contains(Infrastructure.exchange.rawValue) {
             targets.append(
                 .init(
-                    name: "exchange", method: .exchangePing(url: configuration.exchange.baseURL + "/api/v3/ping"),
+                    name: "exchange", method: .exchangePing(Prober.request(configuration.exchange.baseURL + "/api/v3/ping")),
                     settings: configuration.health.probe(for: "exchange")))
         }
         for (name, url) in configuration.health.httpTargets.sorted(by: { $0.key < $1.key }) {
-            targets.append(.init(name: name, method: .healthEndpoint(url: url), settings: configuration.health.probe(for: name)))
+            targets.append(.init(name: name, method: .healthEndpoint(Prober.request(url)), settings: configuration.health.probe(for: name)))
         }
 
-        prober = Prober(httpClient: Prober.makeHTTPClient())
+        prober = Prober()
         let registry = context.metrics.registry
         let riskPort = configuration.service(.risk).port ?? ServiceKind.risk.defaultPort
         let tokenSecret = configuration.ess.controlTokenSecret

@@ -40,9 +40,8 @@ struct MeshAlerts: Sendable {
         let verdicts = context.evaluation.verdicts
         for node in context.graph.nodes {
             guard let verdict = verdicts[node.name] else { continue }
-            let alert = nodeAlert(node, verdict, at: now)
             if context.undetermined.contains(node.name) {
-                undetermined.insert(alert.fingerprint)
+                undetermined.insert(nodeAlert(node, verdict, at: now).fingerprint)
                 continue
             }
             guard verdict.own == .fail else { continue }
@@ -55,7 +54,7 @@ struct MeshAlerts: Sendable {
                 inhibited += 1
                 continue
             }
-            firing.append(alert)
+            firing.append(nodeAlert(node, verdict, at: now))
         }
         if let hold = context.hold {
             firing.append(

@@ -37,14 +37,17 @@ actor MeshMonitor {
     let graph: MeshGraph
     private let targets: [Target]
     private let dependencies: Dependencies
-    private var logger: Logger { dependencies.logger }
-    private var trackers: [String: ProbeTracker] = [:]
+    private nonisolated var logger: Logger { dependencies.logger }
+    /// Written by the probe tasks without a hop to this actor; read by each evaluation.
+    private let trackers: Mutex<[String: ProbeTracker]>
     private var runs: [String: Int32] = [:]
     private var safety: SafetyEvaluator
     private var effective: [String: HealthStatus] = [:]
     private var transitions: [String: MeshTransition] = [:]
     private var streamLastEntry: [String: Date] = [:]
-    private let latest = Mutex<MeshReport?>(nil)
+    /// Builds the report of the latest evaluation; built only when asked for, since it is
+    /// asked for far less often than the mesh is evaluated.
+    private let latest = Mutex<(@Sendable () -> MeshReport)?>(nil)
     private let triggers: AsyncStream<Void>
     private let trigger: AsyncStream<Void>.Continuation
     private var wakeScheduledFor: Date?
@@ -55,14 +58,12 @@ actor MeshMonitor {
         self.dependencies = dependencies
         let now = dependencies.clock()
         safety = SafetyEvaluator(rules: rules, startedAt: now)
-        for target in targets {
-            trackers[target.name] = ProbeTracker(settings: target.settings, startedAt: now)
-        }
+        trackers = Mutex(Dictionary(uniqueKeysWithValues: targets.map { ($0.name, ProbeTracker(settings: $0.settings, startedAt: now)) }))
         (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The latest evaluation; nil before the first.
-    nonisolated var report: MeshReport? { latest.withLock { $0 } }
+    nonisolated var report: MeshReport? { latest.withLock { $0 }?() }
 
     /// Something changed: evaluate soon.
     nonisolated func changed() { trigger.yield() }
@@ -70,16 +71,18 @@ actor MeshMonitor {
     /// Probes and evaluates until cancelled.
     func run(childChanges: AsyncStream<Void>) async {
         await withTaskGroup(of: Void.self) { group in
+            let executor = dependencies.prober.executor
+            let epoch = ContinuousClock.now
             for target in targets {
-                group.addTask { await self.probeLoop(target) }
+                group.addTask(executorPreference: executor) { await self.probeLoop(target, epoch: epoch) }
             }
             group.addTask { [trigger] in
                 for await _ in childChanges { trigger.yield() }
             }
             group.addTask { [trigger] in
-                // Also evaluate on a steady beat: holds and windows run out without events.
+                // Also evaluate on a steady beat (deadlines are woken for exactly, see scheduleWake).
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
+                    try? await Task.sleep(for: Self.beat)
                     trigger.yield()
                 }
             }
@@ -94,13 +97,16 @@ actor MeshMonitor {
         }
     }
 
-    private func probeLoop(_ target: Target) async {
+    /// Probes at `epoch` + n × interval: targets with one interval are asked together, so
+    /// their requests and answers share the event loop's wake-ups and system calls.
+    private nonisolated func probeLoop(_ target: Target, epoch: ContinuousClock.Instant) async {
         let prober = dependencies.prober
         let histogram = dependencies.registry.histogram(
             "vakt_probe_duration_seconds", help: "How long each health probe took, by target.", buckets: Self.probeBuckets,
             labels: [("target", target.name)])
+        let interval = target.settings.interval
+        var tick = 0
         while !Task.isCancelled {
-            let started = ContinuousClock.now
             let result = await prober.probe(target.method, settings: target.settings)
             switch result {
             case .success(_, let latency, _): histogram.record(latency)
@@ -112,18 +118,23 @@ actor MeshMonitor {
                 ).increment()
             }
             record(target.name, result)
-            let next = started + target.settings.interval
-            try? await Task.sleep(until: next, clock: .continuous)
+            // The next tick not yet begun: a probe that overran its interval skips, not queues.
+            let elapsed = epoch.duration(to: .now)
+            tick = max(tick + 1, Int((elapsed / interval).rounded(.up)))
+            await prober.sleep(until: epoch + interval * tick)
         }
     }
+
+    static let beat: Duration = .seconds(1)
 
     static let probeBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
     ]
 
-    private func record(_ name: String, _ result: ProbeResult) {
-        guard let transition = trackers[name]?.record(result, at: dependencies.clock()) else { return }
+    private nonisolated func record(_ name: String, _ result: ProbeResult) {
+        let now = dependencies.clock()
+        guard let transition = trackers.withLock({ $0[name]?.record(result, at: now) }) else { return }
         logger.notice(
             "probe verdict changed",
             metadata: [
@@ -154,12 +165,14 @@ actor MeshMonitor {
         let now = dependencies.clock()
         let snapshots = await dependencies.supervisor.snapshots()
         let hold = await dependencies.driver.hold
+        var trackers = self.trackers.withLock { $0 }
         var observations: [String: NodeObservation] = [:]
         var gaveUp: Set<String> = []
         for snapshot in snapshots {
             if let pid = snapshot.pid, runs[snapshot.name] != pid {
                 runs[snapshot.name] = pid
                 trackers[snapshot.name]?.restarted(at: now)
+                self.trackers.withLock { $0[snapshot.name]?.restarted(at: now) }
             }
             if snapshot.state == .failed { gaveUp.insert(snapshot.name) }
             observations[snapshot.name] = Self.observe(snapshot, probe: trackers[snapshot.name], hold: hold, at: now)
@@ -184,10 +197,13 @@ actor MeshMonitor {
                 lagGroups: lagGroups), at: now)
         await dependencies.alerts.update(result, at: now)
         let firing = await dependencies.alerts.firing
+        let (graph, transitions, safety, probes) = (graph, transitions, safety, trackers)
         latest.withLock {
-            $0 = MeshReport(
-                graph: graph, evaluation: evaluation, snapshots: snapshots, trackers: trackers, transitions: transitions,
-                safety: safety, hold: hold, consumerGroups: lagGroups, alerts: firing, at: now)
+            $0 = {
+                MeshReport(
+                    graph: graph, evaluation: evaluation, snapshots: snapshots, trackers: probes, transitions: transitions,
+                    safety: safety, hold: hold, consumerGroups: lagGroups, alerts: firing, at: now)
+            }
         }
         let deadlines = [safety.nextDeadline, await dependencies.alerts.nextDeadline].compactMap { $0 }
         scheduleWake(at: deadlines.min(), now: now)
@@ -195,7 +211,7 @@ actor MeshMonitor {
 
     /// Wakes the evaluation exactly at a deadline that comes before the next beat.
     private func scheduleWake(at deadline: Date?, now: Date) {
-        guard let deadline, deadline.timeIntervalSince(now) < 0.25 else { return }
+        guard let deadline, deadline.timeIntervalSince(now) < Self.beat.seconds else { return }
         if let scheduled = wakeScheduledFor, scheduled <= deadline, scheduled > now { return }
         wakeScheduledFor = deadline
         let delay = max(deadline.timeIntervalSince(now), 0)

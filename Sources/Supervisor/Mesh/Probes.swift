@@ -3,6 +3,7 @@ import Foundation
 import HealthMesh
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import PostgresNIO
 import RedisClient
 import ServiceKit
@@ -10,10 +11,10 @@ import VaktConfig
 
 /// How one target is asked whether it is healthy.
 enum ProbeMethod: Sendable {
-    /// `GET` a `/health` that answers in the health+json format.
-    case healthEndpoint(url: String)
+    /// `GET` a `/health` that answers in the health+json format (the request of ``Prober/request(_:)``).
+    case healthEndpoint(HTTPClientRequest)
     /// `GET` Binance's `/api/v3/ping`, which answers 200 `{}`.
-    case exchangePing(url: String)
+    case exchangePing(HTTPClientRequest)
     case redisPing(RedisConnection)
     case postgresSelect(PostgresClient)
 }
@@ -22,34 +23,51 @@ enum ProbeMethod: Sendable {
 /// supervisor: bodies are read only up to the cap, redirects are not followed, and every probe
 /// ends by its timeout.
 struct Prober: Sendable {
-    /// A client of the probes' own: redirects are refused (a redirect loop costs one request),
-    /// and connections are kept alive between probes.
+    /// A client of the probes' own, on one event loop: redirects are refused (a redirect loop
+    /// costs one request), and connections are kept alive between probes.
     let httpClient: HTTPClient
+    /// Where the probe tasks run: the client's event loop.
+    let executor: EventLoopExecutor
 
-    static func makeHTTPClient() -> HTTPClient {
+    init() {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        httpClient = HTTPClient(eventLoopGroupProvider: .shared(eventLoop), configuration: configuration)
+        executor = EventLoopExecutor(eventLoop: eventLoop)
+    }
+
+    /// Waits for a probe's next turn without leaving the probes' event loop.
+    func sleep(until deadline: ContinuousClock.Instant) async {
+        await executor.sleep(until: deadline)
     }
 
     func probe(_ method: ProbeMethod, settings: ProbeSettings) async -> ProbeResult {
         let started = ContinuousClock.now
         do {
-            return try await withTimeout(settings.timeout) {
-                try await self.run(method, settings: settings, started: started)
+            switch method {
+            case .healthEndpoint, .exchangePing:
+                // The HTTP client's deadline bounds the whole exchange, body included; a task
+                // group racing a timer would cost more than the request itself.
+                return try await run(method, settings: settings, started: started)
+            case .redisPing, .postgresSelect:
+                return try await withTimeout(settings.timeout) {
+                    try await self.run(method, settings: settings, started: started)
+                }
             }
         } catch let error as TimeoutError {
             return .failure(.timeout, latency: ContinuousClock.now - started, detail: error.description)
         } catch {
-            return .failure(Self.reason(for: error), latency: ContinuousClock.now - started, detail: Self.describe(error))
+            return .failure(
+                Self.reason(for: error), latency: ContinuousClock.now - started, detail: Self.describe(error, timeout: settings.timeout))
         }
     }
 
     private func run(_ method: ProbeMethod, settings: ProbeSettings, started: ContinuousClock.Instant) async throws -> ProbeResult {
         switch method {
-        case .healthEndpoint(let url):
-            let (status, body) = try await get(url, settings: settings)
+        case .healthEndpoint(let request):
+            let (status, body) = try await get(request, settings: settings)
             let latency = ContinuousClock.now - started
             if let failure = Self.redirectOrStatus(status, allowed: [200, 503], latency: latency) { return failure }
             let report: HealthReport
@@ -66,8 +84,8 @@ struct Prober: Sendable {
             case .pass:
                 return .success(.pass, latency: latency, output: nil)
             }
-        case .exchangePing(let url):
-            let (status, body) = try await get(url, settings: settings)
+        case .exchangePing(let request):
+            let (status, body) = try await get(request, settings: settings)
             let latency = ContinuousClock.now - started
             if let failure = Self.redirectOrStatus(status, allowed: [200], latency: latency) { return failure }
             guard (try? JSONSerialization.jsonObject(with: Data(buffer: body))) is [String: Any] else {
@@ -89,9 +107,14 @@ struct Prober: Sendable {
         }
     }
 
-    private func get(_ url: String, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
+    /// A probe's request, built once per target.
+    static func request(_ url: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "\(HealthReport.mediaType), application/json")
+        return request
+    }
+
+    private func get(_ request: HTTPClientRequest, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
         let response = try await httpClient.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
         if (300..<400).contains(response.status.code) {
             // Not read: the answer is the redirect itself.
@@ -145,8 +168,10 @@ struct Prober: Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error, timeout: Duration) -> String {
         switch error {
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
+            "no answer within \(timeout.milliseconds) ms"
         case let error as PSQLError: String(reflecting: error.code) + (error.serverInfo?[.message].map { ": \($0)" } ?? "")
         default: "\(error)"
         }

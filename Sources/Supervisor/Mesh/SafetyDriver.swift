@@ -45,7 +45,6 @@ actor SafetyDriver {
     private let clock: @Sendable () -> Date
     private var pending: [String: SafetyFiring] = [:]
     private(set) var hold: Hold?
-    private var releaseTask: Task<Void, Never>?
 
     init(
         settings: SafetySettings, riskURL: String, token: Secret?, tokenVariable: String, httpClient: HTTPClient, supervisor: Supervisor,
@@ -150,16 +149,18 @@ actor SafetyDriver {
             return
         }
         let service = settings.haltService
-        let before = await supervisor.snapshots().first { $0.name == service }
+        // Set before the first suspension: a second firing arriving meanwhile joins this hold.
         hold = Hold(
             service: service, since: clock(), reason: "risk service unreachable when \(firing.rule) fired: \(firing.reason)",
-            undelivered: pending.keys.sorted(), restartOnRelease: before.map { $0.state != .stopped } ?? false)
+            undelivered: pending.keys.sorted(), restartOnRelease: false)
+        let before = await supervisor.snapshots().first { $0.name == service }
+        hold?.restartOnRelease = before.map { $0.state != .stopped } ?? false
         logger.critical(
             "trading halted by the supervisor: stopping the execution service until the risk service is back and armed",
             metadata: ["service": "\(service)", "rule": "\(firing.rule)"])
         Self.haltedGauge(registry).set(to: 1)
         _ = await supervisor.perform(.stop, on: service)
-        releaseTask = Task { await self.watchForRelease() }
+        Task { await self.watchForRelease() }
     }
 
     /// While halted: retries the undelivered trips, then waits for the ESS to read `armed`.
