@@ -72,9 +72,8 @@ actor MeshMonitor {
     func run(childChanges: AsyncStream<Void>) async {
         await withTaskGroup(of: Void.self) { group in
             let executor = dependencies.prober.executor
-            let epoch = ContinuousClock.now
             for target in targets {
-                group.addTask(executorPreference: executor) { await self.probeLoop(target, epoch: epoch) }
+                group.addTask(executorPreference: executor) { await self.probeLoop(target) }
             }
             group.addTask { [trigger] in
                 for await _ in childChanges { trigger.yield() }
@@ -97,16 +96,15 @@ actor MeshMonitor {
         }
     }
 
-    /// Probes at `epoch` + n × interval: targets with one interval are asked together, so
-    /// their requests and answers share the event loop's wake-ups and system calls.
-    private nonisolated func probeLoop(_ target: Target, epoch: ContinuousClock.Instant) async {
+    /// Probes every interval from the start of the previous probe; one that took its whole
+    /// timeout is followed at once by the next, so a hang is counted at the configured pace.
+    private nonisolated func probeLoop(_ target: Target) async {
         let prober = dependencies.prober
         let histogram = dependencies.registry.histogram(
             "vakt_probe_duration_seconds", help: "How long each health probe took, by target.", buckets: Self.probeBuckets,
             labels: [("target", target.name)])
-        let interval = target.settings.interval
-        var tick = 0
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             let result = await prober.probe(target.method, settings: target.settings)
             switch result {
             case .success(_, let latency, _): histogram.record(latency)
@@ -118,10 +116,7 @@ actor MeshMonitor {
                 ).increment()
             }
             record(target.name, result)
-            // The next tick not yet begun: a probe that overran its interval skips, not queues.
-            let elapsed = epoch.duration(to: .now)
-            tick = max(tick + 1, Int((elapsed / interval).rounded(.up)))
-            await prober.sleep(until: epoch + interval * tick)
+            await prober.sleep(until: started + target.settings.interval)
         }
     }
 
