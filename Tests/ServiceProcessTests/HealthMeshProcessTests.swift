@@ -170,8 +170,9 @@ import VaktTesting
         await receiver.stop()
     }
 
-    @Test func whenTheRiskServiceCannotBeReachedTheSupervisorStopsExecutionAndKeepsItStopped() async throws {
-        // No risk service runs: the trip request cannot be delivered.
+    /// Execution and a critical `feeder` under a supervisor with no risk service running: the
+    /// feeder is killed, its rule fires, the trip cannot be delivered, and execution is stopped.
+    static func haltedSystem(postgres: PostgresServer? = nil) async throws -> System {
         let system = try await System(
             programs: [("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))], services: [.execution],
             sections: Self.probes + """
@@ -181,12 +182,17 @@ import VaktTesting
                   rules:
                     feeder-down: { condition: service_down, services: [feeder], hold: 200ms }
 
-                """)
+                """, postgres: postgres)
         #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
         #expect(await system.waitFor("feeder") { $0["ready"] as? Bool == true })
         let pid = try #require(await system.service("feeder")?["pid"] as? Int)
         kill(Int32(pid), SIGKILL)
         #expect(await system.waitFor("execution") { $0["state"] as? String == "stopped" }, "\(system.supervisor.output())")
+        return system
+    }
+
+    @Test func whenTheRiskServiceCannotBeReachedTheSupervisorStopsExecutionAndKeepsItStopped() async throws {
+        let system = try await Self.haltedSystem()
         #expect(try await system.metric("vakt_ess_trip_requests_total", ["rule": "feeder-down", "outcome": "unreachable"]) ?? 0 >= 1)
         let output = system.supervisor.output()
         #expect(output.contains("trading halted by the supervisor"))
@@ -203,6 +209,42 @@ import VaktTesting
         #expect((halt["undeliveredTrips"] as? [String]) == ["feeder-down"])
         #expect(try await system.metric("vakt_supervisor_trading_halted") == 1)
         #expect(try await system.metric("vakt_alerts_firing", ["alertname": "VaktTradingHalted"]) == 1)
+        #expect(await system.stop() == 0)
+    }
+
+    @Test func aHaltEndsOnlyOnceTheRiskServiceTookTheTripAndAnOperatorArmedTheESS() async throws {
+        let system = try await Self.haltedSystem(postgres: try await PostgresServer().freshDatabase())
+
+        // The risk service comes up (on the port the supervisor knows), armed: the pending trip
+        // is delivered, so the ESS trips and execution stays stopped.
+        let risk = try ServiceProcess(
+            arguments: ["risk", "--config", system.configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": System.controlToken])
+        defer { risk.signal(SIGTERM) }
+        let riskURL = system.configuration.url(.risk, "")
+        var delivered = false
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                guard let ess = try? JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/ess").body)),
+                    case .object(let fields) = ess, case .array(let recent)? = fields["recent"]
+                else { return false }
+                delivered = recent.contains {
+                    if case .object(let entry) = $0 { entry["source"] == .string("supervisor/feeder-down") } else { false }
+                }
+                return delivered
+            }, "\(risk.output())")
+        try await Self.relaxFeedAge(riskURL: riskURL)
+        try await Task.sleep(for: .seconds(1))
+        #expect(await system.service("execution")?["state"] as? String == "stopped", "tripped is not armed")
+
+        // An operator resets the ESS: the supervisor lets execution run again.
+        let reset = try await HTTPProbe.request(
+            .POST, riskURL + "/api/ess/reset", headers: [("Authorization", "Bearer \(System.controlToken)")],
+            body: #"{"reason": "feeder replaced", "source": "test"}"#)
+        #expect(reset.status == 200, "\(reset.text)")
+        #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        #expect(try await system.mesh()["halt"] == nil)
+        #expect(try await system.metric("vakt_supervisor_trading_halted") == 0)
+        #expect(system.supervisor.output().contains("risk service back and the ESS armed"))
         #expect(await system.stop() == 0)
     }
 

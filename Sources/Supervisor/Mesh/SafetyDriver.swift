@@ -83,8 +83,10 @@ actor SafetyDriver {
                     "rule": "\(firing.rule)", "condition": "\(firing.condition)", "reason": "\(firing.reason)",
                     "since": "\(EventEnvelope.timestamp(firing.since))", "inputs": "\(inputs)",
                 ])
-            await announce(firing, source: source)
+            // The trip first: the announcement may wait on a disk buffer when Redis is the
+            // very thing that failed.
             let outcome = await requestTrip(firing, source: source)
+            await announce(firing, source: source)
             outcomes.append(outcome)
             Self.tripCounter(registry, rule: firing.rule, outcome: outcome).increment()
             if outcome == .unreachable {
