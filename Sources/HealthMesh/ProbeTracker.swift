@@ -54,8 +54,6 @@ public struct ProbeTracker: Sendable {
         graceEndsAt = startedAt + settings.startGrace.seconds
     }
 
-    public func inStartGrace(at now: Date) -> Bool { now < graceEndsAt }
-
     /// The target (re)started: its old verdict no longer says anything.
     public mutating func restarted(at now: Date) {
         graceEndsAt = now + settings.startGrace.seconds

@@ -44,11 +44,6 @@ public struct ProbeSettings: Sendable, Equatable {
         section.finish()
         return result
     }
-
-    /// How long a target that stops answering takes to be known as failing, at most.
-    public var detectionLimit: Duration {
-        interval * failureThreshold + timeout
-    }
 }
 
 /// `health:` in the file: the services' own dependency checks and the supervisor's probes.

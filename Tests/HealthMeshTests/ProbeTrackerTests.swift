@@ -45,7 +45,6 @@ import VaktConfig
         #expect(tracker.status == .fail)
         tracker.restarted(at: start + 5)
         #expect(tracker.status == nil)
-        #expect(tracker.inStartGrace(at: start + 14))
         for second in 5..<10 { tracker.record(fail, at: start + Double(second)) }
         #expect(tracker.status == nil)
     }

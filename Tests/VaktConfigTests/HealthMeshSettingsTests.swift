@@ -18,7 +18,6 @@ import VaktConfig
     @Test func defaultsCoverEveryCriticalServiceAndTheInfrastructure() throws {
         let configuration = try parse("")
         #expect(configuration.health.probe == .defaults)
-        #expect(configuration.health.probe.detectionLimit == .seconds(4))
         let names = configuration.safety.rules.map(\.name)
         #expect(names.contains("critical-service-down") && names.contains("redis-unreachable") && names.contains("market-data-stale"))
         guard case .serviceDown(let services)? = configuration.safety.rules.first?.condition else {

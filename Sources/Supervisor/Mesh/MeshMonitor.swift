@@ -65,9 +65,6 @@ actor MeshMonitor {
     /// The latest evaluation; nil before the first.
     nonisolated var report: MeshReport? { latest.withLock { $0 }?() }
 
-    /// Something changed: evaluate soon.
-    nonisolated func changed() { trigger.yield() }
-
     /// Probes and evaluates until cancelled.
     func run(childChanges: AsyncStream<Void>) async {
         await withTaskGroup(of: Void.self) { group in
