@@ -43,10 +43,17 @@ struct HealthMeshService: ServiceLifecycle.Service {
                     name: settings.name, method: .healthEndpoint(Prober.request("http://\(host):\(port)/health")),
                     settings: configuration.health.probe(for: settings.name)))
         }
-        if let redis { targets.append(.init(name: "redis", method: .redisPing(redis), settings: configuration.health.probe(for: "redis"))) }
+        if let redis {
+            targets.append(
+                .init(
+                    name: "redis", method: .dependencyCheck(RedisPingCheck(connection: redis)),
+                    settings: configuration.health.probe(for: "redis")))
+        }
         if let postgres {
             targets.append(
-                .init(name: "postgres", method: .postgresSelect(postgres), settings: configuration.health.probe(for: "postgres")))
+                .init(
+                    name: "postgres", method: .dependencyCheck(PostgresPingCheck(client: postgres)),
+                    settings: configuration.health.probe(for: "postgres")))
         }
         if needs.contains(Infrastructure.exchange.rawValue) {
             targets.append(
@@ -63,8 +70,10 @@ struct HealthMeshService: ServiceLifecycle.Service {
         let riskPort = configuration.service(.risk).port ?? ServiceKind.risk.defaultPort
         let tokenSecret = configuration.ess.controlTokenSecret
         driver = SafetyDriver(
-            settings: configuration.safety, riskURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret),
-            tokenVariable: SecretStore.variable(for: tokenSecret), httpClient: context.httpClient, supervisor: supervisor,
+            settings: configuration.safety,
+            risk: ControlClient(
+                baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret),
+            supervisor: supervisor,
             events: context.events,
             registry: registry, logger: context.logger, clock: clock)
         let (outbox, state) = try await AlertOutbox.open(path: configuration.alerts.outboxPath)

@@ -15,8 +15,9 @@ enum ProbeMethod: Sendable {
     case healthEndpoint(HTTPClientRequest)
     /// `GET` Binance's `/api/v3/ping`, which answers 200 `{}`.
     case exchangePing(HTTPClientRequest)
-    case redisPing(RedisConnection)
-    case postgresSelect(PostgresClient)
+    /// A datastore's own health check, as every service runs it (`RedisPingCheck`,
+    /// `PostgresPingCheck`).
+    case dependencyCheck(any HealthCheck)
 }
 
 /// Runs one probe and says precisely what went wrong. Nothing a target answers can disturb the
@@ -51,7 +52,7 @@ struct Prober: Sendable {
                 // The HTTP client's deadline bounds the whole exchange, body included; a task
                 // group racing a timer would cost more than the request itself.
                 return try await run(method, settings: settings, started: started)
-            case .redisPing, .postgresSelect:
+            case .dependencyCheck:
                 return try await withTimeout(settings.timeout) {
                     try await self.run(method, settings: settings, started: started)
                 }
@@ -92,18 +93,13 @@ struct Prober: Sendable {
                 return .failure(.malformed, latency: latency, detail: "ping answered something other than a JSON object")
             }
             return .success(.pass, latency: latency, output: nil)
-        case .redisPing(let connection):
-            let reply = try await connection.command(["PING"])
+        case .dependencyCheck(let check):
+            let measurement = try await check.measure()
             let latency = ContinuousClock.now - started
-            guard reply.string == "PONG" else { return .failure(.check, latency: latency, detail: "PING answered \(reply)") }
-            return .success(.pass, latency: latency, output: nil)
-        case .postgresSelect(let client):
-            let rows = try await client.query("SELECT 1 AS one")
-            var seen = false
-            for try await one in rows.decode(Int.self) where one == 1 { seen = true }
-            let latency = ContinuousClock.now - started
-            return seen
-                ? .success(.pass, latency: latency, output: nil) : .failure(.check, latency: latency, detail: "SELECT 1 returned no row")
+            guard measurement.status != .fail else {
+                return .failure(.check, latency: latency, detail: measurement.output ?? "\(check.key) fails")
+            }
+            return .success(measurement.status, latency: latency, output: measurement.output)
         }
     }
 

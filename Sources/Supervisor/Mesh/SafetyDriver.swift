@@ -1,9 +1,7 @@
-import AsyncHTTPClient
 import EventBus
 import Foundation
 import HealthMesh
 import Logging
-import NIOCore
 import Prometheus
 import ServiceKit
 import VaktConfig
@@ -34,10 +32,8 @@ actor SafetyDriver {
     }
 
     private let settings: SafetySettings
-    private let riskURL: String
-    private let token: Secret?
-    private let tokenVariable: String
-    private let httpClient: HTTPClient
+    /// The risk service's control API, with the ESS control token.
+    private let risk: ControlClient
     private let supervisor: Supervisor
     private let events: EventPublisher?
     private let registry: PrometheusCollectorRegistry
@@ -47,14 +43,11 @@ actor SafetyDriver {
     private(set) var hold: Hold?
 
     init(
-        settings: SafetySettings, riskURL: String, token: Secret?, tokenVariable: String, httpClient: HTTPClient, supervisor: Supervisor,
+        settings: SafetySettings, risk: ControlClient, supervisor: Supervisor,
         events: EventPublisher?, registry: PrometheusCollectorRegistry, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         self.settings = settings
-        self.riskURL = riskURL
-        self.token = token
-        self.tokenVariable = tokenVariable
-        self.httpClient = httpClient
+        self.risk = risk
         self.supervisor = supervisor
         self.events = events
         self.registry = registry
@@ -64,10 +57,10 @@ actor SafetyDriver {
             _ = Self.tripCounter(registry, rule: rule.name, outcome: .transitioned)
         }
         Self.haltedGauge(registry).set(to: 0)
-        if token == nil {
+        if risk.token == nil {
             logger.error(
                 "no ESS control token: a fired safety rule cannot trip the ESS, so the supervisor will stop execution itself",
-                metadata: ["secret": "\(tokenVariable)"])
+                metadata: ["secret": "\(SecretStore.variable(for: risk.tokenSecret))"])
         }
     }
 
@@ -114,32 +107,17 @@ actor SafetyDriver {
     }
 
     private func requestTrip(_ firing: SafetyFiring, source: String) async -> TripOutcome {
-        guard let token else {
-            logger.error("cannot request a trip: no ESS control token", metadata: ["secret": "\(tokenVariable)"])
-            return .unreachable
-        }
-        var request = HTTPClientRequest(url: riskURL + "/api/ess/trip")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token.value)")
-        request.headers.add(name: "Content-Type", value: "application/json")
         let body: JSONValue = .object(["reason": .string("\(firing.rule): \(firing.reason)"), "source": .string(source)])
-        request.body = .bytes(ByteBuffer(data: body.encoded()))
         do {
-            let answer = try await withTimeout(settings.riskTimeout) { [httpClient, request] in
-                let response = try await httpClient.execute(request, timeout: .seconds(60))
-                return (response.status.code, String(buffer: try await response.body.collect(upTo: 64 * 1024)))
+            let answer = try await withTimeout(settings.riskTimeout) { [risk] in
+                String(decoding: try await risk.send(.POST, "/api/ess/trip", body: body), as: UTF8.self)
             }
-            guard answer.0 == 200 else {
-                logger.error(
-                    "the risk service refused the trip request",
-                    metadata: ["rule": "\(firing.rule)", "status": "\(answer.0)", "body": "\(answer.1.prefix(300))"])
-                return .unreachable
-            }
-            let outcome: TripOutcome = answer.1.contains("\"transitioned\"") ? .transitioned : .unchanged
+            let outcome: TripOutcome = answer.contains("\"transitioned\"") ? .transitioned : .unchanged
             logger.notice("the risk service took the trip request", metadata: ["rule": "\(firing.rule)", "outcome": "\(outcome.rawValue)"])
             return outcome
         } catch {
-            logger.error("cannot reach the risk service to trip the ESS", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
+            // Unreachable, too slow, no token, or refused (the error says which).
+            logger.error("the risk service did not take the trip request", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
             return .unreachable
         }
     }
@@ -195,12 +173,8 @@ actor SafetyDriver {
     /// The ESS state the risk service reports, or nil when it cannot be asked.
     private func essState() async -> String? {
         do {
-            let body = try await withTimeout(settings.riskTimeout) { [httpClient, riskURL] in
-                let response = try await httpClient.execute(HTTPClientRequest(url: riskURL + "/api/ess"), timeout: .seconds(60))
-                guard response.status == .ok else { throw SafetyError(description: "GET /api/ess answered \(response.status.code)") }
-                return try await response.body.collect(upTo: 1 << 20)
-            }
-            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)),
+            let body = try await withTimeout(settings.riskTimeout) { [risk] in try await risk.get("/api/ess") }
+            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body),
                 case .object(let status)? = fields["status"], case .string(let state)? = status["state"]
             else { return nil }
             return state
@@ -219,7 +193,4 @@ actor SafetyDriver {
         registry.gauge("vakt_supervisor_trading_halted", help: "1 while the supervisor holds the execution service stopped.")
     }
 
-    struct SafetyError: Error, CustomStringConvertible {
-        var description: String
-    }
 }
