@@ -220,7 +220,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: [
+                "Supervisor", "VaktConfig", "VaktTesting",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProcessTests",
             dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads a configuration tree against the schema that code states key by key, collecting every
 /// problem instead of stopping at the first.
 ///
@@ -152,6 +154,21 @@ public final class ConfigReader {
 
         public func optionalString(_ key: String) -> String? {
             scalar(key)?.text
+        }
+
+        /// An `http://` or `https://` URL with a host, or nil (reported) when `key` holds
+        /// something else.
+        public func optionalHTTPURL(_ key: String) -> String? {
+            guard let (text, origin) = scalar(key) else { return nil }
+            guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+                fail(key, "expected an http:// or https:// URL, got \"\(text)\"", origin)
+                return nil
+            }
+            guard let host = URLComponents(string: text)?.host, !host.isEmpty else {
+                fail(key, "\"\(text)\" is not a URL with a host", origin)
+                return nil
+            }
+            return text
         }
 
         /// Whether the file or the environment sets `key`.

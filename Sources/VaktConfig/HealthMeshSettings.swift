@@ -68,10 +68,7 @@ public struct HealthSettings: Sendable {
         let urls = section.section("http_targets")
         var httpTargets: [String: String] = [:]
         for name in urls.keys {
-            guard let url = urls.optionalString(name) else { continue }
-            if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                urls.report(name, "expected an http:// or https:// URL, got \"\(url)\"")
-            }
+            guard let url = urls.optionalHTTPURL(name) else { continue }
             httpTargets[name] = url
         }
         self.httpTargets = httpTargets
@@ -271,15 +268,12 @@ public struct AlertSettings: Sendable {
             let entry = receiversSection.section(name)
             let kind: Receiver.Kind = entry.choice("type", default: .webhook)
             let receiver = Receiver(
-                name: name, kind: kind, url: entry.optionalString("url"), urlSecret: entry.optionalString("url_secret"),
+                name: name, kind: kind, url: entry.optionalHTTPURL("url"), urlSecret: entry.optionalString("url_secret"),
                 tokenSecret: entry.optionalString("token_secret"), routingKeySecret: entry.optionalString("routing_key_secret"))
-            if let url = receiver.url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                entry.report("url", "expected an http:// or https:// URL, got \"\(url)\"")
-            }
-            if receiver.url != nil && receiver.urlSecret != nil {
+            if entry.contains("url") && receiver.urlSecret != nil {
                 entry.report("url_secret", "give url or url_secret, not both")
             }
-            if receiver.url == nil && receiver.urlSecret == nil && kind != .pagerduty {
+            if !entry.contains("url") && receiver.urlSecret == nil && kind != .pagerduty {
                 entry.report("url", "missing required key (or url_secret)")
             }
             if kind == .pagerduty && receiver.routingKeySecret == nil {

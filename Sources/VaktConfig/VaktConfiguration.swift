@@ -154,10 +154,8 @@ extension VaktConfiguration {
         postgresSection.finish()
 
         let exchangeSection = root.section("exchange")
-        let baseURL = exchangeSection.string("base_url", default: "http://127.0.0.1:\(ServiceKind.exchangeSim.defaultPort)")
-        if !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
-            exchangeSection.report("base_url", "expected an http:// or https:// URL, got \"\(baseURL)\"")
-        }
+        let baseURL =
+            exchangeSection.optionalHTTPURL("base_url") ?? "http://127.0.0.1:\(ServiceKind.exchangeSim.defaultPort)"
         exchange = ExchangeSettings(baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
         exchangeSection.finish()
 

@@ -15,6 +15,11 @@ public final class ScriptedHTTPServer: Sendable {
         case delay(Duration, then: [UInt8])
         /// Closes the connection without a word.
         case close
+        /// Answers 200 with a body sent in chunks, with no `Content-Length`.
+        case chunked([[UInt8]])
+        /// Answers, then closes the connection without having said so in a header (as a server
+        /// closing an idle kept-alive connection does).
+        case respondThenClose(status: Int, body: [UInt8])
 
         public static func json(_ status: Int, _ text: String) -> Answer {
             .respond(status: status, body: Array(text.utf8))
@@ -36,6 +41,7 @@ public final class ScriptedHTTPServer: Sendable {
 
     final class Log: Sendable {
         let requests = Mutex<[Request]>([])
+        let connections = Mutex(0)
     }
 
     public let port: Int
@@ -51,7 +57,8 @@ public final class ScriptedHTTPServer: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                state.connections.withLock { $0 += 1 }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
                     channel.pipeline.addHandler(Handler(state: state, answer: answer))
                 }
             }
@@ -63,6 +70,9 @@ public final class ScriptedHTTPServer: Sendable {
 
     /// Every request received so far, in order.
     public var requests: [Request] { state.requests.withLock { $0 } }
+
+    /// How many connections clients have opened so far.
+    public var connections: Int { state.connections.withLock { $0 } }
 
     public func stop() async {
         try? await channel.close()
@@ -116,6 +126,16 @@ public final class ScriptedHTTPServer: Sendable {
                 }
             case .respond(let status, let contentType, let bytes):
                 write(context: context, status: status, contentType: contentType, body: bytes, keepAlive: keepAlive)
+            case .respondThenClose(let status, let bytes):
+                write(context: context, status: status, contentType: "application/json", body: bytes, keepAlive: true)
+                context.close(promise: nil)
+            case .chunked(let chunks):
+                let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Type": "application/json"])
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                for chunk in chunks {
+                    context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: chunk)))), promise: nil)
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
         }
 

@@ -77,6 +77,7 @@ import VaktConfig
               http_targets:
                 redis: http://x
                 ftp: ftp://x
+                hostless: "http:///health"
             safety:
               halt_service: nobody
               rules:
@@ -99,6 +100,7 @@ import VaktConfig
             "test.yaml:health.probes.nonsense: unknown probe target; expected a service name or redis, postgres, exchange",
             "test.yaml:health.http_targets.redis: a service or infrastructure of that name exists already",
             "test.yaml:health.http_targets.ftp: expected an http:// or https:// URL, got \"ftp://x\"",
+            "test.yaml:health.http_targets.hostless: \"http:///health\" is not a URL with a host",
             "test.yaml:safety.halt_service: unknown or disabled service \"nobody\"",
             "test.yaml:safety.rules.a.condition: expected one of service_down, service_gave_up, dependency_down, stream_stale, got \"when_it_rains\"",
             "test.yaml:safety.rules.b.dependency: expected one of redis, postgres, exchange, got \"kafka\"",

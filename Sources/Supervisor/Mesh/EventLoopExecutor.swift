@@ -19,8 +19,7 @@ final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
     func sleep(until deadline: ContinuousClock.Instant) async {
         let delay = ContinuousClock.now.duration(to: deadline)
         guard delay > .zero, !Task.isCancelled else { return }
-        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-        let scheduled = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}
+        let scheduled = eventLoop.scheduleTask(in: TimeAmount(delay)) {}
         await withTaskCancellationHandler {
             _ = try? await scheduled.futureResult.get()
         } onCancel: {

@@ -35,12 +35,14 @@ struct HealthMeshService: ServiceLifecycle.Service {
         postgres =
             needs.contains(Infrastructure.postgres.rawValue)
             ? ServiceRuntime.postgresClient(configuration.postgres, secrets: context.secrets, logger: context.logger) : nil
+        let prober = Prober()
+        self.prober = prober
         var targets: [MeshMonitor.Target] = []
         for settings in configuration.supervisedServices {
             guard let port = settings.port else { continue }
             targets.append(
                 .init(
-                    name: settings.name, method: .healthEndpoint(Prober.request("http://\(host):\(port)/health")),
+                    name: settings.name, method: .healthEndpoint(prober.httpTarget("http://\(host):\(port)/health")),
                     settings: configuration.health.probe(for: settings.name)))
         }
         if let redis {
@@ -58,14 +60,14 @@ struct HealthMeshService: ServiceLifecycle.Service {
         if needs.contains(Infrastructure.exchange.rawValue) {
             targets.append(
                 .init(
-                    name: "exchange", method: .exchangePing(Prober.request(configuration.exchange.baseURL + "/api/v3/ping")),
+                    name: "exchange", method: .exchangePing(prober.httpTarget(configuration.exchange.baseURL + "/api/v3/ping")),
                     settings: configuration.health.probe(for: "exchange")))
         }
         for (name, url) in configuration.health.httpTargets.sorted(by: { $0.key < $1.key }) {
-            targets.append(.init(name: name, method: .healthEndpoint(Prober.request(url)), settings: configuration.health.probe(for: name)))
+            targets.append(
+                .init(name: name, method: .healthEndpoint(prober.httpTarget(url)), settings: configuration.health.probe(for: name)))
         }
 
-        prober = Prober()
         let registry = context.metrics.registry
         let riskPort = configuration.service(.risk).port ?? ServiceKind.risk.defaultPort
         let tokenSecret = configuration.ess.controlTokenSecret
@@ -112,7 +114,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
                 group.cancelAll()
             }
         }
-        try? await prober.httpClient.shutdown()
+        await prober.shutdown()
     }
 
     /// `GET /api/mesh`.

@@ -7,28 +7,37 @@ import NIOPosix
 import PostgresNIO
 import RedisClient
 import ServiceKit
+import Synchronization
 import VaktConfig
 
 /// How one target is asked whether it is healthy.
 enum ProbeMethod: Sendable {
-    /// `GET` a `/health` that answers in the health+json format (the request of ``Prober/request(_:)``).
-    case healthEndpoint(HTTPClientRequest)
+    /// `GET` a `/health` that answers in the health+json format.
+    case healthEndpoint(HTTPProbeTarget)
     /// `GET` Binance's `/api/v3/ping`, which answers 200 `{}`.
-    case exchangePing(HTTPClientRequest)
+    case exchangePing(HTTPProbeTarget)
     /// A datastore's own health check, as every service runs it (`RedisPingCheck`,
     /// `PostgresPingCheck`).
     case dependencyCheck(any HealthCheck)
 }
 
+/// Where a probe's `GET` goes: a plain `http://` target over a connection of its own, anything
+/// else (`https://`) through AsyncHTTPClient, where TLS is the work (docs/decisions.md).
+enum HTTPProbeTarget: Sendable {
+    case plain(ProbeConnection)
+    case viaHTTPClient(HTTPClientRequest)
+}
+
 /// Runs one probe and says precisely what went wrong. Nothing a target answers can disturb the
 /// supervisor: bodies are read only up to the cap, redirects are not followed, and every probe
 /// ends by its timeout.
-struct Prober: Sendable {
-    /// A client of the probes' own, on one event loop: redirects are refused (a redirect loop
+final class Prober: Sendable {
+    /// For `https://` targets, on the probes' event loop: redirects are refused (a redirect loop
     /// costs one request), and connections are kept alive between probes.
-    let httpClient: HTTPClient
-    /// Where the probe tasks run: the client's event loop.
+    private let httpClient: HTTPClient
+    /// Where the probe tasks run and their connections live.
     let executor: EventLoopExecutor
+    private let connections = Mutex<[ProbeConnection]>([])
 
     init() {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
@@ -37,6 +46,24 @@ struct Prober: Sendable {
         configuration.decompression = .disabled
         httpClient = HTTPClient(eventLoopGroupProvider: .shared(eventLoop), configuration: configuration)
         executor = EventLoopExecutor(eventLoop: eventLoop)
+    }
+
+    /// The target for `GET url`, built once per target.
+    func httpTarget(_ url: String) -> HTTPProbeTarget {
+        let accept = "\(HealthReport.mediaType), application/json"
+        if let connection = ProbeConnection(url: url, accept: accept, eventLoop: executor.eventLoop) {
+            connections.withLock { $0.append(connection) }
+            return .plain(connection)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: accept)
+        return .viaHTTPClient(request)
+    }
+
+    /// Closes every probe connection.
+    func shutdown() async {
+        for connection in connections.withLock({ $0 }) { connection.close() }
+        try? await httpClient.shutdown()
     }
 
     /// Waits for a probe's next turn without leaving the probes' event loop.
@@ -103,34 +130,27 @@ struct Prober: Sendable {
         }
     }
 
-    /// A probe's request, built once per target.
-    static func request(_ url: String) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "\(HealthReport.mediaType), application/json")
-        return request
-    }
-
-    private func get(_ request: HTTPClientRequest, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
+    private func get(_ target: HTTPProbeTarget, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
+        let request: HTTPClientRequest
+        switch target {
+        case .plain(let connection):
+            let response = try await connection.get(timeout: settings.timeout, maxBodyBytes: settings.maxBodyBytes)
+            return (response.status, response.body)
+        case .viaHTTPClient(let httpRequest):
+            request = httpRequest
+        }
         let response = try await httpClient.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
         if (300..<400).contains(response.status.code) {
             // Not read: the answer is the redirect itself.
             return (response.status, ByteBuffer(string: response.headers.first(name: "location") ?? ""))
         }
         if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBodyBytes {
-            throw BodyTooLarge(limit: settings.maxBodyBytes, announced: length)
+            throw ProbeConnection.BodyTooLarge(limit: settings.maxBodyBytes, announced: length)
         }
         do {
             return (response.status, try await response.body.collect(upTo: settings.maxBodyBytes))
         } catch is NIOTooManyBytesError {
-            throw BodyTooLarge(limit: settings.maxBodyBytes, announced: nil)
-        }
-    }
-
-    struct BodyTooLarge: Error, CustomStringConvertible {
-        var limit: Int
-        var announced: Int?
-        var description: String {
-            "body " + (announced.map { "of \($0) bytes " } ?? "") + "exceeds the \(limit)-byte limit"
+            throw ProbeConnection.BodyTooLarge(limit: settings.maxBodyBytes, announced: nil)
         }
     }
 
@@ -156,8 +176,10 @@ struct Prober: Sendable {
 
     static func reason(for error: any Error) -> ProbeFailureReason {
         switch error {
-        case is BodyTooLarge: return .bodyTooLarge
+        case is ProbeConnection.BodyTooLarge: return .bodyTooLarge
         case is RedisError, is PSQLError: return .check
+        case is HTTPParserError: return .malformed
+        case is ProbeConnection.Timeout, ChannelError.connectTimeout: return .timeout
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
             return .timeout
         default: return .connection
@@ -166,8 +188,12 @@ struct Prober: Sendable {
 
     static func describe(_ error: any Error, timeout: Duration) -> String {
         switch error {
+        case is ProbeConnection.Timeout, ChannelError.connectTimeout: "no answer within \(timeout.milliseconds) ms"
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
             "no answer within \(timeout.milliseconds) ms"
+        case let error as HTTPParserError: "not an HTTP answer: \(error)"
+        case let error as NIOConnectionError:
+            "cannot connect to \(error.host):\(error.port)" + (error.connectionErrors.first.map { ": \($0.error)" } ?? "")
         case let error as PSQLError: String(reflecting: error.code) + (error.serverInfo?[.message].map { ": \($0)" } ?? "")
         default: "\(error)"
         }
