@@ -48,13 +48,17 @@ func settings(_ name: String) -> EventBusSettings {
 
 print("envelope_bytes \(envelope(0).encoded().count)")
 
-// Batched publish: 200,000 events in batches of 100, one pipelined round trip each.
+// Batched publish: 200,000 events in batches of 100, one pipelined round trip each, from a task
+// on the concurrency pool as a service publishes (as for single publishes below).
+nonisolated func publishAll(_ batches: [[EventEnvelope]], with publisher: EventPublisher) async throws -> Double {
+    let start = nanoseconds()
+    for batch in batches { try await publisher.publish(batch) }
+    return Double(nanoseconds() - start) / 1e9
+}
 do {
     let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("batched"), logger: logger)
     let batches = (0..<2000).map { batch in (0..<100).map { envelope(batch * 100 + $0) } }
-    let start = nanoseconds()
-    for batch in batches { try await publisher.publish(batch) }
-    let seconds = Double(nanoseconds() - start) / 1e9
+    let seconds = try await publishAll(batches, with: publisher)
     print("batched_publish_events_per_second \(Int(200_000 / seconds))")
 }
 

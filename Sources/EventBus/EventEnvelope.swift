@@ -28,19 +28,20 @@ public struct EventEnvelope: Sendable, Equatable {
 
     /// The JSON stored in the stream entry's `envelope` field, keys sorted.
     public func encoded() -> Data {
-        var output = "{\"id\":"
-        output.reserveCapacity(256)
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
+        output.append(contentsOf: "{\"id\":".utf8)
         JSONValue.write(string: id, into: &output)
-        output += ",\"occurredAt\":"
-        output += "\"" + Self.timestamp(occurredAt) + "\""
-        output += ",\"payload\":"
+        output.append(contentsOf: ",\"occurredAt\":\"".utf8)
+        output.append(contentsOf: Self.timestamp(occurredAt).utf8)
+        output.append(contentsOf: "\",\"payload\":".utf8)
         payload.write(into: &output)
-        output += ",\"schemaVersion\":\(schemaVersion),\"source\":"
+        output.append(contentsOf: ",\"schemaVersion\":\(schemaVersion),\"source\":".utf8)
         JSONValue.write(string: source, into: &output)
-        output += ",\"type\":"
+        output.append(contentsOf: ",\"type\":".utf8)
         JSONValue.write(string: type.rawValue, into: &output)
-        output += "}"
-        return Data(output.utf8)
+        output.append(UInt8(ascii: "}"))
+        return Data(output)
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -121,7 +121,7 @@ public actor EventPublisher {
             outcome = .buffer(reason: nil)
         } else {
             let commands = Self.commands(for: entries, settings: settings)
-            outcome = await redis.withSession { session -> Outcome in
+            outcome = await redis.withSession(spinning: commands.count == 1) { session -> Outcome in
                 // Decided again here: a send that failed meanwhile may have started buffering.
                 guard !self.route.withLock({ $0.joinBuffering() }) else { return .buffer(reason: nil) }
                 do throws(RedisError) {

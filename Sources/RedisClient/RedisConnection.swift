@@ -14,11 +14,16 @@ public struct RedisEndpoint: Sendable {
     public var commandTimeout: Duration
     public var reconnectInitialDelay: Duration
     public var reconnectMaxDelay: Duration
+    /// How long a caller waiting for the answer to one command keeps its CPU before it sleeps.
+    /// On machines whose idle CPUs wake slowly (virtual machines above all) a sleep and wake-up
+    /// costs more than the round trip itself; zero sleeps at once.
+    public var spinWait: Duration
 
     public init(
         host: String, port: Int, database: Int = 0, password: String? = nil,
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .seconds(1),
-        reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5)
+        reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5),
+        spinWait: Duration = .microseconds(200)
     ) {
         self.host = host
         self.port = port
@@ -28,6 +33,7 @@ public struct RedisEndpoint: Sendable {
         self.commandTimeout = commandTimeout
         self.reconnectInitialDelay = reconnectInitialDelay
         self.reconnectMaxDelay = reconnectMaxDelay
+        self.spinWait = spinWait
     }
 }
 
@@ -73,27 +79,31 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// The same, with binary-safe arguments as bytes: no conversion through `String`.
     public func pipeline(bytes commands: [[[UInt8]]]) async throws(RedisError) -> [RedisReply] {
-        try await withSession { session in Result { () throws(RedisError) in try session.pipeline(bytes: commands) } }.get()
+        try await withSession(spinning: commands.count == 1) { session in
+            Result { () throws(RedisError) in try session.pipeline(bytes: commands) }
+        }.get()
     }
 
     /// Runs `body` with the connection to itself: no other command runs between the ones it sends,
     /// so a caller can decide whether to send and send in one step. `body` runs on the
     /// connection's thread and may block there; the session is valid only inside it.
-    public func withSession<T: Sendable>(_ body: @escaping @Sendable (RedisSession) -> T) async -> T {
+    ///
+    /// - Parameter spinning: whether to wait for the answer on the caller's CPU first (up to
+    ///   ``RedisEndpoint/spinWait``): right for one command, whose answer comes in tens of
+    ///   microseconds; a long pipeline would only take the CPU Redis and the connection need.
+    public func withSession<T: Sendable>(spinning: Bool = true, _ body: @escaping @Sendable (RedisSession) -> T) async -> T {
         if thread.isCurrent { return body(RedisSession(connection: self)) }
-        return await withUnsafeContinuation { continuation in
-            thread.execute { continuation.resume(returning: body(RedisSession(connection: self))) }
-        }
+        let handoff = Handoff<T>()
+        thread.execute { handoff.complete(body(RedisSession(connection: self))) }
+        return await handoff.value(spinningFor: spinning ? endpoint.spinWait : .zero)
     }
 
     // MARK: - On the thread
 
     fileprivate func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         let context = try connectedContext()
-        for arguments in commands {
-            if Self.append(arguments, to: context) != REDIS_OK {
-                throw lose(context, during: "sending")
-            }
+        if Self.append(commands, to: context) != REDIS_OK {
+            throw lose(context, during: "sending")
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
@@ -145,7 +155,8 @@ public final class RedisConnection: @unchecked Sendable {
         if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
         for arguments in setup {
             var raw: UnsafeMutableRawPointer?
-            guard Self.append(arguments.map { Array($0.utf8) }, to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK, let raw
+            guard Self.append([arguments.map { Array($0.utf8) }], to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK,
+                let raw
             else {
                 let reason = Self.errorText(context)
                 redisFree(context)
@@ -183,26 +194,12 @@ public final class RedisConnection: @unchecked Sendable {
         currentDelay = min(currentDelay * 2, endpoint.reconnectMaxDelay)
     }
 
-    /// Appends one command; the arguments are laid out in one buffer so their pointers stay
-    /// valid together for the call, with one allocation however many there are.
-    private static func append(_ arguments: [[UInt8]], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        var joined: [UInt8] = []
-        joined.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            joined.append(contentsOf: argument)
-            lengths.append(argument.count)
-        }
-        return joined.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { base in
-                var offset = 0
-                var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
-                    defer { offset += length }
-                    return base.baseAddress.map { $0 + offset }
-                }
-                return redisAppendCommandArgv(context, Int32(arguments.count), &pointers, &lengths)
-            }
+    /// Appends the commands in Redis's wire format (RESP), written here into one buffer and
+    /// handed to hiredis in one call, instead of one formatting call per command.
+    private static func append(_ commands: [[[UInt8]]], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
+        let encoded = RESP.encode(commands)
+        return encoded.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
     }
 
@@ -247,7 +244,7 @@ public final class RedisConnection: @unchecked Sendable {
     }
 }
 
-/// The connection inside ``RedisConnection/withSession(_:)``.
+/// The connection inside ``RedisConnection/withSession(spinning:_:)``.
 public struct RedisSession: Sendable {
     fileprivate let connection: RedisConnection
 

@@ -234,13 +234,14 @@ public final class ConfigReader {
 
         static func parseDuration(_ text: String) -> Duration? {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            let units: [(suffix: String, milliseconds: Int64)] = [
-                ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+            // "us" and "ms" before "s", which they end with.
+            let units: [(suffix: String, microseconds: Int64)] = [
+                ("us", 1), ("ms", 1000), ("s", 1_000_000), ("m", 60_000_000), ("h", 3_600_000_000), ("d", 86_400_000_000),
             ]
             for unit in units where trimmed.hasSuffix(unit.suffix) {
                 guard let amount = Int64(trimmed.dropLast(unit.suffix.count)), amount >= 0 else { return nil }
-                let (product, overflow) = amount.multipliedReportingOverflow(by: unit.milliseconds)
-                return overflow ? nil : .milliseconds(product)
+                let (product, overflow) = amount.multipliedReportingOverflow(by: unit.microseconds)
+                return overflow ? nil : .microseconds(product)
             }
             guard let milliseconds = Int64(trimmed), milliseconds >= 0 else { return nil }
             return .milliseconds(milliseconds)

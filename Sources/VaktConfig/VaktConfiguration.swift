@@ -70,6 +70,9 @@ public struct RedisSettings: Sendable {
     public var commandTimeout: Duration
     public var reconnectInitialDelay: Duration
     public var reconnectMaxDelay: Duration
+    /// How long a caller waiting for Redis's answer to one command keeps its CPU before it
+    /// sleeps (see docs/decisions.md); zero never spins.
+    public var spinWait: Duration
     /// Name of the secret holding the Redis password (see ``SecretStore``); none when empty.
     public var passwordSecret: String?
 }
@@ -134,6 +137,7 @@ extension VaktConfiguration {
             reconnectInitialDelay: redisSection.duration(
                 "reconnect_initial_delay", default: .milliseconds(100), in: .milliseconds(1)...(.seconds(60))),
             reconnectMaxDelay: redisSection.duration("reconnect_max_delay", default: .seconds(5), in: .milliseconds(1)...(.seconds(600))),
+            spinWait: redisSection.duration("spin_wait", default: .microseconds(200), in: .zero...(.milliseconds(10))),
             passwordSecret: redisSection.optionalString("password_secret")
         )
         if redis.reconnectMaxDelay < redis.reconnectInitialDelay {

@@ -12,6 +12,13 @@ import VaktTesting
         let replies = try await connection.pipeline([["SET", "key", value], ["GET", "key"], ["INCR", "counter"], ["GET", "missing"]])
         #expect(replies == [.status("OK"), .bulk(Array(value.utf8)), .integer(1), .null])
         #expect(try await connection.command(["XADD", "s", "*", "k", "v"]).string?.contains("-") == true)
+        // Arguments that look like the protocol itself, empty ones and long ones go through as they are.
+        let awkward: [[UInt8]] = [Array("*1\r\n$3\r\n".utf8), [], Array(repeating: 0, count: 100_000), [0x0D, 0x0A]]
+        let stored = try await connection.pipeline(
+            bytes: awkward.enumerated().map { [Array("SET".utf8), Array("k\($0.offset)".utf8), $0.element] })
+        #expect(stored == Array(repeating: .status("OK"), count: awkward.count))
+        let read = try await connection.pipeline(bytes: awkward.indices.map { [Array("GET".utf8), Array("k\($0)".utf8)] })
+        #expect(read == awkward.map { .bulk($0) })
     }
 
     @Test func errorReplyIsAReplyNotAConnectionFailure() async throws {

@@ -145,6 +145,8 @@ import Testing
         #expect(configuration.health.checkTimeout == .milliseconds(250))
         #expect(configuration.supervisor.readyTimeout == .seconds(120))
         #expect(ConfigReader.Section.parseDuration("1m") == .seconds(60))
+        #expect(ConfigReader.Section.parseDuration("250us") == .microseconds(250))
+        #expect(ConfigReader.Section.parseDuration("us") == nil)
         #expect(ConfigReader.Section.parseDuration("1500") == .milliseconds(1500))
         #expect(ConfigReader.Section.parseDuration("-1s") == nil)
         #expect(ConfigReader.Section.parseDuration("fast") == nil)

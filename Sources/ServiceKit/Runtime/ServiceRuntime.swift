@@ -119,7 +119,8 @@ public enum ServiceRuntime {
             host: settings.host, port: settings.port, database: settings.database,
             password: settings.passwordSecret.flatMap { secrets.secret(named: $0)?.value },
             connectTimeout: settings.connectTimeout, commandTimeout: settings.commandTimeout,
-            reconnectInitialDelay: settings.reconnectInitialDelay, reconnectMaxDelay: settings.reconnectMaxDelay)
+            reconnectInitialDelay: settings.reconnectInitialDelay, reconnectMaxDelay: settings.reconnectMaxDelay,
+            spinWait: settings.spinWait)
     }
 
     public static func postgresClient(_ settings: PostgresSettings, secrets: SecretStore, logger: Logger) -> PostgresClient {

@@ -1,0 +1,45 @@
+import Foundation
+import Synchronization
+
+/// A value passed from a connection's thread to a task, which first waits for it on its own CPU
+/// for a bounded time and only then suspends. A suspended task is resumed through the
+/// concurrency pool, whose sleeping thread (and, in a virtual machine, whose idle CPU) takes
+/// longer to wake than a Redis round trip on loopback takes.
+final class Handoff<T: Sendable>: Sendable {
+    private enum State {
+        case pending
+        case done(T)
+        case waiting(UnsafeContinuation<T, Never>)
+    }
+
+    private let state = Mutex<State>(.pending)
+    /// Read by the spinning task without taking the lock.
+    private let isDone = Atomic<Bool>(false)
+
+    func complete(_ value: T) {
+        let waiter = state.withLock { state -> UnsafeContinuation<T, Never>? in
+            if case .waiting(let continuation) = state { return continuation }
+            state = .done(value)
+            return nil
+        }
+        isDone.store(true, ordering: .releasing)
+        waiter?.resume(returning: value)
+    }
+
+    /// The value; spins (yielding the CPU to anything else runnable) for up to `limit`, then
+    /// suspends until it comes.
+    func value(spinningFor limit: Duration) async -> T {
+        if limit > .zero {
+            let deadline = ContinuousClock.now + limit
+            while !isDone.load(ordering: .acquiring) && ContinuousClock.now < deadline { sched_yield() }
+        }
+        return await withUnsafeContinuation { continuation in
+            let ready = state.withLock { state -> T? in
+                if case .done(let value) = state { return value }
+                state = .waiting(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
