@@ -22,14 +22,9 @@ public final class AlertOutbox: Sendable {
     /// own: opening SQLite in WAL mode with `synchronous=FULL` waits on the disk, which must not
     /// hold a thread of the concurrency pool.
     public static func open(path: String) async throws -> (AlertOutbox, AlertGrouper.State?) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Result {
-                        let outbox = try AlertOutbox(path: path)
-                        return (outbox, try outbox.loadState())
-                    })
-            }.start()
+        try await DurableDatabase.onOwnThread {
+            let outbox = try AlertOutbox(path: path)
+            return (outbox, try outbox.loadState())
         }
     }
 

@@ -15,4 +15,12 @@ public enum DurableDatabase {
         }
         return try DatabaseQueue(path: path, configuration: configuration)
     }
+
+    /// Runs `work` (opening a store: file I/O, schema, a first read) on a thread of its own,
+    /// since it blocks, and the concurrency pool's few threads must not.
+    public static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
 }

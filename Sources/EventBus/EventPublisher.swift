@@ -79,7 +79,7 @@ public actor EventPublisher {
         self.settings = settings
         self.logger = logger
         self.metrics = EventBusMetrics()
-        let buffer = try DiskBuffer(path: settings.bufferPath)
+        let buffer = try await DurableDatabase.onOwnThread { [path = settings.bufferPath] in try DiskBuffer(path: path) }
         self.buffer = buffer
         let events = await buffer.count
         let bytes = await buffer.bytes
