@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceKit
+import Synchronization
 import VaktConfig
 
 /// Delivers the outbox to the receivers. A 2xx delivers; a network error, a timeout, 429 or a
@@ -26,6 +27,9 @@ public actor NotificationDelivery {
     private let clock: @Sendable () -> Date
     private let wakeups: AsyncStream<Void>
     private let wakeup: AsyncStream<Void>.Continuation
+    /// Notifications in the outbox when last counted; while none are, the retry check has
+    /// nothing to look for (new ones arrive through ``notify()``). Unknown, so 1, at first.
+    private let queued = Atomic<Int>(1)
 
     static let sentHelp = "Notifications delivered, by receiver."
     static let failedHelp = "Notifications refused (4xx) or given up after retries, by receiver."
@@ -73,7 +77,7 @@ public actor NotificationDelivery {
             group.addTask { [wakeup] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: Self.retryCheckInterval)
-                    wakeup.yield()
+                    if self.queued.load(ordering: .relaxed) > 0 { wakeup.yield() }
                 }
             }
             // One iterator for the whole run: an AsyncStream ends for good when the task
@@ -150,6 +154,7 @@ public actor NotificationDelivery {
 
     private func updateQueued() async {
         guard let counts = try? await outbox.pendingCounts() else { return }
+        queued.store(counts.values.reduce(0, +), ordering: .relaxed)
         for name in receivers.keys {
             registry.gauge("vakt_alert_notifications_queued", help: Self.queuedHelp, labels: [("receiver", name)]).set(
                 to: Double(counts[name] ?? 0))

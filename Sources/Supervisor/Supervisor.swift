@@ -157,7 +157,8 @@ final class Supervisor: Sendable {
 
     private func routeNotifications() async {
         var held: [(datagram: NotifySocketListener.Datagram, since: ContinuousClock.Instant)] = []
-        for await datagram in listener.datagramsWithTicks(every: .milliseconds(50)) {
+        let (datagrams, revisit) = listener.datagramsWithRevisits(after: .milliseconds(50))
+        for await datagram in datagrams {
             if let datagram, !deliver(datagram) {
                 // Bounded: a flood from strangers cannot grow this without limit.
                 if held.count >= 256 { reject(held.removeFirst().datagram) }
@@ -167,6 +168,7 @@ final class Supervisor: Sendable {
             let now = ContinuousClock.now
             for expired in held where now - expired.since >= Self.unattributedGrace { reject(expired.datagram) }
             held.removeAll { now - $0.since >= Self.unattributedGrace }
+            if !held.isEmpty { revisit() }
         }
     }
 

@@ -173,25 +173,41 @@ func processGroup(of pid: Int32) -> Int32? {
 }
 
 extension NotifySocketListener {
-    /// The datagrams, with a nil between them at least every `interval`, so a consumer holding
-    /// datagrams back can revisit them without a second task. Ends when the listener stops.
-    public func datagramsWithTicks(every interval: Duration) -> AsyncStream<Datagram?> {
+    /// The datagrams, and a nil `interval` after each call of `revisit`, so a consumer holding
+    /// datagrams back can look at them again without a second task, and without waking up
+    /// while it holds nothing. Ends when the listener stops.
+    public func datagramsWithRevisits(after interval: Duration) -> (stream: AsyncStream<Datagram?>, revisit: @Sendable () -> Void) {
         let (stream, continuation) = AsyncStream.makeStream(of: Datagram?.self, bufferingPolicy: .bufferingNewest(4096))
         let datagrams = self.datagrams
         let forward = Task {
             for await datagram in datagrams { continuation.yield(datagram) }
             continuation.finish()
         }
-        let tick = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                continuation.yield(nil)
-            }
-        }
+        let timer = RevisitTimer()
         continuation.onTermination = { _ in
             forward.cancel()
-            tick.cancel()
+            timer.cancel()
         }
-        return stream
+        return (stream, { timer.schedule(after: interval) { continuation.yield(nil) } })
+    }
+}
+
+/// At most one pending revisit at a time.
+private final class RevisitTimer: Sendable {
+    private let pending = Mutex<Task<Void, Never>?>(nil)
+
+    func schedule(after interval: Duration, _ fire: @escaping @Sendable () -> Void) {
+        pending.withLock { pending in
+            guard pending == nil else { return }
+            pending = Task {
+                try? await Task.sleep(for: interval)
+                self.pending.withLock { $0 = nil }
+                fire()
+            }
+        }
+    }
+
+    func cancel() {
+        pending.withLock { $0?.cancel() }
     }
 }

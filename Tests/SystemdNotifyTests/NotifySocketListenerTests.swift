@@ -66,6 +66,26 @@ import VaktTesting
         #expect(throws: NotifySocketListener.SocketError.self) { try NotifySocketListener(address: recorder.address) }
     }
 
+    @Test func aRevisitComesOnlyWhenAskedForAndOnceForSeveralAsks() async throws {
+        let listener = try NotifySocketListener.abstract(prefix: "vakt-revisit")
+        defer { listener.stop() }
+        let (stream, revisit) = listener.datagramsWithRevisits(after: .milliseconds(20))
+        var iterator = stream.makeAsyncIterator()
+        try send("READY=1", to: listener.address)
+        let first = await iterator.next()
+        #expect(first??.senderPID == getpid())
+        let started = ContinuousClock.now
+        revisit()
+        revisit()
+        let revisited = await iterator.next()
+        #expect(revisited != nil && revisited! == nil, "a revisit is a nil element")
+        #expect(ContinuousClock.now - started >= .milliseconds(20))
+        // Nothing further was asked for: the next element is the next datagram, not a revisit.
+        try send("STATUS=after", to: listener.address)
+        let next = await iterator.next()
+        #expect((try next??.message.get())?.assignments == [.status("after")])
+    }
+
     /// Sends one datagram from this process, as a service's sd_notify would.
     func send(_ text: String, to address: String) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
