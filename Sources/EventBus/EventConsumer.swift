@@ -112,7 +112,7 @@ public final class EventConsumer: Sendable {
         var arguments = ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(settings.batchSize)]
         if block { arguments += ["BLOCK", String(settings.blockFor.milliseconds)] }
         arguments += ["STREAMS"] + types.map(\.stream) + Array(repeating: id, count: types.count)
-        let reply = try await redis.command(arguments)
+        let reply = try await redis.command(arguments, blocking: block)
         if case .error(let message) = reply { throw RedisError.server(message) }
         guard case .array(let streams) = reply else { return [] }  // nil: nothing within the block time
         return streams.flatMap { stream -> [Entry] in

@@ -130,7 +130,8 @@ public struct EventStreamInspector: Sendable {
     )] {
         let ids = types.map { cursor[$0.stream] ?? "$" }
         let reply = try await redis.command(
-            ["XREAD", "COUNT", "100", "BLOCK", String(block.components.seconds * 1000), "STREAMS"] + types.map(\.stream) + ids)
+            ["XREAD", "COUNT", "100", "BLOCK", String(block.components.seconds * 1000), "STREAMS"] + types.map(\.stream) + ids,
+            blocking: true)
         var result: [(stream: String, envelope: String)] = []
         for stream in reply.array ?? [] {
             guard case .array(let pair) = stream, pair.count == 2, let name = pair[0].string else { continue }

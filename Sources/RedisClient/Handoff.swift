@@ -26,14 +26,19 @@ final class Handoff<T: Sendable>: Sendable {
         waiter?.resume(returning: value)
     }
 
-    /// The value; spins (yielding the CPU to anything else runnable) for up to `limit`, then
-    /// suspends until it comes.
-    func value(spinningFor limit: Duration) async -> T {
+    /// The value, and whether it came while the task spun: spins (yielding the CPU to anything
+    /// else runnable) for up to `limit`, then suspends until it comes.
+    func value(spinningFor limit: Duration) async -> (T, answeredWhileSpinning: Bool) {
         if limit > .zero {
             let deadline = ContinuousClock.now + limit
             while !isDone.load(ordering: .acquiring) && ContinuousClock.now < deadline { sched_yield() }
         }
-        return await withUnsafeContinuation { continuation in
+        let answered = limit > .zero && isDone.load(ordering: .acquiring)
+        return (await value(), answered)
+    }
+
+    private func value() async -> T {
+        await withUnsafeContinuation { continuation in
             let ready = state.withLock { state -> T? in
                 if case .done(let value) = state { return value }
                 state = .waiting(continuation)

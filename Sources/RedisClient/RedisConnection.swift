@@ -3,6 +3,7 @@
 
 import CHiredis
 import Foundation
+import Synchronization
 
 /// Where and how to connect.
 public struct RedisEndpoint: Sendable {
@@ -23,7 +24,7 @@ public struct RedisEndpoint: Sendable {
         host: String, port: Int, database: Int = 0, password: String? = nil,
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .seconds(1),
         reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5),
-        spinWait: Duration = .microseconds(200)
+        spinWait: Duration = .zero
     ) {
         self.host = host
         self.port = port
@@ -51,6 +52,10 @@ public final class RedisConnection: @unchecked Sendable {
     private var nextAttempt: ContinuousClock.Instant?
     private var currentDelay: Duration
     private var lastError = ""
+    /// Calls that wait without spinning before spinning is tried again, after a spin the answer
+    /// outlasted: the machine is busy, and spinning would take the CPU whoever answers needs.
+    private let spinPause = Atomic<Int>(0)
+    static let spinPauseCalls = 100
 
     public init(endpoint: RedisEndpoint, label: String = "redis") {
         self.endpoint = endpoint
@@ -68,8 +73,11 @@ public final class RedisConnection: @unchecked Sendable {
     public var executor: any TaskExecutor { thread }
 
     /// Runs one command, for example `["PING"]` or `["XADD", "stream", "*", "k", "v"]`.
-    public func command(_ arguments: [String]) async throws(RedisError) -> RedisReply {
-        try await pipeline([arguments])[0]
+    ///
+    /// - Parameter blocking: the command waits in Redis by design (`XREADGROUP ... BLOCK`), so
+    ///   its caller sleeps at once instead of spinning for an answer that is not meant to come soon.
+    public func command(_ arguments: [String], blocking: Bool = false) async throws(RedisError) -> RedisReply {
+        try await pipeline(bytes: [arguments.map { Array($0.utf8) }], spinning: !blocking)[0]
     }
 
     /// Sends several commands in one write and reads their replies in order.
@@ -77,9 +85,14 @@ public final class RedisConnection: @unchecked Sendable {
         try await pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
     }
 
-    /// The same, with binary-safe arguments as bytes: no conversion through `String`.
+    /// The same, with binary-safe arguments as bytes: no conversion through `String`. Only a
+    /// single command spins for its answer (see ``withSession(spinning:_:)``).
     public func pipeline(bytes commands: [[[UInt8]]]) async throws(RedisError) -> [RedisReply] {
-        try await withSession(spinning: commands.count == 1) { session in
+        try await pipeline(bytes: commands, spinning: commands.count == 1)
+    }
+
+    private func pipeline(bytes commands: [[[UInt8]]], spinning: Bool) async throws(RedisError) -> [RedisReply] {
+        try await withSession(spinning: spinning) { session in
             Result { () throws(RedisError) in try session.pipeline(bytes: commands) }
         }.get()
     }
@@ -95,7 +108,17 @@ public final class RedisConnection: @unchecked Sendable {
         if thread.isCurrent { return body(RedisSession(connection: self)) }
         let handoff = Handoff<T>()
         thread.execute { handoff.complete(body(RedisSession(connection: self))) }
-        return await handoff.value(spinningFor: spinning ? endpoint.spinWait : .zero)
+        var spin = Duration.zero
+        if spinning && endpoint.spinWait > .zero {
+            if spinPause.load(ordering: .relaxed) > 0 {
+                spinPause.subtract(1, ordering: .relaxed)
+            } else {
+                spin = endpoint.spinWait
+            }
+        }
+        let (value, answeredWhileSpinning) = await handoff.value(spinningFor: spin)
+        if spin > .zero && !answeredWhileSpinning { spinPause.store(Self.spinPauseCalls, ordering: .relaxed) }
+        return value
     }
 
     // MARK: - On the thread

@@ -8,7 +8,7 @@ import Testing
     @Test func aValueReadyWhileTheTaskSpinsIsTakenWithoutSuspending() async {
         let handoff = Handoff<Int>()
         handoff.complete(7)
-        #expect(await handoff.value(spinningFor: .milliseconds(1)) == 7)
+        #expect(await handoff.value(spinningFor: .milliseconds(1)) == (7, answeredWhileSpinning: true))
     }
 
     @Test func aValueThatComesAfterTheSpinResumesTheSuspendedTask() async {
@@ -19,7 +19,7 @@ import Testing
                 handoff.complete(42)
             }
             thread.start()
-            #expect(await handoff.value(spinningFor: spin) == 42)
+            #expect(await handoff.value(spinningFor: spin) == (42, answeredWhileSpinning: false))
         }
     }
 
@@ -30,7 +30,7 @@ import Testing
                     let handoff = Handoff<Int>()
                     let thread = Thread { handoff.complete(index) }
                     thread.start()
-                    return await handoff.value(spinningFor: index.isMultiple(of: 2) ? .zero : .microseconds(20)) == index
+                    return await handoff.value(spinningFor: index.isMultiple(of: 2) ? .zero : .microseconds(20)).0 == index
                 }
             }
             for await delivered in group { #expect(delivered) }
