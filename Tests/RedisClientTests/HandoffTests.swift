@@ -24,14 +24,18 @@ import Testing
     }
 
     @Test func manyHandoffsRacingTheirCompletionEachDeliverTheirValue() async {
+        // One thread completes them all while the tasks start waiting, so some complete before
+        // their task waits, some while it spins and some after it suspended.
+        let handoffs = (0..<2_000).map { _ in Handoff<Int>() }
+        let completer = Thread {
+            for (index, handoff) in handoffs.enumerated() { handoff.complete(index) }
+        }
         await withTaskGroup(of: Bool.self) { group in
-            for index in 0..<2_000 {
+            for (index, handoff) in handoffs.enumerated() {
                 group.addTask {
-                    let handoff = Handoff<Int>()
-                    let thread = Thread { handoff.complete(index) }
-                    thread.start()
-                    return await handoff.value(spinningFor: index.isMultiple(of: 2) ? .zero : .microseconds(20)).0 == index
+                    await handoff.value(spinningFor: index.isMultiple(of: 2) ? .zero : .microseconds(20)).0 == index
                 }
+                if index == 100 { completer.start() }
             }
             for await delivered in group { #expect(delivered) }
         }
