@@ -16,6 +16,12 @@ final class Handoff<T: Sendable>: Sendable {
     /// Read by the spinning task without taking the lock.
     private let isDone = Atomic<Bool>(false)
 
+    /// Whether a task has suspended waiting for the value (so tests can order the race
+    /// exactly instead of sleeping).
+    var hasWaiter: Bool {
+        state.withLock { if case .waiting = $0 { true } else { false } }
+    }
+
     func complete(_ value: T) {
         let waiter = state.withLock { state -> UnsafeContinuation<T, Never>? in
             if case .waiting(let continuation) = state { return continuation }

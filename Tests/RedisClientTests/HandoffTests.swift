@@ -14,12 +14,10 @@ import Testing
     @Test func aValueThatComesAfterTheSpinResumesTheSuspendedTask() async {
         for spin in [Duration.zero, .microseconds(50)] {
             let handoff = Handoff<Int>()
-            let thread = Thread {
-                usleep(20_000)
-                handoff.complete(42)
-            }
-            thread.start()
-            #expect(await handoff.value(spinningFor: spin) == (42, answeredWhileSpinning: false))
+            async let value = handoff.value(spinningFor: spin)
+            while !handoff.hasWaiter { await Task.yield() }
+            handoff.complete(42)
+            #expect(await value == (42, answeredWhileSpinning: false))
         }
     }
 

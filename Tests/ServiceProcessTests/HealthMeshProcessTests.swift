@@ -282,7 +282,7 @@ import VaktTesting
             "html": "malformed: not JSON: <!doctype html>", "invalid": "malformed: not JSON",
             "shape": "malformed: missing string field \"status\"",
             "large": "body_too_large: body of 10485760 bytes exceeds the 262144-byte limit", "slow": "timeout: no answer within 400 ms",
-            "close": "connection:", "redirect": "redirect: HTTP 302", "teapot": "http_status: HTTP 418",
+            "close": "connection:", "redirect": "redirect: HTTP 302 redirect to /loop", "teapot": "http_status: HTTP 418",
         ]
         let settled = await TestEnvironment.eventually(timeout: .seconds(20)) {
             for (name, reason) in expected {

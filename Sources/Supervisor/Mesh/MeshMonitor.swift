@@ -157,15 +157,20 @@ actor MeshMonitor {
         let now = dependencies.clock()
         let snapshots = await dependencies.supervisor.snapshots()
         let hold = await dependencies.driver.hold
-        var trackers = self.trackers.withLock { $0 }
-        var observations: [String: NodeObservation] = [:]
-        var gaveUp: Set<String> = []
+        var restarted: [String] = []
         for snapshot in snapshots {
             if let pid = snapshot.pid, runs[snapshot.name] != pid {
                 runs[snapshot.name] = pid
-                trackers[snapshot.name]?.restarted(at: now)
-                self.trackers.withLock { $0[snapshot.name]?.restarted(at: now) }
+                restarted.append(snapshot.name)
             }
+        }
+        let trackers = self.trackers.withLock { trackers in
+            for name in restarted { trackers[name]?.restarted(at: now) }
+            return trackers
+        }
+        var observations: [String: NodeObservation] = [:]
+        var gaveUp: Set<String> = []
+        for snapshot in snapshots {
             if snapshot.state == .failed { gaveUp.insert(snapshot.name) }
             observations[snapshot.name] = Self.observe(snapshot, probe: trackers[snapshot.name], hold: hold, at: now)
         }

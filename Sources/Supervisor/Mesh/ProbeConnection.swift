@@ -217,7 +217,6 @@ final class ProbeConnection: @unchecked Sendable {
                 body.writeBuffer(&chunk)
             case .end:
                 if let status { finish(Response(status: status, body: body)) }
-                discarding = false
                 if !keepAlive { context.close(promise: nil) }
             }
         }

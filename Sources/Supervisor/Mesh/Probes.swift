@@ -97,7 +97,7 @@ final class Prober: Sendable {
         case .healthEndpoint(let request):
             let (status, body) = try await get(request, settings: settings)
             let latency = ContinuousClock.now - started
-            if let failure = Self.redirectOrStatus(status, allowed: [200, 503], latency: latency) { return failure }
+            if let failure = Self.redirectOrStatus(status, body: body, allowed: [200, 503], latency: latency) { return failure }
             let report: HealthReport
             do {
                 report = try HealthReport.parse(body.readableBytesView)
@@ -115,7 +115,7 @@ final class Prober: Sendable {
         case .exchangePing(let request):
             let (status, body) = try await get(request, settings: settings)
             let latency = ContinuousClock.now - started
-            if let failure = Self.redirectOrStatus(status, allowed: [200], latency: latency) { return failure }
+            if let failure = Self.redirectOrStatus(status, body: body, allowed: [200], latency: latency) { return failure }
             guard (try? JSONSerialization.jsonObject(with: Data(buffer: body))) is [String: Any] else {
                 return .failure(.malformed, latency: latency, detail: "ping answered something other than a JSON object")
             }
@@ -131,14 +131,17 @@ final class Prober: Sendable {
     }
 
     private func get(_ target: HTTPProbeTarget, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
-        let request: HTTPClientRequest
         switch target {
         case .plain(let connection):
             let response = try await connection.get(timeout: settings.timeout, maxBodyBytes: settings.maxBodyBytes)
             return (response.status, response.body)
-        case .viaHTTPClient(let httpRequest):
-            request = httpRequest
+        case .viaHTTPClient(let request):
+            return try await getViaHTTPClient(request, settings: settings)
         }
+    }
+
+    /// The same over TLS, with the same limits: the redirect not read, the body read up to its cap.
+    private func getViaHTTPClient(_ request: HTTPClientRequest, settings: ProbeSettings) async throws -> (HTTPResponseStatus, ByteBuffer) {
         let response = try await httpClient.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
         if (300..<400).contains(response.status.code) {
             // Not read: the answer is the redirect itself.
@@ -154,9 +157,15 @@ final class Prober: Sendable {
         }
     }
 
-    private static func redirectOrStatus(_ status: HTTPResponseStatus, allowed: Set<UInt>, latency: Duration) -> ProbeResult? {
+    /// - Parameter body: for a redirect, the `Location` it names.
+    private static func redirectOrStatus(
+        _ status: HTTPResponseStatus, body: ByteBuffer, allowed: Set<UInt>, latency: Duration
+    ) -> ProbeResult? {
         if (300..<400).contains(status.code) {
-            return .failure(.redirect, latency: latency, detail: "HTTP \(status.code) redirect; probes do not follow redirects")
+            let location = String(buffer: body)
+            return .failure(
+                .redirect, latency: latency,
+                detail: "HTTP \(status.code) redirect" + (location.isEmpty ? "" : " to \(location)") + "; probes do not follow redirects")
         }
         guard allowed.contains(status.code) else {
             return .failure(.httpStatus, latency: latency, detail: "HTTP \(status.code) \(status.reasonPhrase)")
