@@ -70,8 +70,10 @@ import VaktTesting
         await monitor.sample()
         #expect(monitor.groups.first?.verdict.status == .ok)
 
+        // Stopped for good before the next events: a read still blocking in Redis would take
+        // them for a consumer of the same name running beside its successor.
         consumer.cancel()
-        try await Task.sleep(for: .milliseconds(300))
+        await consumer.value
         try await publisher.publish((5..<12).map { event(.orderFilled, $0) })
         #expect(
             await TestEnvironment.eventually {
