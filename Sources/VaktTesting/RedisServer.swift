@@ -59,7 +59,7 @@ public final class RedisServer: @unchecked Sendable {
         }
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        KilledProcess.waitUntilExited(process.processIdentifier)
     }
 
     deinit {

@@ -54,7 +54,7 @@ public final class ServiceProcess: @unchecked Sendable {
     deinit {
         if process.isRunning {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            KilledProcess.waitUntilExited(pid)
         }
         try? FileManager.default.removeItem(at: outputFile)
     }
