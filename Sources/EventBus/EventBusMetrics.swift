@@ -12,6 +12,9 @@ final class EventBusMetrics: Sendable {
     private let counters = HandleCache<Counter>()
     private let timers = HandleCache<Timer>()
     private let publishedToRedis = Timer(label: "vakt_event_publish_duration_seconds", dimensions: [("path", "redis")])
+    /// By stream alone: the one counter touched for every published event is found without
+    /// building a key from its label and dimensions.
+    private let publishedByStream = Mutex<[String: Counter]>([:])
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
         counters.handle(label, dimensions) { Counter(label: $0, dimensions: $1) }
@@ -21,13 +24,19 @@ final class EventBusMetrics: Sendable {
         timers.handle(label, dimensions) { Timer(label: $0, dimensions: $1) }
     }
 
-    func published(_ entries: [(stream: String, envelope: Data)], duration: Duration) {
+    func published<Envelope>(_ entries: [(stream: String, envelope: Envelope)], duration: Duration) {
         // Counted per run of the same stream: a batch is usually one stream, a single event always.
         var index = entries.startIndex
         while index < entries.endIndex {
             let stream = entries[index].stream
             let end = entries[index...].firstIndex { $0.stream != stream } ?? entries.endIndex
-            counter("vakt_events_published_total", [("stream", stream)]).increment(by: end - index)
+            let published = publishedByStream.withLock { counters in
+                if let counter = counters[stream] { return counter }
+                let counter = Counter(label: "vakt_events_published_total", dimensions: [("stream", stream)])
+                counters[stream] = counter
+                return counter
+            }
+            published.increment(by: end - index)
             index = end
         }
         publishedToRedis.record(duration: duration)

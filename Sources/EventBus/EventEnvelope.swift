@@ -27,21 +27,26 @@ public struct EventEnvelope: Sendable, Equatable {
     }
 
     /// The JSON stored in the stream entry's `envelope` field, keys sorted.
-    public func encoded() -> Data {
+    public func encoded() -> Data { Data(encodedBytes()) }
+
+    /// The same JSON as bytes, for writers that need no `Data`.
+    public func encodedBytes() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(512)
         output.append(contentsOf: "{\"id\":".utf8)
         JSONValue.write(string: id, into: &output)
         output.append(contentsOf: ",\"occurredAt\":\"".utf8)
-        output.append(contentsOf: Self.timestamp(occurredAt).utf8)
+        Self.write(timestamp: occurredAt, into: &output)
         output.append(contentsOf: "\",\"payload\":".utf8)
         payload.write(into: &output)
-        output.append(contentsOf: ",\"schemaVersion\":\(schemaVersion),\"source\":".utf8)
+        output.append(contentsOf: ",\"schemaVersion\":".utf8)
+        JSONValue.write(integer: Int64(schemaVersion), into: &output)
+        output.append(contentsOf: ",\"source\":".utf8)
         JSONValue.write(string: source, into: &output)
         output.append(contentsOf: ",\"type\":".utf8)
         JSONValue.write(string: type.rawValue, into: &output)
         output.append(UInt8(ascii: "}"))
-        return Data(output)
+        return output
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -51,8 +56,15 @@ public struct EventEnvelope: Sendable, Equatable {
         (try? Date(text, strategy: timeFormat)) ?? (try? Date(text, strategy: .iso8601))
     }
 
-    /// `2026-11-27T01:19:01.123Z`, formatted by hand: this runs for every published event.
+    /// `2026-11-27T01:19:01.123Z`.
     public static func timestamp(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        write(timestamp: date, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same, formatted by hand into the output: this runs for every published event.
+    static func write(timestamp date: Date, into output: inout [UInt8]) {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
         var remainder = Int(milliseconds - Int64(seconds) * 1000)
@@ -62,26 +74,25 @@ public struct EventEnvelope: Sendable, Equatable {
         }
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        // "yyyy-MM-ddTHH:mm:ss.SSSZ" written into a fixed buffer: no intermediate strings.
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int, at offset: Int, width: Int) {
+        // "yyyy-MM-ddTHH:mm:ss.SSSZ": fixed widths, no intermediate strings.
+        func put(_ value: Int, width: Int, then separator: Unicode.Scalar?) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
             var remaining = value
-            for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
+            while divisor > 0 {
+                output.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
             }
+            if let separator { output.append(UInt8(ascii: separator)) }
         }
-        put(Int(parts.tm_year) + 1900, at: 0, width: 4)
-        put(Int(parts.tm_mon) + 1, at: 5, width: 2)
-        put(Int(parts.tm_mday), at: 8, width: 2)
-        put(Int(parts.tm_hour), at: 11, width: 2)
-        put(Int(parts.tm_min), at: 14, width: 2)
-        put(Int(parts.tm_sec), at: 17, width: 2)
-        put(remainder, at: 20, width: 3)
-        for (offset, character) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] as [(Int, Unicode.Scalar)] {
-            bytes[offset] = UInt8(ascii: character)
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        put(Int(parts.tm_year) + 1900, width: 4, then: "-")
+        put(Int(parts.tm_mon) + 1, width: 2, then: "-")
+        put(Int(parts.tm_mday), width: 2, then: "T")
+        put(Int(parts.tm_hour), width: 2, then: ":")
+        put(Int(parts.tm_min), width: 2, then: ":")
+        put(Int(parts.tm_sec), width: 2, then: ".")
+        put(remainder, width: 3, then: "Z")
     }
 }
 

@@ -70,6 +70,7 @@ public actor EventPublisher {
     private let settings: EventBusSettings
     private let logger: Logger
     private let metrics: EventBusMetrics
+    private let encoder: XAddEncoder
     private let state: Mutex<BufferState>
     private let route: Mutex<Route>
     private var flusher: Task<Void, Never>?
@@ -79,6 +80,7 @@ public actor EventPublisher {
         self.settings = settings
         self.logger = logger
         self.metrics = EventBusMetrics()
+        self.encoder = XAddEncoder(settings: settings)
         let buffer = try await DurableDatabase.onOwnThread { [path = settings.bufferPath] in try DiskBuffer(path: path) }
         self.buffer = buffer
         let events = await buffer.count
@@ -110,7 +112,7 @@ public actor EventPublisher {
     public nonisolated func publish(_ envelopes: [EventEnvelope]) async throws(PublishError) {
         guard !envelopes.isEmpty else { return }
         let started = ContinuousClock.now
-        let entries = envelopes.map { (stream: $0.type.stream, envelope: $0.encoded()) }
+        let entries = envelopes.map { (stream: $0.type.stream, envelope: $0.encodedBytes()) }
         if let large = entries.first(where: { $0.envelope.count > settings.maxEnvelopeBytes }) {
             metrics.rejected(reason: "too_large")
             throw .envelopeTooLarge(bytes: large.envelope.count, limit: settings.maxEnvelopeBytes)
@@ -120,12 +122,12 @@ public actor EventPublisher {
         if route.withLock({ $0.joinBuffering() }) {
             outcome = .buffer(reason: nil)
         } else {
-            let commands = Self.commands(for: entries, settings: settings)
+            let commands = encoder.commands(for: entries)
             outcome = await redis.withSession(spinning: commands.count == 1) { session -> Outcome in
                 // Decided again here: a send that failed meanwhile may have started buffering.
                 guard !self.route.withLock({ $0.joinBuffering() }) else { return .buffer(reason: nil) }
                 do throws(RedisError) {
-                    try Self.requireSuccess(session.pipeline(bytes: commands))
+                    try Self.requireSuccess(session.pipeline(commands))
                     return .sent
                 } catch {
                     self.route.withLock { $0.decideToBuffer() }
@@ -138,7 +140,7 @@ public actor EventPublisher {
             metrics.published(entries, duration: ContinuousClock.now - started)
         case .buffer(let reason):
             if let reason { logger.warning("Redis unreachable; buffering events on disk", metadata: ["error": "\(reason)"]) }
-            try await bufferDecided(entries)
+            try await bufferDecided(entries.map { ($0.stream, Data($0.envelope)) })
             metrics.buffered(entries.count, duration: ContinuousClock.now - started)
         }
     }
@@ -228,7 +230,7 @@ public actor EventPublisher {
                 return
             }
             do {
-                try await send(batch.map { ($0.stream, $0.envelope) })
+                try await send(batch.map { ($0.stream, Array($0.envelope)) })
                 try await buffer.remove(through: last.sequence, count: batch.count, bytes: batch.reduce(0) { $0 + $1.envelope.count })
                 flushed += batch.count
                 metrics.flushed(batch.count)
@@ -240,30 +242,8 @@ public actor EventPublisher {
         }
     }
 
-    private func send(_ entries: [(stream: String, envelope: Data)]) async throws {
-        try Self.requireSuccess(await redis.pipeline(bytes: Self.commands(for: entries, settings: settings)))
-    }
-
-    /// One `XADD` per entry, trimming the stream by its retention.
-    private static func commands(for entries: [(stream: String, envelope: Data)], settings: EventBusSettings) -> [[[UInt8]]] {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        // The arguments before the envelope are the same for every entry of a stream.
-        var prefixes: [String: [[UInt8]]] = [:]
-        return entries.map { entry in
-            let prefix =
-                prefixes[entry.stream]
-                ?? {
-                    let trim: [String]
-                    switch settings.retention(of: entry.stream) {
-                    case .maxLength(let length): trim = ["MAXLEN", "~", String(length)]
-                    case .maxAge(let age): trim = ["MINID", "~", "\(now - age.milliseconds)-0"]
-                    }
-                    let prefix = (["XADD", entry.stream] + trim + ["*", "envelope"]).map { Array($0.utf8) }
-                    prefixes[entry.stream] = prefix
-                    return prefix
-                }()
-            return prefix + [Array(entry.envelope)]
-        }
+    private func send(_ entries: [(stream: String, envelope: [UInt8])]) async throws {
+        try Self.requireSuccess(await redis.pipeline(encoder.commands(for: entries)))
     }
 
     private static func requireSuccess(_ replies: [RedisReply]) throws(RedisError) {

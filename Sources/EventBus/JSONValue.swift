@@ -76,9 +76,23 @@ extension JSONValue {
             return
         }
         if number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
-            output.append(contentsOf: String(Int64(number)).utf8)
+            write(integer: Int64(number), into: &output)
         } else {
             output.append(contentsOf: "\(number)".utf8)
+        }
+    }
+
+    /// The digits written straight into the output: no intermediate string.
+    static func write(integer: Int64, into output: inout [UInt8]) {
+        if integer < 0 { output.append(UInt8(ascii: "-")) }
+        let magnitude = integer.magnitude
+        var divisor: UInt64 = 1
+        while divisor <= magnitude / 10 { divisor *= 10 }
+        var remaining = magnitude
+        while divisor > 0 {
+            output.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
         }
     }
 

@@ -32,15 +32,28 @@ final class Handoff<T: Sendable>: Sendable {
         waiter?.resume(returning: value)
     }
 
-    /// The value, and whether it came while the task spun: spins (yielding the CPU to anything
-    /// else runnable) for up to `limit`, then suspends until it comes.
-    func value(spinningFor limit: Duration) async -> (T, answeredWhileSpinning: Bool) {
-        if limit > .zero {
-            let deadline = ContinuousClock.now + limit
-            while !isDone.load(ordering: .acquiring) && ContinuousClock.now < deadline { sched_yield() }
+    /// The value, and how the spin went: spins (yielding the CPU to anything else runnable) for
+    /// up to `limit`, then suspends until the value comes.
+    func value(spinningFor limit: Duration, preemptedAfter preemption: Duration = .microseconds(50)) async -> (T, SpinOutcome) {
+        guard limit > .zero else { return (await value(), .notTried) }
+        let clock = ContinuousClock()
+        var last = clock.now
+        let deadline = last + limit
+        var spin = SpinOutcome.answered
+        while !isDone.load(ordering: .acquiring) {
+            sched_yield()
+            let now = clock.now
+            if now - last > preemption {
+                spin = .preempted
+                break
+            }
+            if now >= deadline {
+                spin = .outlasted
+                break
+            }
+            last = now
         }
-        let answered = limit > .zero && isDone.load(ordering: .acquiring)
-        return (await value(), answered)
+        return (await value(), spin)
     }
 
     private func value() async -> T {
@@ -53,4 +66,16 @@ final class Handoff<T: Sendable>: Sendable {
             if let ready { continuation.resume(returning: ready) }
         }
     }
+}
+
+/// How a spin for the value ended.
+enum SpinOutcome: Sendable, Equatable {
+    case notTried
+    /// The value came while the task spun: the spin saved a wake-up.
+    case answered
+    /// The spin ran out first.
+    case outlasted
+    /// A yield gave the CPU to another thread for longer than `preemptedAfter`: something
+    /// else wanted this CPU, and spinning takes it from them.
+    case preempted
 }

@@ -24,7 +24,7 @@ public struct RedisEndpoint: Sendable {
         host: String, port: Int, database: Int = 0, password: String? = nil,
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .seconds(1),
         reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5),
-        spinWait: Duration = .zero
+        spinWait: Duration = .microseconds(200)
     ) {
         self.host = host
         self.port = port
@@ -52,15 +52,13 @@ public final class RedisConnection: @unchecked Sendable {
     private var nextAttempt: ContinuousClock.Instant?
     private var currentDelay: Duration
     private var lastError = ""
-    /// Calls that wait without spinning before spinning is tried again, after a spin the answer
-    /// outlasted: the machine is busy, and spinning would take the CPU whoever answers needs.
-    private let spinPause = Atomic<Int>(0)
-    static let spinPauseCalls = 100
+    private let spinPolicy: SpinPolicy
 
     public init(endpoint: RedisEndpoint, label: String = "redis") {
         self.endpoint = endpoint
         self.thread = ConnectionThread(name: "vakt.redis.\(label)")
         self.currentDelay = endpoint.reconnectInitialDelay
+        self.spinPolicy = SpinPolicy(limit: endpoint.spinWait)
     }
 
     deinit {
@@ -77,7 +75,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Parameter blocking: the command waits in Redis by design (`XREADGROUP ... BLOCK`), so
     ///   its caller sleeps at once instead of spinning for an answer that is not meant to come soon.
     public func command(_ arguments: [String], blocking: Bool = false) async throws(RedisError) -> RedisReply {
-        try await pipeline(bytes: [arguments.map { Array($0.utf8) }], spinning: !blocking)[0]
+        try await pipeline(RedisCommandBuffer([arguments.map { Array($0.utf8) }]), spinning: !blocking)[0]
     }
 
     /// Sends several commands in one write and reads their replies in order.
@@ -85,15 +83,20 @@ public final class RedisConnection: @unchecked Sendable {
         try await pipeline(bytes: commands.map { $0.map { Array($0.utf8) } })
     }
 
-    /// The same, with binary-safe arguments as bytes: no conversion through `String`. Only a
-    /// single command spins for its answer (see ``withSession(spinning:_:)``).
+    /// The same, with binary-safe arguments as bytes: no conversion through `String`.
     public func pipeline(bytes commands: [[[UInt8]]]) async throws(RedisError) -> [RedisReply] {
-        try await pipeline(bytes: commands, spinning: commands.count == 1)
+        try await pipeline(RedisCommandBuffer(commands))
     }
 
-    private func pipeline(bytes commands: [[[UInt8]]], spinning: Bool) async throws(RedisError) -> [RedisReply] {
+    /// The same, with the commands already encoded. Only a single command spins for its answer
+    /// (see ``withSession(spinning:_:)``).
+    public func pipeline(_ commands: RedisCommandBuffer) async throws(RedisError) -> [RedisReply] {
+        try await pipeline(commands, spinning: commands.count == 1)
+    }
+
+    private func pipeline(_ commands: RedisCommandBuffer, spinning: Bool) async throws(RedisError) -> [RedisReply] {
         try await withSession(spinning: spinning) { session in
-            Result { () throws(RedisError) in try session.pipeline(bytes: commands) }
+            Result { () throws(RedisError) in try session.pipeline(commands) }
         }.get()
     }
 
@@ -101,36 +104,30 @@ public final class RedisConnection: @unchecked Sendable {
     /// so a caller can decide whether to send and send in one step. `body` runs on the
     /// connection's thread and may block there; the session is valid only inside it.
     ///
-    /// - Parameter spinning: whether to wait for the answer on the caller's CPU first (up to
-    ///   ``RedisEndpoint/spinWait``): right for one command, whose answer comes in tens of
-    ///   microseconds; a long pipeline would only take the CPU Redis and the connection need.
+    /// - Parameter spinning: whether the caller may wait for the answer on its own CPU first
+    ///   (up to ``RedisEndpoint/spinWait``, when ``SpinPolicy`` allows): right for one command,
+    ///   whose answer comes in tens of microseconds; a long pipeline would only take the CPU
+    ///   Redis and the connection need.
     public func withSession<T: Sendable>(spinning: Bool = true, _ body: @escaping @Sendable (RedisSession) -> T) async -> T {
         if thread.isCurrent { return body(RedisSession(connection: self)) }
         let handoff = Handoff<T>()
         thread.execute { handoff.complete(body(RedisSession(connection: self))) }
-        var spin = Duration.zero
-        if spinning && endpoint.spinWait > .zero {
-            if spinPause.load(ordering: .relaxed) > 0 {
-                spinPause.subtract(1, ordering: .relaxed)
-            } else {
-                spin = endpoint.spinWait
-            }
-        }
-        let (value, answeredWhileSpinning) = await handoff.value(spinningFor: spin)
-        if spin > .zero && !answeredWhileSpinning { spinPause.store(Self.spinPauseCalls, ordering: .relaxed) }
+        guard spinning else { return await handoff.value(spinningFor: .zero).0 }
+        let (value, spin) = await handoff.value(spinningFor: spinPolicy.begin())
+        spinPolicy.finish(spin)
         return value
     }
 
     // MARK: - On the thread
 
-    fileprivate func runPipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+    fileprivate func runPipeline(_ commands: RedisCommandBuffer) throws(RedisError) -> [RedisReply] {
         let context = try connectedContext()
         if Self.append(commands, to: context) != REDIS_OK {
             throw lose(context, during: "sending")
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        for _ in commands {
+        for _ in 0..<commands.count {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                 throw lose(context, during: "reading a reply")
@@ -178,7 +175,8 @@ public final class RedisConnection: @unchecked Sendable {
         if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
         for arguments in setup {
             var raw: UnsafeMutableRawPointer?
-            guard Self.append([arguments.map { Array($0.utf8) }], to: context) == REDIS_OK, redisGetReply(context, &raw) == REDIS_OK,
+            guard Self.append(RedisCommandBuffer([arguments.map { Array($0.utf8) }]), to: context) == REDIS_OK,
+                redisGetReply(context, &raw) == REDIS_OK,
                 let raw
             else {
                 let reason = Self.errorText(context)
@@ -217,11 +215,9 @@ public final class RedisConnection: @unchecked Sendable {
         currentDelay = min(currentDelay * 2, endpoint.reconnectMaxDelay)
     }
 
-    /// Appends the commands in Redis's wire format (RESP), written here into one buffer and
-    /// handed to hiredis in one call, instead of one formatting call per command.
-    private static func append(_ commands: [[[UInt8]]], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        let encoded = RESP.encode(commands)
-        return encoded.withUnsafeBufferPointer { buffer in
+    /// Hands the encoded commands to hiredis in one call, instead of one formatting call per command.
+    private static func append(_ commands: RedisCommandBuffer, to context: UnsafeMutablePointer<redisContext>) -> Int32 {
+        commands.bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
     }
@@ -272,7 +268,7 @@ public struct RedisSession: Sendable {
     fileprivate let connection: RedisConnection
 
     /// Sends the commands in one write and reads their replies in order, blocking until then.
-    public func pipeline(bytes commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+    public func pipeline(_ commands: RedisCommandBuffer) throws(RedisError) -> [RedisReply] {
         try connection.runPipeline(commands)
     }
 }

@@ -137,7 +137,7 @@ extension VaktConfiguration {
             reconnectInitialDelay: redisSection.duration(
                 "reconnect_initial_delay", default: .milliseconds(100), in: .milliseconds(1)...(.seconds(60))),
             reconnectMaxDelay: redisSection.duration("reconnect_max_delay", default: .seconds(5), in: .milliseconds(1)...(.seconds(600))),
-            spinWait: redisSection.duration("spin_wait", default: .zero, in: .zero...(.milliseconds(10))),
+            spinWait: redisSection.duration("spin_wait", default: .microseconds(200), in: .zero...(.milliseconds(10))),
             passwordSecret: redisSection.optionalString("password_secret")
         )
         if redis.reconnectMaxDelay < redis.reconnectInitialDelay {

@@ -37,6 +37,12 @@ import Testing
         #expect(try EventEnvelope.decode(Array(infinite.encoded()), maximumBytes: 1 << 20).payload == .null)
     }
 
+    @Test func wholeNumbersAreWrittenAsTheirDigits() {
+        let numbers: [Double] = [0, -0.0, 7, -1, 10, 99, 100, 1_234_567_890_123, 9_007_199_254_740_991, -9_007_199_254_740_991, 2.5]
+        let text = String(decoding: JSONValue.array(numbers.map { .number($0) }).encoded(), as: UTF8.self)
+        #expect(text == "[0,0,7,-1,10,99,100,1234567890123,9007199254740991,-9007199254740991,2.5]")
+    }
+
     @Test func timestampsMatchISO8601WithMilliseconds() {
         // Values exact in binary agree with Foundation's formatter.
         for seconds in [0.0, 1_800_000_000.125, 951_782_400.5, 4_102_444_799.5, -1.25] {

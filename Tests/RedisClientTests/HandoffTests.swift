@@ -8,16 +8,33 @@ import Testing
     @Test func aValueReadyWhileTheTaskSpinsIsTakenWithoutSuspending() async {
         let handoff = Handoff<Int>()
         handoff.complete(7)
-        #expect(await handoff.value(spinningFor: .milliseconds(1)) == (7, answeredWhileSpinning: true))
+        #expect(await handoff.value(spinningFor: .milliseconds(1)) == (7, .answered))
+    }
+
+    @Test func aSpinTheValueOutlastsSaysSo() async {
+        let handoff = Handoff<Int>()
+        async let value = handoff.value(spinningFor: .microseconds(50), preemptedAfter: .seconds(1))
+        while !handoff.hasWaiter { await Task.yield() }
+        handoff.complete(3)
+        #expect(await value == (3, .outlasted))
+    }
+
+    @Test func aSpinWhoseYieldGaveTheCPUAwayEndsAsPreempted() async {
+        // With no time allowed for a yield, every yield that returns counts as another thread's turn.
+        let handoff = Handoff<Int>()
+        async let value = handoff.value(spinningFor: .seconds(10), preemptedAfter: .zero)
+        while !handoff.hasWaiter { await Task.yield() }
+        handoff.complete(5)
+        #expect(await value == (5, .preempted))
     }
 
     @Test func aValueThatComesAfterTheSpinResumesTheSuspendedTask() async {
         for spin in [Duration.zero, .microseconds(50)] {
             let handoff = Handoff<Int>()
-            async let value = handoff.value(spinningFor: spin)
+            async let value = handoff.value(spinningFor: spin, preemptedAfter: .seconds(1))
             while !handoff.hasWaiter { await Task.yield() }
             handoff.complete(42)
-            #expect(await value == (42, answeredWhileSpinning: false))
+            #expect(await value == (42, spin == .zero ? .notTried : .outlasted))
         }
     }
 
