@@ -90,18 +90,36 @@ public struct EventStreamInspector: Sendable {
 
     /// Points `group` back so it reads `type` again from `start`; with `forgetHandled`, the
     /// replayed events' ids leave the group's dedup window so their handlers run again.
+    ///
+    /// The ids are forgotten before the group is pointed back: a live consumer reads the replayed
+    /// entries the moment it is, and would drop as duplicates any whose id it still found.
     public func rewind(group: String, type: EventType, to start: String, forgetHandled: Bool, until end: String) async throws -> Int {
+        // Checked first, so that a mistyped group forgets nothing.
+        guard try await stats([type]).first?.groups.contains(where: { $0.name == group }) == true else {
+            throw UnknownGroup(group: group, stream: type.stream)
+        }
         let previous = start == "-" ? "0" : try await previousID(type, before: start)
+        var forgotten = 0
+        if forgetHandled {
+            let ids = try await range(type, from: start, to: end, limit: .max).compactMap { entry in
+                entry.envelope.data(using: .utf8).flatMap { try? EventEnvelope.decode(Array($0), maximumBytes: .max).id }
+            }
+            var remaining = ids[...]
+            while !remaining.isEmpty {
+                let chunk = remaining.prefix(500)
+                remaining = remaining.dropFirst(chunk.count)
+                forgotten += Int(try await redis.command(["ZREM", "vakt:dedup:\(group)"] + chunk).integer ?? 0)
+            }
+        }
         let reply = try await redis.command(["XGROUP", "SETID", type.stream, group, previous])
         if case .error(let message) = reply { throw RedisError.server(message) }
-        guard forgetHandled else { return 0 }
-        var forgotten = 0
-        for entry in try await range(type, from: start, to: end, limit: .max) {
-            guard let data = entry.envelope.data(using: .utf8), let envelope = try? EventEnvelope.decode(Array(data), maximumBytes: .max)
-            else { continue }
-            forgotten += Int(try await redis.command(["ZREM", "vakt:dedup:\(group)", envelope.id]).integer ?? 0)
-        }
         return forgotten
+    }
+
+    public struct UnknownGroup: Error, CustomStringConvertible {
+        public var group: String
+        public var stream: String
+        public var description: String { "stream \(stream) has no consumer group \"\(group)\"" }
     }
 
     private func previousID(_ type: EventType, before start: String) async throws -> String {

@@ -39,6 +39,11 @@ import VaktTesting
         let replayed = try replay.output.split(separator: "\n").map { try EventEnvelope.decode(Array($0.utf8), maximumBytes: 1 << 20) }
         #expect(replayed.map(sequence(of:)) == [0, 1, 2, 3, 4])
 
+        let mistyped = try await TestEnvironment.run(
+            vakt, ["events", "replay", "order.filled", "--group", "portfolo", "--reprocess"] + base)
+        #expect(mistyped.status != 0)
+        #expect(mistyped.output.contains("stream order.filled has no consumer group \"portfolo\""), "\(mistyped.output)")
+
         // Into the group: with --reprocess the handlers see the events again.
         let rewind = try await TestEnvironment.run(
             vakt, ["events", "replay", "order.filled", "--group", "portfolio", "--reprocess"] + base)
