@@ -18,13 +18,20 @@ public struct SafetyInputs: Sendable {
 }
 
 /// A rule whose condition has held for its hold time: the supervisor requests a trip.
-public struct SafetyFiring: Sendable, Equatable {
+public struct SafetyFiring: Sendable, Equatable, Codable {
     public var rule: String
     public var condition: String
     /// What held, in words, with the inputs that made it hold.
     public var reason: String
     /// When the condition started to hold.
     public var since: Date
+
+    public init(rule: String, condition: String, reason: String, since: Date) {
+        self.rule = rule
+        self.condition = condition
+        self.reason = reason
+        self.since = since
+    }
 }
 
 /// Evaluates the safety rules against the mesh. A rule fires once when its condition has held

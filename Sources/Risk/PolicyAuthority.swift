@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import PolicyStore
 import RedisClient
+import ServiceKit
 
 /// The one place policies change: validated, numbered, stored in Redis (current and history)
 /// and in the snapshot file, announced as `policy.updated`.
@@ -108,7 +109,7 @@ actor PolicyAuthority {
     /// refuses, neither store changed.
     private func store(_ document: PolicyDocument, announce: Bool) async throws {
         let data = document.data
-        let temporary = try PolicySnapshot.prepare(data, at: snapshotPath)
+        let temporary = try DurableFile.prepare(data, at: snapshotPath)
         do {
             let replies = try await redis.pipeline(bytes: [
                 [Array("SET".utf8), Array(PolicyKeys.current.utf8), Array(data)],
@@ -118,7 +119,7 @@ actor PolicyAuthority {
             if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
                 throw RedisError.server("\(failure)")
             }
-            try PolicySnapshot.commit(temporary, to: snapshotPath)
+            try DurableFile.commit(temporary, to: snapshotPath)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error

@@ -4,14 +4,15 @@ import Foundation
     import Glibc
 #endif
 
-/// The authority's snapshot file: written whole to a temporary file, synced, then renamed over
-/// the old one, so a reader (or a crash) sees the old policy or the new one, never half.
-public enum PolicySnapshot {
+/// A file replaced whole: written to a temporary file, synced, then renamed over the old one, so
+/// a reader (or a crash) sees the old content or the new, never half. The policy authority's
+/// snapshot and the supervisor's safety hold are written this way.
+public enum DurableFile {
     public struct WriteError: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Writes the bytes durably: nothing is renamed until they are on disk.
+    /// Writes the bytes durably beside `path`: nothing is renamed until they are on disk.
     public static func prepare(_ data: Data, at path: String) throws(WriteError) -> String {
         let directory = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
@@ -37,5 +38,10 @@ public enum PolicySnapshot {
             fsync(descriptor)
             close(descriptor)
         }
+    }
+
+    /// Both steps, for a writer with nothing to do between them.
+    public static func replace(_ path: String, with data: Data) throws(WriteError) {
+        try commit(try prepare(data, at: path), to: path)
     }
 }

@@ -20,6 +20,8 @@ final class Supervisor: Sendable {
     private let listener: NotifySocketListener
     private let readyTimeout: Duration
     private let heartbeat = Mutex(ContinuousClock.now)
+    /// Services not started when supervising begins: a restored safety hold keeps them stopped.
+    private let keptStopped = Mutex<Set<String>>([])
     private let statusTrigger: AsyncStream<Void>.Continuation
     private let statusTriggers: AsyncStream<Void>
     let statusUpdates: AsyncStream<String>
@@ -78,7 +80,12 @@ final class Supervisor: Sendable {
             group.addTask { await self.beat() }
             // A stop requested during the clean-up of leftovers starts nothing.
             if !Task.isShuttingDownGracefully {
+                let held = keptStopped.withLock { $0 }
                 for settings in order {
+                    if held.contains(settings.name) {
+                        logger.warning("not started: held stopped by the supervisor's safety hold", metadata: ["child": "\(settings.name)"])
+                        continue
+                    }
                     children[settings.name]?.send(.command(.start, nil))
                 }
             }
@@ -91,6 +98,11 @@ final class Supervisor: Sendable {
             group.cancelAll()
         }
         logger.info("all children stopped")
+    }
+
+    /// Keeps `name` stopped when supervising begins; call before ``run()``.
+    func keepStoppedAtStart(_ name: String) {
+        keptStopped.withLock { _ = $0.insert(name) }
     }
 
     /// Whether the supervisor's own loops answer: the watchdog is pinged only then.

@@ -96,8 +96,8 @@ import VaktTesting
         try await redis.start()
         let directory = try TestEnvironment.temporaryDirectory("policy")
         let snapshot = directory.appendingPathComponent("policy.json").path
-        let temporary = try PolicySnapshot.prepare(Self.document(3, notional: 3333).data, at: snapshot)
-        try PolicySnapshot.commit(temporary, to: snapshot)
+        let temporary = try DurableFile.prepare(Self.document(3, notional: 3333).data, at: snapshot)
+        try DurableFile.commit(temporary, to: snapshot)
         redis.stop()
         let replica = Self.replica(
             redis: RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port)), snapshot: snapshot)

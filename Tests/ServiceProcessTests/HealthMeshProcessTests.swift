@@ -176,17 +176,19 @@ import VaktTesting
 
     /// Execution and a critical `feeder` under a supervisor with no risk service running: the
     /// feeder is killed, its rule fires, the trip cannot be delivered, and execution is stopped.
-    static func haltedSystem(postgres: PostgresServer? = nil) async throws -> System {
-        let system = try await System(
-            programs: [("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))], services: [.execution],
-            sections: Self.probes + """
-                safety:
-                  risk_timeout: 300ms
-                  recheck_interval: 200ms
-                  rules:
-                    feeder-down: { condition: service_down, services: [feeder], hold: 200ms }
+    static let haltSections =
+        probes + """
+            safety:
+              risk_timeout: 300ms
+              recheck_interval: 200ms
+              rules:
+                feeder-down: { condition: service_down, services: [feeder], hold: 200ms }
 
-                """, postgres: postgres)
+            """
+    static let feeder = ("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))
+
+    static func haltedSystem(postgres: PostgresServer? = nil) async throws -> System {
+        let system = try await System(programs: [feeder], services: [.execution], sections: haltSections, postgres: postgres)
         #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
         #expect(await system.waitFor("feeder") { $0["ready"] as? Bool == true })
         let pid = try #require(await system.service("feeder")?["pid"] as? Int)
@@ -241,6 +243,12 @@ import VaktTesting
         #expect(await system.service("execution")?["state"] as? String == "stopped", "tripped is not armed")
 
         // An operator resets the ESS: the supervisor lets execution run again.
+        try await Self.resetAndExpectRelease(system, riskURL: riskURL)
+        #expect(await system.stop() == 0)
+    }
+
+    /// An operator resets the ESS; the supervisor releases its hold and starts execution.
+    static func resetAndExpectRelease(_ system: System, riskURL: String) async throws {
         let reset = try await HTTPProbe.request(
             .POST, riskURL + "/api/ess/reset", headers: [("Authorization", "Bearer \(System.controlToken)")],
             body: #"{"reason": "feeder replaced", "source": "test"}"#)
@@ -249,7 +257,50 @@ import VaktTesting
         #expect(try await system.mesh()["halt"] == nil)
         #expect(try await system.metric("vakt_supervisor_trading_halted") == 0)
         #expect(system.supervisor.output().contains("risk service back and the ESS armed"))
-        #expect(await system.stop() == 0)
+    }
+
+    @Test func aHaltSurvivesTheSupervisorsRestartUntilTheTripIsDeliveredAndTheESSArmed() async throws {
+        let postgres = try await PostgresServer().freshDatabase()
+        let first = try await Self.haltedSystem(postgres: postgres)
+        // The supervisor dies while it holds execution stopped with the trip still owed.
+        first.supervisor.signal(SIGKILL)
+        #expect(await first.supervisor.waitForExit() != nil)
+
+        // A new supervisor on the same state directory: the feeder runs again, so no rule fires
+        // now; only the record says trading was halted. Execution is never started.
+        let second = try await System(
+            programs: [Self.feeder], services: [.execution], stateDirectoryOf: first, sections: Self.haltSections, postgres: postgres)
+        #expect(await second.waitFor("feeder") { $0["ready"] as? Bool == true }, "\(second.supervisor.output())")
+        #expect(await TestEnvironment.eventually { (try? await second.mesh()["halt"]) as? [String: Any] != nil })
+        let halt = try #require(try await second.mesh()["halt"] as? [String: Any])
+        #expect(halt["service"] as? String == "execution")
+        #expect((halt["undeliveredTrips"] as? [String]) == ["feeder-down"])
+        try await Task.sleep(for: .seconds(1))
+        #expect(await second.service("execution")?["state"] as? String == "stopped")
+        #expect(await second.service("execution")?["pid"] == nil, "never started")
+        #expect(try await second.metric("vakt_supervisor_trading_halted") == 1)
+        #expect(second.supervisor.output().contains("trading still halted by the supervisor"))
+        let refused = try await second.control("start", "execution")
+        #expect(refused.status == 409, "\(refused.text)")
+
+        // The risk service comes up: the owed trip is delivered; an operator arms the ESS; the
+        // supervisor starts execution and forgets the hold.
+        let risk = try ServiceProcess(
+            arguments: ["risk", "--config", second.configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": System.controlToken])
+        defer { risk.signal(SIGTERM) }
+        let riskURL = second.configuration.url(.risk, "")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                guard let ess = try? JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/ess").body)),
+                    case .object(let fields) = ess, case .object(let status)? = fields["status"]
+                else { return false }
+                return status["state"] == .string("tripped")
+            }, "\(risk.output())")
+        try await Self.relaxFeedAge(riskURL: riskURL)
+        try await Self.resetAndExpectRelease(second, riskURL: riskURL)
+        let record = first.configuration.directory.path + "/supervisor/safety-hold.json"
+        #expect(!FileManager.default.fileExists(atPath: record), "the record goes with the hold")
+        #expect(await second.stop() == 0)
     }
 
     @Test func healthTargetsThatMisbehaveFailWithTheirReasonAndTheSupervisorStaysResponsive() async throws {

@@ -75,7 +75,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
             settings: configuration.safety,
             risk: ControlClient(
                 baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret),
-            supervisor: supervisor,
+            supervisor: supervisor, recordPath: configuration.supervisor.stateDirectory + "/safety-hold.json",
             events: context.events,
             registry: registry, logger: context.logger, clock: clock)
         let (outbox, state) = try await AlertOutbox.open(path: configuration.alerts.outboxPath)
@@ -105,6 +105,8 @@ struct HealthMeshService: ServiceLifecycle.Service {
     }
 
     func run() async throws {
+        let recordedHold = Task { await driver.resumeRecordedHold() }
+        defer { recordedHold.cancel() }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 if let postgres { group.addTask { await postgres.run() } }

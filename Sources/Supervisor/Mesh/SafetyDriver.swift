@@ -11,6 +11,10 @@ import VaktConfig
 /// the risk service cannot be reached or refuses, the supervisor makes trading impossible by
 /// itself: it stops the execution service and keeps it stopped until the risk service answers
 /// again, has taken every trip it was asked for, and reports `armed`. It never resets the ESS.
+///
+/// The hold and the trips still owed are kept in a file under the supervisor's state directory,
+/// so a supervisor that restarts (killed, crashed, or upgraded) while holding keeps holding: it
+/// does not start the held service, and goes on delivering the trips until the ESS is armed.
 actor SafetyDriver {
     enum TripOutcome: String, Sendable {
         /// The ESS changed state.
@@ -31,6 +35,12 @@ actor SafetyDriver {
         var restartOnRelease: Bool
     }
 
+    /// What a restarted supervisor needs to go on holding.
+    struct HoldRecord: Codable {
+        var hold: Hold
+        var owed: [SafetyFiring]
+    }
+
     private let settings: SafetySettings
     /// The risk service's control API, with the ESS control token.
     private let risk: ControlClient
@@ -39,11 +49,14 @@ actor SafetyDriver {
     private let registry: PrometheusCollectorRegistry
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    private let recordPath: String
     private var pending: [String: SafetyFiring] = [:]
     private(set) var hold: Hold?
 
+    /// Restores a hold recorded by an earlier supervisor, and tells `supervisor` not to start the
+    /// held service; ``resumeRecordedHold()`` then watches for its release.
     init(
-        settings: SafetySettings, risk: ControlClient, supervisor: Supervisor,
+        settings: SafetySettings, risk: ControlClient, supervisor: Supervisor, recordPath: String,
         events: EventPublisher?, registry: PrometheusCollectorRegistry, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         self.settings = settings
@@ -53,10 +66,22 @@ actor SafetyDriver {
         self.registry = registry
         self.logger = logger
         self.clock = clock
+        self.recordPath = recordPath
         for rule in settings.rules {
             _ = Self.tripCounter(registry, rule: rule.name, outcome: .transitioned)
         }
-        Self.haltedGauge(registry).set(to: 0)
+        if let record = Self.readRecord(at: recordPath, haltService: settings.haltService, now: clock(), logger: logger) {
+            hold = record.hold
+            pending = Dictionary(record.owed.map { ($0.rule, $0) }) { _, latest in latest }
+            supervisor.keepStoppedAtStart(record.hold.service)
+            logger.critical(
+                "trading still halted by the supervisor: an earlier supervisor held the execution service stopped; holding it",
+                metadata: [
+                    "service": "\(record.hold.service)", "since": "\(EventEnvelope.timestamp(record.hold.since))",
+                    "reason": "\(record.hold.reason)", "owed_trips": "\(record.hold.undelivered.joined(separator: ","))",
+                ])
+        }
+        Self.haltedGauge(registry).set(to: hold == nil ? 0 : 1)
         if risk.token == nil {
             logger.error(
                 "no ESS control token: a fired safety rule cannot trip the ESS, so the supervisor will stop execution itself",
@@ -88,6 +113,12 @@ actor SafetyDriver {
             }
         }
         return outcomes
+    }
+
+    /// Watches for the release of a hold restored at start; returns at once without one.
+    func resumeRecordedHold() async {
+        guard hold != nil else { return }
+        await watchForRelease()
     }
 
     /// Whether the supervisor holds `service` stopped, so that an operator's start is refused.
@@ -126,6 +157,7 @@ actor SafetyDriver {
         if var existing = hold {
             existing.undelivered = pending.keys.sorted()
             hold = existing
+            record()
             return
         }
         let service = settings.haltService
@@ -135,6 +167,7 @@ actor SafetyDriver {
             undelivered: pending.keys.sorted(), restartOnRelease: false)
         let before = await supervisor.snapshots().first { $0.name == service }
         hold?.restartOnRelease = before.map { $0.state != .stopped } ?? false
+        record()
         logger.critical(
             "trading halted by the supervisor: stopping the execution service until the risk service is back and armed",
             metadata: ["service": "\(service)", "rule": "\(firing.rule)"])
@@ -152,7 +185,10 @@ actor SafetyDriver {
                 Self.tripCounter(registry, rule: rule, outcome: outcome).increment()
                 if outcome != .unreachable { pending[rule] = nil }
             }
-            hold?.undelivered = pending.keys.sorted()
+            if hold?.undelivered != pending.keys.sorted() {
+                hold?.undelivered = pending.keys.sorted()
+                record()
+            }
             guard pending.isEmpty, let state = await essState(), state == "armed" else { continue }
             await release()
         }
@@ -161,6 +197,7 @@ actor SafetyDriver {
     private func release() async {
         guard let current = hold else { return }
         hold = nil
+        record()
         Self.haltedGauge(registry).set(to: 0)
         logger.notice(
             "risk service back and the ESS armed: releasing the execution service",
@@ -180,6 +217,46 @@ actor SafetyDriver {
             return state
         } catch {
             return nil
+        }
+    }
+
+    /// Writes the hold and the trips owed, or removes the record once nothing is held. A record
+    /// that cannot be written is logged: the hold goes on in memory either way.
+    private func record() {
+        do {
+            if let hold {
+                let record = HoldRecord(hold: hold, owed: pending.values.sorted { $0.rule < $1.rule })
+                let encoder = JSONEncoder()
+                encoder.dateEncodingStrategy = .iso8601
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try DurableFile.replace(recordPath, with: try encoder.encode(record))
+            } else if FileManager.default.fileExists(atPath: recordPath) {
+                try FileManager.default.removeItem(atPath: recordPath)
+            }
+        } catch {
+            logger.error(
+                "cannot record the supervisor's hold; a restarted supervisor would not know it",
+                metadata: ["path": "\(recordPath)", "error": "\(error)"])
+        }
+    }
+
+    /// The recorded hold, if any. A record that cannot be read holds the configured halt service:
+    /// a restarted supervisor that cannot tell whether trading was halted keeps it halted.
+    static func readRecord(at path: String, haltService: String, now: Date, logger: Logger) -> HoldRecord? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(HoldRecord.self, from: data)
+        } catch {
+            logger.critical(
+                "the supervisor's hold record is unreadable; holding the execution service stopped until the ESS reads armed",
+                metadata: ["path": "\(path)", "error": "\(error)"])
+            return HoldRecord(
+                hold: Hold(
+                    service: haltService, since: now, reason: "unreadable hold record at \(path): \(error)", undelivered: [],
+                    restartOnRelease: true),
+                owed: [])
         }
     }
 
