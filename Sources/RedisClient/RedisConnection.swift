@@ -3,7 +3,6 @@
 
 import CHiredis
 import Foundation
-import Synchronization
 
 /// Where and how to connect.
 public struct RedisEndpoint: Sendable {

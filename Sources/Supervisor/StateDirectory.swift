@@ -8,11 +8,14 @@ import Logging
 /// Records each running child (pid and kernel start time) under the supervisor's state
 /// directory, so that a supervisor started after one that was killed finds the children it
 /// left and stops them before starting new ones. The start time guards against a recycled pid.
+/// It also holds the safety driver's record of a hold, so a new supervisor keeps holding.
 struct StateDirectory: Sendable {
     let path: String
     let logger: Logger
 
     private var childrenPath: String { path + "/children" }
+    /// The safety driver's record of a hold (see ``SafetyDriver``).
+    var safetyHoldPath: String { path + "/safety-hold.json" }
 
     init(path: String, logger: Logger) throws {
         self.path = path

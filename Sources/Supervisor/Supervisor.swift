@@ -100,6 +100,9 @@ final class Supervisor: Sendable {
         logger.info("all children stopped")
     }
 
+    /// Where the safety driver records a hold, beside the record of running children.
+    var safetyHoldPath: String { stateDirectory.safetyHoldPath }
+
     /// Keeps `name` stopped when supervising begins; call before ``run()``.
     func keepStoppedAtStart(_ name: String) {
         keptStopped.withLock { _ = $0.insert(name) }

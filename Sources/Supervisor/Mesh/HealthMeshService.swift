@@ -75,7 +75,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
             settings: configuration.safety,
             risk: ControlClient(
                 baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret),
-            supervisor: supervisor, recordPath: configuration.supervisor.stateDirectory + "/safety-hold.json",
+            supervisor: supervisor, recordPath: supervisor.safetyHoldPath,
             events: context.events,
             registry: registry, logger: context.logger, clock: clock)
         let (outbox, state) = try await AlertOutbox.open(path: configuration.alerts.outboxPath)
