@@ -1,3 +1,5 @@
+import Foundation
+
 /// One service or supervised program: how to run it, when it is ready, how to stop it and
 /// what to do when it exits.
 public struct ServiceSettings: Sendable {
@@ -72,7 +74,13 @@ public struct ServiceSettings: Sendable {
     public var dependsOn: [String]
     public var readiness: Readiness
     public var startTimeout: Duration
+    /// `WATCHDOG_USEC` for the child; a child that stops pinging is aborted and restarted. Vakt
+    /// services ping while their own bookkeeping makes progress, so they get
+    /// ``defaultServiceWatchdog``; other programs have none unless configured.
     public var watchdog: Duration?
+    /// Restart the child after this many consecutive failed probes of its `/health`, as a
+    /// Kubernetes liveness probe does: for programs that cannot ping a watchdog. nil: never.
+    public var restartAfterFailedProbes: Int?
     /// Graceful shutdown limit: the service's own, and the supervisor's wait before SIGKILL.
     public var stopTimeout: Duration
     public var restart: RestartPolicy
@@ -84,9 +92,15 @@ public struct ServiceSettings: Sendable {
     public var critical: Bool
     public var logFile: LogFile?
 
+    /// The watchdog every Vakt service gets unless configured otherwise: a hung service (a
+    /// deadlock, SIGSTOP) is aborted within this long of its last ping and restarted. Services
+    /// ping at half of it, so a scheduling delay of up to 5 s on a loaded machine costs nothing.
+    public static let defaultServiceWatchdog: Duration = .seconds(10)
+
     /// The defaults for a Vakt service.
     public init(kind: ServiceKind, mode: SystemSettings.TradingMode = .paper) {
         self.init(name: kind.rawValue, kind: kind, port: kind.defaultPort, readiness: .notify, critical: kind.criticalForTrading)
+        watchdog = Self.defaultServiceWatchdog
         enabled = kind != .supervisor && (kind != .exchangeSim || mode == .paper)
         dependsOn = Self.defaultDependencies(of: kind, mode: mode)
     }
@@ -109,6 +123,7 @@ public struct ServiceSettings: Sendable {
         dependsOn = []
         startTimeout = .seconds(30)
         watchdog = nil
+        restartAfterFailedProbes = nil
         stopTimeout = .seconds(10)
         restart = .always
         backoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(60), jitter: 0.2)
@@ -154,6 +169,19 @@ extension ServiceSettings {
             if settings.readiness == .http && settings.port == nil {
                 child.report("readiness", "http readiness needs a port")
             }
+            if settings.enabled, let program = settings.command?.first {
+                let searchPath =
+                    settings.environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? ProgramLookup.defaultSearchPath
+                if let resolved = ProgramLookup.resolve(program, searchPath: searchPath, workingDirectory: settings.workingDirectory) {
+                    settings.command?[0] = resolved
+                } else {
+                    let location = program.contains("/") ? "no executable file at that path" : "not found in PATH (\(searchPath))"
+                    child.report("command", "cannot find the program \"\(program)\": \(location)")
+                }
+            }
+            if settings.restartAfterFailedProbes != nil && settings.port == nil {
+                child.report("restart_after_failed_probes", "needs a port: only a service with a /health on its port is probed")
+            }
             child.finish()
             result.append(settings)
         }
@@ -186,11 +214,15 @@ extension ServiceSettings {
         dependsOn = section.stringList("depends_on", default: dependsOn)
         readiness = section.choice("readiness", default: readiness)
         startTimeout = section.duration("start_timeout", default: startTimeout, in: .milliseconds(100)...(.seconds(3600)))
-        let watchdogValue = section.duration("watchdog", default: .zero, in: .zero...(.seconds(3600)))
-        watchdog = watchdogValue == .zero ? watchdog : watchdogValue
-        if let watchdog, watchdog < .milliseconds(100) {
-            section.report("watchdog", "must be at least 100ms, or 0 for none")
+        if section.contains("watchdog") {
+            let watchdogValue = section.duration("watchdog", default: .zero, in: .zero...(.seconds(3600)))
+            watchdog = watchdogValue == .zero ? nil : watchdogValue
+            if let watchdog, watchdog < .milliseconds(100) {
+                section.report("watchdog", "must be at least 100ms, or 0 for none")
+            }
         }
+        let restartAfter = section.int("restart_after_failed_probes", default: 0, in: 0...1000)
+        restartAfterFailedProbes = restartAfter == 0 ? nil : restartAfter
         stopTimeout = section.duration("stop_timeout", default: stopTimeout, in: .milliseconds(100)...(.seconds(600)))
         restart = section.choice("restart", default: restart)
         let backoffSection = section.section("backoff")

@@ -91,6 +91,26 @@ import VaktTesting
         #expect(await process.waitForExit() == 0)
     }
 
+    @Test func configCheckRefusesAProgramThatCannotBeFoundNamingTheServiceAndTheProgram() async throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("programs.yaml").path
+        try """
+        services:
+          sidecar:
+            command: [vakt-no-such-program, --flag]
+            environment: { PATH: "/usr/bin:/bin" }
+          shell:
+            command: [bash, -c, "exit 0"]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let check = try await TestEnvironment.run(TestEnvironment.vaktExecutable, ["config", "check", path])
+        #expect(check.status == 78)
+        #expect(
+            check.output.split(separator: "\n").map(String.init) == [
+                "\(path):services.sidecar.command: cannot find the program \"vakt-no-such-program\": not found in PATH (/usr/bin:/bin)"
+            ])
+    }
+
     @Test func configurationWithThreeMistakesReportsThreeLinesAndStartsNothing() async throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -243,6 +243,50 @@ import Testing
             ])
     }
 
+    @Test func aBareProgramNameIsResolvedThroughPATHAndAMissingOneIsRefused() throws {
+        let bash = try #require(try parse("services:\n  tool:\n    command: [bash, -c, \"true\"]").service(named: "tool"))
+        #expect(bash.command?.first.map { $0.hasPrefix("/") && $0.hasSuffix("/bash") } == true, "\(bash.command ?? [])")
+        // The child's own PATH is searched when it has one.
+        let directory = try FileManager.default.url(
+            for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tool = directory.appendingPathComponent("vakt-own-tool").path
+        try "#!/bin/sh\n".write(toFile: tool, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tool)
+        let own = try parse("services:\n  tool:\n    command: [vakt-own-tool]\n    environment: { PATH: \"\(directory.path)\" }")
+        #expect(own.service(named: "tool")?.command == [tool])
+        #expect(
+            errors("services:\n  tool:\n    command: [no-such-program-vakt]\n    environment: { PATH: \"/usr/bin:/bin\" }") == [
+                "test.yaml:services.tool.command: cannot find the program \"no-such-program-vakt\": not found in PATH (/usr/bin:/bin)"
+            ])
+        #expect(
+            errors("services:\n  tool:\n    command: [/nonexistent/tool]") == [
+                "test.yaml:services.tool.command: cannot find the program \"/nonexistent/tool\": no executable file at that path"
+            ])
+        // A switched-off program is not looked for.
+        #expect(errors("services:\n  tool:\n    command: [no-such-program-vakt]\n    enabled: false").isEmpty)
+    }
+
+    @Test func vaktServicesHaveAWatchdogByDefaultThatZeroTurnsOff() throws {
+        let defaults = try parse("services:\n  sidecar:\n    command: [/bin/true]")
+        #expect(defaults.service(.execution).watchdog == ServiceSettings.defaultServiceWatchdog)
+        #expect(defaults.service(.gateway).watchdog == .seconds(10))
+        #expect(defaults.service(named: "sidecar")?.watchdog == nil, "another program cannot be assumed to ping")
+        let off = try parse("services:\n  execution:\n    watchdog: 0")
+        #expect(off.service(.execution).watchdog == nil)
+        #expect(try parse("services:\n  execution:\n    watchdog: 30s").service(.execution).watchdog == .seconds(30))
+    }
+
+    @Test func restartAfterFailedProbesNeedsAPort() throws {
+        let configured = try parse("services:\n  web:\n    command: [/bin/true]\n    port: 18080\n    restart_after_failed_probes: 5")
+        #expect(configured.service(named: "web")?.restartAfterFailedProbes == 5)
+        #expect(configured.service(.risk).restartAfterFailedProbes == nil)
+        #expect(
+            errors("services:\n  web:\n    command: [/bin/true]\n    restart_after_failed_probes: 5") == [
+                "test.yaml:services.web.restart_after_failed_probes: needs a port: only a service with a /health on its port is probed"
+            ])
+    }
+
     @Test func logFileNeedsAPath() {
         #expect(errors("services:\n  risk:\n    log_file: { keep: 2 }") == ["test.yaml:services.risk.log_file.path: missing required key"])
     }
