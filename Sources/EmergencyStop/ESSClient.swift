@@ -17,6 +17,7 @@ public final class ESSClient: Sendable {
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private let latest = Mutex<ESSStatus?>(nil)
+    private let mirrorOutage = Mutex(Outage())
 
     public init(redis: RedisConnection, maxAge: Duration, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.redis = redis
@@ -41,6 +42,10 @@ public final class ESSClient: Sendable {
         return status
     }
 
+    /// The last status the risk service confirmed, however old: what an alert about the ESS
+    /// reports. Trading obeys ``current``, which reads an old status as tripped.
+    public var lastConfirmed: ESSStatus? { latest.withLock { $0 } }
+
     /// Takes a status from an event or the mirror, keeping the most recently confirmed one.
     public func apply(_ status: ESSStatus) {
         latest.withLock { current in
@@ -51,12 +56,18 @@ public final class ESSClient: Sendable {
     /// Reads the mirror once; a failure leaves the last status to age.
     public func refresh() async {
         do {
-            let reply = try await redis.command(["GET", Self.mirrorKey])
-            guard case .bulk(let bytes) = reply else { return }
-            let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-            apply(try ESSStatus(json: value))
+            // No key: the risk service has not written it yet, which its own health reports.
+            if case .bulk(let bytes) = try await redis.command(["GET", Self.mirrorKey]) {
+                apply(try ESSStatus(json: try JSONDecoder().decode(JSONValue.self, from: Data(bytes))))
+            }
+            if let ended = mirrorOutage.withLock({ $0.succeeded(at: .now) }) {
+                logger.notice("reading the ESS status mirror again", metadata: ["failed_reads": "\(ended.failedAttempts)"])
+            }
         } catch {
-            logger.warning("cannot read the ESS status mirror", metadata: ["error": "\(error)"])
+            // Logged once per outage (Redis away, or a mirror that does not decode), not every read.
+            if mirrorOutage.withLock({ $0.failed(at: .now) }) {
+                logger.warning("cannot read the ESS status mirror; retrying quietly until it answers", metadata: ["error": "\(error)"])
+            }
         }
     }
 

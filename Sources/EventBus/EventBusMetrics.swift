@@ -81,6 +81,11 @@ final class EventBusMetrics: Sendable {
         counter("vakt_events_claimed_total", [("stream", stream), ("group", group)]).increment(by: count)
     }
 
+    /// One failed read of a consumer group's streams (Redis away, or answering with an error).
+    func readFailed(group: String) {
+        counter("vakt_event_consumer_read_failures_total", [("group", group)]).increment()
+    }
+
     func consumed(stream: String, group: String, outcome: String) {
         counter("vakt_events_consumed_total", [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
     }

@@ -30,6 +30,7 @@ public final class EventConsumer: Sendable {
     private let logger: Logger
     private let metrics = EventBusMetrics()
     private let lastErrors = LastErrors()
+    private let failedReads = Atomic<Int>(0)
     /// Events whose handler returned but whose acknowledgement did not reach Redis (it went
     /// away in between): on redelivery they are acknowledged without running the handler again.
     private let handledUnacknowledged = Mutex<Set<String>>([])
@@ -59,11 +60,15 @@ public final class EventConsumer: Sendable {
 
     var dedupKey: String { "vakt:dedup:\(group)" }
 
+    /// Reads that failed since the consumer started (also `vakt_event_consumer_read_failures_total`).
+    public var readFailures: Int { failedReads.load(ordering: .relaxed) }
+
     /// Consumes until the task is cancelled.
     public func run() async {
         var groupsReady = false
         var pendingDone = false
         var lastClaim = ContinuousClock.now
+        var outage = Outage()
         while !Task.isCancelled {
             do {
                 if !groupsReady {
@@ -83,12 +88,29 @@ public final class EventConsumer: Sendable {
                     for entry in try await claimIdle() { try await process(entry, redelivered: true) }
                     try await sampleGroup()
                 }
-                for entry in try await read(from: ">", block: true) { try await process(entry, redelivered: false) }
+                let entries = try await read(from: ">", block: true)
+                if let ended = outage.succeeded(at: .now) {
+                    logger.notice(
+                        "event consumer reading again",
+                        metadata: ["failed_reads": "\(ended.failedAttempts)", "outage_ms": "\(ended.lasted.milliseconds)"])
+                }
+                for entry in entries { try await process(entry, redelivered: false) }
             } catch {
                 if Task.isCancelled { break }
+                // A Redis that restarted without its data has lost the groups too: make them again.
+                groupsReady = false
                 pendingDone = false
-                logger.warning("event consumer cannot read; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(200))
+                failedReads.add(1, ordering: .relaxed)
+                metrics.readFailed(group: group)
+                if outage.failed(at: .now) {
+                    logger.warning(
+                        "event consumer cannot read; retrying until Redis answers (failed reads are counted in vakt_event_consumer_read_failures_total)",
+                        metadata: ["error": "\(error)"])
+                }
+                // Not sooner than the connection's own next attempt: an earlier read fails at once.
+                var pause = Duration.milliseconds(200)
+                if case RedisError.unavailable(_, let retryIn) = error { pause = max(pause, retryIn) }
+                try? await Task.sleep(for: pause)
             }
         }
     }

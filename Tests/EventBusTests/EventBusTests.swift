@@ -233,6 +233,34 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(await TestEnvironment.eventually { second.bufferState.events == 0 })
     }
 
+    /// A consumer retrying a Redis that is away says so once, counts every failed read, and says
+    /// once that it reads again: not a warning per attempt.
+    @Test func aConsumerLogsALostRedisOnceAndItsReturnOnce() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings()
+        let log = LogRecorder()
+        let handled = Handled()
+        let consumer = EventConsumer(
+            endpoint: bus.redis.endpoint, group: "test", consumer: "c1", types: [.marketTick], settings: settings, logger: log.logger()
+        ) { handled.append($0) }
+        let running = Task { await consumer.run() }
+        defer { running.cancel() }
+        #expect(await bus.waitForGroup(.marketTick))
+        bus.redis.stop()
+        #expect(await TestEnvironment.eventually { consumer.readFailures >= 10 })
+        #expect(log.count(.warning, containing: "cannot read") == 1, "\(log.all.map(\.message))")
+
+        // Redis comes back empty: the consumer makes its group again and reads.
+        try await bus.redis.start()
+        #expect(await bus.waitForGroup(.marketTick))
+        try await bus.publisher(settings).publish(event(.marketTick, 1))
+        #expect(await TestEnvironment.eventually { handled.count == 1 })
+        #expect(log.count(.notice, containing: "reading again") == 1, "\(log.all.map(\.message))")
+        #expect(log.count(.warning, containing: "cannot read") == 1)
+        let back = try #require(log.all.first { $0.message.contains("reading again") })
+        #expect(Int(back.metadata["failed_reads"]?.description ?? "") ?? 0 >= 10)
+    }
+
     /// 1,000 events/s while Redis is down for `TEST_OUTAGE_SECONDS` (default 15; the documented
     /// soak uses 120): every event is handled exactly once, in publish order per stream.
     @Test func outageLosesNothingAndKeepsOrder() async throws {
