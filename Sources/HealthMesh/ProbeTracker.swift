@@ -62,6 +62,16 @@ public struct ProbeTracker: Sendable {
         set(nil, at: now, because: "restarted")
     }
 
+    /// Whether the target has failed `limit` probes in a row outside its start grace, so that it
+    /// must be restarted (a liveness probe). Answers true once: the count starts again and a new
+    /// start grace begins, so the restart is not asked for again while it is under way.
+    public mutating func claimLivenessRestart(limit: Int, at now: Date) -> Bool {
+        guard now >= graceEndsAt, consecutiveFailures >= limit else { return false }
+        consecutiveFailures = 0
+        graceEndsAt = now + settings.startGrace.seconds
+        return true
+    }
+
     /// Records one result; returns the transition it caused, if any.
     @discardableResult
     public mutating func record(_ result: ProbeResult, at now: Date) -> MeshTransition? {

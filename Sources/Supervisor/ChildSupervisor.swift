@@ -16,13 +16,19 @@ import VaktConfig
 /// handled in order on this actor; a deadline or exit from an earlier run carries that run's
 /// generation and is ignored once a newer run exists.
 actor ChildSupervisor {
-    enum Command: Sendable {
+    enum Command: Sendable, Equatable {
         case start, stop, restart
+        /// The health mesh saw `restart_after_failed_probes` failed probes in a row: stop the
+        /// child as a failure, so that the restart policy, backoff and intensity apply.
+        case livenessFailed(detail: String)
     }
 
-    enum DeadlineKind: Sendable {
+    /// The three deadlines a run can have. Each holds at most one instant: moving it (a watchdog
+    /// ping, `EXTEND_TIMEOUT_USEC`) replaces the instant, and a timer that fires for an instant
+    /// no longer current is ignored.
+    enum DeadlineKind: Sendable, Hashable {
         case start
-        case watchdog(sequence: Int)
+        case watchdog
         case kill
     }
 
@@ -67,7 +73,7 @@ actor ChildSupervisor {
     private var lastErrno: Int32?
     private var tracker: RestartTracker
     private var watchdogInterval: Duration?
-    private var watchdogSequence = 0
+    private var deadlines: [DeadlineKind: ContinuousClock.Instant] = [:]
     private var pendingKillReason: ((ExitStatus) -> ExitReason)?
     private var restartAfterStop = false
     private var exitWaiters: [CheckedContinuation<ChildSnapshot, Never>] = []
@@ -147,7 +153,8 @@ actor ChildSupervisor {
             guard runGeneration == generation, state == .starting else { return }
             becameReady()
         case .deadline(let runGeneration, let kind):
-            guard runGeneration == generation, process != nil else { return }
+            guard runGeneration == generation, process != nil, let due = deadlines[kind], ContinuousClock.now >= due else { return }
+            deadlines[kind] = nil
             deadlinePassed(kind)
         case .backoffElapsed(let runGeneration):
             guard runGeneration == generation, state == .backoff, wanted, !shuttingDown else { return }
@@ -190,6 +197,14 @@ actor ChildSupervisor {
                 setState(.stopped)
                 reply?.resume(returning: snapshot())
             }
+        case .livenessFailed(let detail):
+            if process != nil && state == .running {
+                logger.error("child failed its liveness probes; stopping it for a restart", metadata: ["detail": "\(detail)"])
+                environment.metrics.livenessFailed(settings.name)
+                pendingKillReason = ExitReason.liveness
+                requestStop()
+            }
+            reply?.resume(returning: snapshot())
         case .restart:
             wanted = true
             if process != nil {
@@ -306,9 +321,7 @@ actor ChildSupervisor {
         case .mainPID(let pid):
             environment.processes.register(pid: pid, name: settings.name)
         case .extendTimeout(let microseconds):
-            let extra = Duration.microseconds(Int64(clamping: microseconds))
-            if state == .starting { schedule(.start, after: extra) }
-            if state == .stopping && pendingKillReason != nil { schedule(.kill, after: extra) }
+            extendDeadlines(by: .microseconds(Int64(clamping: microseconds)))
         case .errno(let code):
             lastErrno = code
         case .barrier, .other:
@@ -317,6 +330,7 @@ actor ChildSupervisor {
     }
 
     private func becameReady() {
+        deadlines[.start] = nil
         setState(.running)
         setReady(true)
         if let startedAt {
@@ -328,8 +342,23 @@ actor ChildSupervisor {
 
     private func armWatchdog() {
         guard let interval = watchdogInterval, process != nil, state == .running || state == .starting else { return }
-        watchdogSequence += 1
-        schedule(.watchdog(sequence: watchdogSequence), after: interval)
+        schedule(.watchdog, after: interval)
+    }
+
+    /// `EXTEND_TIMEOUT_USEC`, as systemd reads it: the deadline of the current phase (start while
+    /// starting, the kill while stopping) and the watchdog's move to now + `extra` when that is
+    /// later; a child that keeps extending keeps its phase alive, one that stops is held to the
+    /// last extension. A deadline is never brought forward.
+    private func extendDeadlines(by extra: Duration) {
+        let until = ContinuousClock.now + extra
+        var extended: [DeadlineKind] = [.watchdog]
+        if state == .starting { extended.append(.start) }
+        if state == .stopping && pendingKillReason != nil { extended.append(.kill) }
+        for kind in extended {
+            guard let due = deadlines[kind], due < until else { continue }
+            schedule(kind, at: until)
+            logger.info("child extended its deadline", metadata: ["deadline": "\(kind)", "extended_ms": "\(extra.milliseconds)"])
+        }
     }
 
     private func deadlinePassed(_ kind: DeadlineKind) {
@@ -342,8 +371,8 @@ actor ChildSupervisor {
             signal(SIGTERM)
             schedule(.kill, after: settings.stopTimeout)
             setState(.stopping)
-        case .watchdog(let sequence):
-            guard sequence == watchdogSequence, state == .running || state == .starting else { return }
+        case .watchdog:
+            guard state == .running || state == .starting else { return }
             environment.metrics.watchdogMissed(settings.name)
             logger.error(
                 "child missed its watchdog deadline; aborting it", metadata: ["interval_ms": "\((watchdogInterval ?? .zero).milliseconds)"])
@@ -378,6 +407,7 @@ actor ChildSupervisor {
         let ranFor = ContinuousClock.now - child.startedAt
         process = nil
         pendingKillReason = nil
+        deadlines = [:]
         // The whole group goes: a grandchild must not outlive the child it belongs to.
         kill(-child.pid, SIGKILL)
         environment.processes.unregister(name: settings.name)
@@ -450,15 +480,25 @@ actor ChildSupervisor {
 
     // MARK: - Helpers
 
+    /// Signals the child's process group. SIGCONT follows any signal but SIGKILL, as systemd sends
+    /// it: a stopped (SIGSTOP, SIGTSTP) child would otherwise hold the signal pending and never
+    /// act on it, so a frozen service would wait out the whole stop timeout.
     private func signal(_ signal: Int32) {
         process?.signalGroup(signal)
+        if signal != SIGKILL { process?.signalGroup(SIGCONT) }
     }
 
     private func schedule(_ kind: DeadlineKind, after delay: Duration) {
+        schedule(kind, at: .now + delay)
+    }
+
+    /// Sets `kind`'s deadline to `instant`, replacing the one it had.
+    private func schedule(_ kind: DeadlineKind, at instant: ContinuousClock.Instant) {
+        deadlines[kind] = instant
         let runGeneration = generation
         let events = self.events
         Task {
-            try? await Task.sleep(for: delay)
+            try? await Task.sleep(until: instant, clock: .continuous)
             events.yield(.deadline(generation: runGeneration, kind))
         }
     }

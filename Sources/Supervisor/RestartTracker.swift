@@ -8,12 +8,14 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
     case watchdog(ExitStatus)
     /// It did not become ready within its start timeout, and was killed.
     case startTimeout(ExitStatus)
+    /// Its `/health` failed `restart_after_failed_probes` probes in a row, and it was stopped.
+    case liveness(ExitStatus)
     /// An operator or the supervisor's shutdown stopped it.
     case stopped(ExitStatus)
 
     public var status: ExitStatus {
         switch self {
-        case .exited(let status), .watchdog(let status), .startTimeout(let status), .stopped(let status): status
+        case .exited(let status), .watchdog(let status), .startTimeout(let status), .liveness(let status), .stopped(let status): status
         }
     }
 
@@ -24,6 +26,7 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
         case .exited(.signaled): "signal"
         case .watchdog: "watchdog"
         case .startTimeout: "start_timeout"
+        case .liveness: "liveness"
         case .stopped: "stopped"
         }
     }
@@ -33,6 +36,7 @@ public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
         case .exited(let status): status.description
         case .watchdog(let status): "missed its watchdog deadline; \(status)"
         case .startTimeout(let status): "not ready within its start timeout; \(status)"
+        case .liveness(let status): "its health probe failed too many times in a row; \(status)"
         case .stopped(let status): "stopped on request; \(status)"
         }
     }

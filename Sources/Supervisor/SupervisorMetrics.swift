@@ -49,6 +49,13 @@ struct SupervisorMetrics: Sendable {
         ).increment()
     }
 
+    func livenessFailed(_ name: String) {
+        registry.counter(
+            "vakt_liveness_failures_total", help: "Times a child was stopped for failing restart_after_failed_probes probes in a row.",
+            labels: [("service", name)]
+        ).increment()
+    }
+
     func watchdogMissed(_ name: String) {
         registry.counter("vakt_watchdog_misses_total", help: "Watchdog deadlines a child missed.", labels: [("service", name)]).increment()
     }

@@ -55,4 +55,24 @@ import VaktConfig
         #expect(transition?.to == .warn)
         #expect(transition?.reason == "policy:age warn: 11 minutes old")
     }
+
+    @Test func aLivenessRestartIsClaimedOnceAfterTheLimitOutsideTheGrace() {
+        var tracker = ProbeTracker(settings: settings, startedAt: start)
+        func claim(at second: Double) -> Bool { tracker.claimLivenessRestart(limit: 5, at: start + second) }
+        for second in 0..<9 { tracker.record(fail, at: start + Double(second)) }
+        #expect(!claim(at: 9), "not inside the start grace")
+        tracker.record(fail, at: start + 10)
+        #expect(claim(at: 10))
+        #expect(!claim(at: 10), "asked for once")
+        // The restart is under way: a new grace, and the count starts again.
+        for second in 11..<25 { tracker.record(fail, at: start + Double(second)) }
+        #expect(!claim(at: 19))
+        #expect(claim(at: 24))
+        // A success in between starts the count again.
+        tracker.record(pass, at: start + 40)
+        for second in 41..<45 { tracker.record(fail, at: start + Double(second)) }
+        #expect(!claim(at: 44))
+        tracker.record(fail, at: start + 45)
+        #expect(claim(at: 45))
+    }
 }

@@ -1,5 +1,6 @@
 import Alerting
 import AsyncHTTPClient
+import EmergencyStop
 import EventBus
 import Foundation
 import HealthMesh
@@ -22,6 +23,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
     let prober: Prober
     let postgres: PostgresClient?
     let redis: RedisConnection?
+    let ess: ESSClient?
 
     init(context: ServiceContext, supervisor: Supervisor, lag: ConsumerLagMonitor?) async throws {
         let configuration = context.configuration
@@ -43,7 +45,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
             targets.append(
                 .init(
                     name: settings.name, method: .healthEndpoint(prober.httpTarget("http://\(host):\(port)/health")),
-                    settings: configuration.health.probe(for: settings.name)))
+                    settings: configuration.health.probe(for: settings.name), restartAfterFailures: settings.restartAfterFailedProbes))
         }
         if let redis {
             targets.append(
@@ -86,13 +88,15 @@ struct HealthMeshService: ServiceLifecycle.Service {
             outbox: outbox, state: state, delivery: delivery, settings: configuration.alerts, instance: configuration.system.instance,
             events: context.events,
             registry: registry, logger: context.logger)
+        ess = context.redis.map { ESSClient(redis: $0, maxAge: configuration.ess.stateMaxAge, logger: context.logger) }
         let meshAlerts = MeshAlerts(
             instance: configuration.system.instance, externalURL: configuration.alerts.externalURL,
             runbookURL: configuration.alerts.runbookURL)
         monitor = MeshMonitor(
             graph: graph, targets: targets, rules: configuration.safety.rules,
             dependencies: .init(
-                supervisor: supervisor, prober: prober, driver: driver, alerts: pipeline, meshAlerts: meshAlerts, lag: lag, redis: redis,
+                supervisor: supervisor, prober: prober, driver: driver, alerts: pipeline, meshAlerts: meshAlerts, lag: lag, ess: ess,
+                redis: redis,
                 events: context.events, registry: registry, logger: context.logger, clock: clock))
         childChanges = supervisor.childChanges
         context.logger.info(
@@ -111,6 +115,7 @@ struct HealthMeshService: ServiceLifecycle.Service {
             await withTaskGroup(of: Void.self) { group in
                 if let postgres { group.addTask { await postgres.run() } }
                 group.addTask { await delivery.run() }
+                if let ess { group.addTask { await ess.run() } }
                 group.addTask { await monitor.run(childChanges: childChanges) }
                 await group.next()
                 group.cancelAll()

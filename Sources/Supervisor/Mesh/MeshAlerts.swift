@@ -1,4 +1,5 @@
 import Alerting
+import EmergencyStop
 import EventBus
 import Foundation
 import HealthMesh
@@ -16,6 +17,8 @@ struct MeshAlerts: Sendable {
         var activeRules: [SafetyFiring]
         var hold: SafetyDriver.Hold?
         var lagGroups: [ConsumerGroupSnapshot]
+        /// The last ESS status the risk service confirmed; nil before the first.
+        var ess: ESSStatus?
     }
 
     struct Result: Sendable {
@@ -27,6 +30,7 @@ struct MeshAlerts: Sendable {
 
     static let names = [
         "VaktServiceFailing", "VaktDependencyDown", "VaktTradingHalted", "VaktEventStreamStale", "VaktConsumerGroupStalled",
+        "VaktESSTripped",
     ]
 
     let instance: String
@@ -65,6 +69,18 @@ struct MeshAlerts: Sendable {
                         + ". It stays stopped until the risk service answers, has taken every trip request, and reports armed.",
                     at: hold.since))
         }
+        // The one event that stops trading pages whether or not Prometheus runs. It follows the
+        // last status the risk service confirmed: when that goes stale the risk service's own
+        // alert says so, and a page already out stays until the ESS is confirmed armed.
+        if let ess = context.ess, ess.state != .armed {
+            firing.append(
+                make(
+                    "VaktESSTripped", labels: ["severity": "critical"],
+                    summary: "Emergency stop: the ESS is \(ess.state.rawValue) (\(ess.trigger.rawValue)); "
+                        + (ess.state == .reducing ? "only orders that reduce exposure" : "no new orders"),
+                    description: "\(ess.reason) (source \(ess.source))",
+                    extra: ["state": ess.state.rawValue, "trigger": ess.trigger.rawValue, "source": ess.source], at: ess.since))
+        }
         for rule in context.activeRules where rule.condition == "stream_stale" {
             firing.append(
                 make(
@@ -93,13 +109,16 @@ struct MeshAlerts: Sendable {
         }
     }
 
-    private func make(_ name: String, labels: [String: String], summary: String, description: String, at start: Date) -> Alert {
+    /// An alert; `extra` annotations say more without changing its identity (its labels).
+    private func make(
+        _ name: String, labels: [String: String], summary: String, description: String, extra: [String: String] = [:], at start: Date
+    ) -> Alert {
         var allLabels = labels
         allLabels["alertname"] = name
         allLabels["instance"] = instance
+        let annotations = ["summary": summary, "description": description, "runbook_url": "\(runbookURL)#\(name.lowercased())"]
         return Alert(
-            labels: allLabels,
-            annotations: ["summary": summary, "description": description, "runbook_url": "\(runbookURL)#\(name.lowercased())"],
+            labels: allLabels, annotations: annotations.merging(extra) { own, _ in own },
             startsAt: start, generatorURL: "\(externalURL)/api/mesh")
     }
 }

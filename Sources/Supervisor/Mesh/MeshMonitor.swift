@@ -1,4 +1,5 @@
 import Alerting
+import EmergencyStop
 import EventBus
 import Foundation
 import HealthMesh
@@ -17,6 +18,8 @@ actor MeshMonitor {
         var name: String
         var method: ProbeMethod
         var settings: ProbeSettings
+        /// A supervised child's `restart_after_failed_probes`.
+        var restartAfterFailures: Int? = nil
     }
 
     struct Dependencies: Sendable {
@@ -26,6 +29,8 @@ actor MeshMonitor {
         var alerts: AlertPipeline
         var meshAlerts: MeshAlerts
         var lag: ConsumerLagMonitor?
+        /// The ESS status the risk service mirrors, for the `VaktESSTripped` alert.
+        var ess: ESSClient?
         /// Reads the newest entry of watched streams.
         var redis: RedisConnection?
         var events: EventPublisher?
@@ -113,6 +118,13 @@ actor MeshMonitor {
                 ).increment()
             }
             record(target.name, result)
+            if let limit = target.restartAfterFailures, case .failure(_, _, let detail) = result {
+                let now = dependencies.clock()
+                if trackers.withLock({ $0[target.name]?.claimLivenessRestart(limit: limit, at: now) }) == true {
+                    _ = await dependencies.supervisor.perform(
+                        .livenessFailed(detail: "\(limit) failed probes in a row; last: \(detail)"), on: target.name)
+                }
+            }
             await prober.sleep(until: started + target.settings.interval)
         }
     }
@@ -191,7 +203,7 @@ actor MeshMonitor {
         let result = dependencies.meshAlerts.derive(
             .init(
                 graph: graph, evaluation: evaluation, undetermined: undetermined, activeRules: Array(safety.active.values), hold: hold,
-                lagGroups: lagGroups), at: now)
+                lagGroups: lagGroups, ess: dependencies.ess?.lastConfirmed), at: now)
         await dependencies.alerts.update(result, at: now)
         let firing = await dependencies.alerts.firing
         let (graph, transitions, safety, probes) = (graph, transitions, safety, trackers)
