@@ -25,7 +25,7 @@ public final class NotifyRecorder: Sendable {
         datagrams.flatMap { (try? $0.message.get())?.assignments ?? [] }
     }
 
-    public func waitFor(timeout: Duration = .seconds(15), _ predicate: @escaping ([NotifyMessage.Assignment]) -> Bool) async -> Bool {
+    public func waitFor(timeout: Duration = .seconds(30), _ predicate: @escaping ([NotifyMessage.Assignment]) -> Bool) async -> Bool {
         await TestEnvironment.eventually(timeout: timeout) { predicate(self.assignments) }
     }
 

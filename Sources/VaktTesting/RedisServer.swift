@@ -28,7 +28,7 @@ public final class RedisServer: @unchecked Sendable {
 
     public var endpoint: RedisEndpoint {
         RedisEndpoint(
-            host: "127.0.0.1", port: port, connectTimeout: .milliseconds(200), commandTimeout: .seconds(2),
+            host: "127.0.0.1", port: port, connectTimeout: .seconds(2), commandTimeout: .seconds(10),
             reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200))
     }
 

@@ -40,7 +40,7 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Waits for the exit; returns the exit status, or nil when it did not exit in time.
-    public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+    public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
         let exited = await TestEnvironment.eventually(timeout: timeout) { !process.isRunning }
         return exited ? process.terminationStatus : nil
     }

@@ -63,7 +63,7 @@ public final class SupervisedSystem: Sendable {
     }
 
     /// Waits until `name`'s entry satisfies `predicate`.
-    public func waitFor(_ name: String, timeout: Duration = .seconds(15), _ predicate: @escaping ([String: Any]) -> Bool) async -> Bool {
+    public func waitFor(_ name: String, timeout: Duration = .seconds(30), _ predicate: @escaping ([String: Any]) -> Bool) async -> Bool {
         await TestEnvironment.eventually(timeout: timeout) {
             guard let entry = await service(name) else { return false }
             return predicate(entry)

@@ -48,7 +48,7 @@ import VaktTesting
             #expect("\(error)".contains("Redis"))
         }
         try await server.start()
-        let recovered = await TestEnvironment.eventually(timeout: .seconds(5)) {
+        let recovered = await TestEnvironment.eventually {
             (try? await connection.command(["PING"])) == .status("PONG")
         }
         #expect(recovered)

@@ -115,7 +115,7 @@ import VaktTesting
         let postgres = try await PostgresServer().freshDatabase()
         let system = try await SupervisedSystem(
             programs: [], services: Set(ServiceKind.allCases).subtracting([.supervisor]),
-            sections: "metrics:\n  scrape_interval: 300ms\n  scrape_timeout: 300ms\nlag:\n  interval: 300ms\n"
+            sections: "metrics:\n  scrape_interval: 500ms\n  scrape_timeout: 500ms\nlag:\n  interval: 300ms\n"
                 + "alerts:\n  receivers:\n    oncall: { url: \"http://127.0.0.1:\(TestEnvironment.freePort())/hook\" }\n",
             postgres: postgres)
         defer { Task { _ = await system.stop() } }

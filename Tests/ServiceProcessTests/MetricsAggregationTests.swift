@@ -119,13 +119,13 @@ import VaktTesting
         try Data(body).write(to: huge.directory.appendingPathComponent("metrics"))
         let system = try await SupervisedSystem(
             programs: [("huge", huge.program)],
-            sections: "metrics:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n  max_body_bytes: 1048576\n")
+            sections: "metrics:\n  scrape_interval: 2s\n  scrape_timeout: 2s\n  max_body_bytes: 1048576\n")
         defer { Task { _ = await system.stop() } }
         var families: [String: MetricFamily] = [:]
         var reason: String?
         // The first scrapes may find the server not listening yet; the cap must show next.
         #expect(
-            await TestEnvironment.eventually(timeout: .seconds(20)) {
+            await TestEnvironment.eventually {
                 families = (try? Self.families(try await system.metrics())) ?? [:]
                 reason =
                     families["vakt_scrape_last_error_info"]?.samples.first { $0.labels.contains(Label("service", "huge")) }?

@@ -136,7 +136,7 @@ import VaktTesting
         #expect(entry["lastExit"] as? String == "killed by signal 9 (Killed)")
         #expect(entry["lastExitReason"] as? String == "stopped")
         #expect(!TestEnvironment.isAlive(child))
-        #expect(await TestEnvironment.eventually(timeout: .seconds(3)) { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
+        #expect(await TestEnvironment.eventually { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
         #expect(await system.stop() == 0)
     }
 
@@ -258,7 +258,7 @@ import VaktTesting
         // READY=1 came only once both critical children were ready.
         #expect(await system.service("two")?["ready"] as? Bool == true)
         #expect(await system.stop() == 0)
-        #expect(await system.recorder.waitFor(timeout: .seconds(5)) { $0.contains(.stopping) })
+        #expect(await system.recorder.waitFor { $0.contains(.stopping) })
     }
 
     @Test func aNewSupervisorStopsWhatAKilledOneLeftBehind() async throws {
@@ -385,7 +385,7 @@ import VaktTesting
                     ["readiness: none", "backoff: { initial: 0ms, jitter: 0 }", "intensity: { max_restarts: 100, period: 60s }"])
             )
         ])
-        #expect(await system.waitFor("leaky", timeout: .seconds(5)) { ($0["restarts"] as? Int ?? 0) >= 3 }, "\(system.supervisor.output())")
+        #expect(await system.waitFor("leaky") { ($0["restarts"] as? Int ?? 0) >= 3 }, "\(system.supervisor.output())")
         // Each exit took the child's process group, grandchild included, with it.
         #expect(await system.stop() == 0)
         let grandchildren = system.supervisor.output().split(separator: "\n").compactMap { line -> Int32? in
@@ -393,6 +393,6 @@ import VaktTesting
             return Int32(line[range.upperBound...].prefix { $0.isNumber })
         }
         #expect(grandchildren.count >= 3)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(3)) { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
+        #expect(await TestEnvironment.eventually { grandchildren.allSatisfy { !TestEnvironment.isAlive($0) } })
     }
 }

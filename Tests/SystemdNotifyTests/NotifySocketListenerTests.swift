@@ -23,7 +23,7 @@ import VaktTesting
         defer { recorder.stop() }
         #expect(recorder.address.hasPrefix("@"))
         #expect(try await runSystemdNotify(address: recorder.address) == 0)
-        #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) && $0.contains(.status("warming up")) })
+        #expect(await recorder.waitFor { $0.contains(.ready) && $0.contains(.status("warming up")) })
     }
 
     @Test func systemdNotifyOverPathSocketIsReceived() async throws {
@@ -32,7 +32,7 @@ import VaktTesting
         let recorder = try NotifyRecorder(address: directory.appendingPathComponent("notify.sock").path)
         defer { recorder.stop() }
         #expect(try await runSystemdNotify(address: recorder.address) == 0)
-        #expect(await recorder.waitFor(timeout: .seconds(5)) { $0.contains(.ready) })
+        #expect(await recorder.waitFor { $0.contains(.ready) })
         recorder.stop()
         #expect(!FileManager.default.fileExists(atPath: recorder.address))
     }
@@ -42,7 +42,7 @@ import VaktTesting
         defer { recorder.stop() }
         try send("READY=1\nSTATUS=from the test", to: recorder.address)
         try send("garbage without equals", to: recorder.address)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { recorder.datagrams.count == 2 })
+        #expect(await TestEnvironment.eventually { recorder.datagrams.count == 2 })
         let datagrams = recorder.datagrams
         #expect(datagrams.allSatisfy { $0.senderPID == getpid() })
         #expect((try? datagrams[0].message.get())?.assignments == [.ready, .status("from the test")])
@@ -53,7 +53,7 @@ import VaktTesting
         let recorder = try NotifyRecorder()
         defer { recorder.stop() }
         try send("STATUS=" + String(repeating: "x", count: 10_000), to: recorder.address)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { recorder.datagrams.count == 1 })
+        #expect(await TestEnvironment.eventually { recorder.datagrams.count == 1 })
         guard case .failure(.tooLong) = recorder.datagrams.first?.message else {
             Issue.record("expected tooLong, got \(String(describing: recorder.datagrams.first?.message))")
             return
