@@ -5,7 +5,7 @@ import PackageDescription
 ///
 /// Layering (a module imports only modules listed above it):
 ///   C shims       CHiredis, CSystemd, CPosix
-///   shared        VaktConfig, SystemdNotify, RedisClient, EventBus, PrometheusText, PolicyStore,
+///   shared        Money, VaktConfig, SystemdNotify, RedisClient, EventBus, PrometheusText, PolicyStore,
 ///                 EmergencyStop, ServiceKit, HealthMesh, Alerting
 ///   services      Gateway, AIEngine, Execution, Risk, Portfolio, Training,
 ///                 MarketData, Dashboard, ExchangeSimulator, Supervisor
@@ -64,6 +64,8 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // Exact amounts: no dependencies, so every layer may use it.
+        .target(name: "Money", swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -183,6 +185,9 @@ let package = Package(
             ],
             path: "Benchmarks/ESSBench",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MoneyBench", dependencies: ["Money"], path: "Benchmarks/MoneyBench", exclude: ["bench_decimal.py"],
+            swiftSettings: swiftSettings),
         .target(
             name: "VaktTesting",
             dependencies: [
@@ -197,6 +202,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MoneyTests", dependencies: ["Money", "VaktTesting"], exclude: ["decimal_reference.py"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(

@@ -2,6 +2,7 @@ import EmergencyStop
 import Foundation
 import PolicyStore
 import Testing
+import VaktTesting
 
 /// The ESS state machine against a reference model that recomputes every condition from the
 /// whole input history at each step, on thousands of random sequences with an exact clock.
@@ -255,21 +256,4 @@ struct ReferenceESS {
         }
         return (state, false)
     }
-}
-
-/// A small seeded generator, so a failing sequence can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(upTo bound: UInt64) -> UInt64 { next() % bound }
 }
