@@ -91,7 +91,10 @@ let package = Package(
         .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
             name: "PolicyStore",
-            dependencies: ["EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "EmergencyStop",
@@ -133,7 +136,13 @@ let package = Package(
         service("Gateway"),
         service("AIEngine"),
         service("Execution"),
-        service("Risk", extra: ["EmergencyStop", "PolicyStore"]),
+        service(
+            "Risk",
+            extra: [
+                "EmergencyStop", "PolicyStore", "EventBus", "RedisClient", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         service("Portfolio"),
         service("Training"),
         service("MarketData"),
@@ -143,6 +152,7 @@ let package = Package(
             "Supervisor",
             extra: [
                 "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting", "EmergencyStop",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -207,10 +217,16 @@ let package = Package(
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServiceKitTests", dependencies: ["ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig"],
+            name: "ServiceKitTests",
+            dependencies: [
+                "ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "EventBusTests", dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig"], swiftSettings: swiftSettings),
+            name: "EventBusTests",
+            dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskTests",
