@@ -275,6 +275,7 @@ func sequence(of envelope: EventEnvelope) -> Int {
 
         // Ten events every 10 ms: 1,000 events/s, for 1 s before, the outage, and 1 s after.
         var published = 0
+        var publishedDuringOutage = 0
         let start = ContinuousClock.now
         var stopped = false
         var restarted = false
@@ -291,10 +292,13 @@ func sequence(of envelope: EventEnvelope) -> Int {
             let batch = (0..<10).map { event($0.isMultiple(of: 2) ? .marketTick : .orderFilled, published + $0) }
             try await publisher.publish(batch)
             published += batch.count
+            if stopped && !restarted { publishedDuringOutage += batch.count }
             let next = start + .milliseconds(Int64(published))
             if next > ContinuousClock.now { try await Task.sleep(until: next, clock: .continuous) }
         }
-        #expect(published >= Int(outage * 900))
+        // The pace is what the machine allows (a loaded one publishes fewer); what counts is
+        // that events were published into the outage and all of them arrive.
+        #expect(publishedDuringOutage >= 100, "published \(publishedDuringOutage) while Redis was down")
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(60)) { handled.count >= published },
             "handled \(handled.count) of \(published)")

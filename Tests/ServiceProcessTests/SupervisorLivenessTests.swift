@@ -132,7 +132,7 @@ import VaktTesting
                 health:
                   check_timeout: 1s
                   probes:
-                    web: { interval: 500ms, timeout: 500ms, failure_threshold: 2, start_grace: 5s }
+                    web: { interval: 1s, timeout: 1s, failure_threshold: 2, start_grace: 5s }
 
                 """)
         #expect(await system.waitFor("web", timeout: .seconds(60)) { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
@@ -142,8 +142,8 @@ import VaktTesting
             await system.waitFor("web", timeout: .seconds(120)) {
                 $0["lastExitReason"] as? String == "liveness" && $0["ready"] as? Bool == true && $0["pid"] as? Int != pid
             }, "\(system.supervisor.output())")
-        #expect(try await system.metric("vakt_liveness_failures_total", ["service": "web"]) == 1)
-        #expect(try await system.metric("vakt_service_restarts_total", ["service": "web", "reason": "liveness"]) == 1)
+        #expect(try await system.metric("vakt_liveness_failures_total", ["service": "web"]) ?? 0 >= 1)
+        #expect(try await system.metric("vakt_service_restarts_total", ["service": "web", "reason": "liveness"]) ?? 0 >= 1)
         #expect(!TestEnvironment.isAlive(Int32(pid)))
         #expect(await system.stop() == 0)
     }
