@@ -43,7 +43,6 @@ actor ESSEngine {
         store: ESSStore, policy: PolicyDocument, redis: RedisConnection, events: EventPublisher, clock: @escaping @Sendable () -> Date,
         logger: Logger
     ) async throws -> ESSEngine {
-        try await store.migrate()
         let now = clock()
         let machine: ESSMachine
         if let (last, memory) = try await store.load() {

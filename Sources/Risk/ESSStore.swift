@@ -3,6 +3,7 @@ import EventBus
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// The ESS's durable record in PostgreSQL: the current state (one row, with what the machine
 /// remembers) and an append-only log of transitions. A transition is written here, in one
@@ -11,23 +12,27 @@ struct ESSStore: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    func migrate() async throws {
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS ess_state (
-                id smallint PRIMARY KEY CHECK (id = 1),
-                state text NOT NULL, since timestamptz NOT NULL, trigger text NOT NULL,
-                reason text NOT NULL, source text NOT NULL, memory text NOT NULL,
-                updated_at timestamptz NOT NULL)
-            """, logger: logger)
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS ess_transitions (
-                id bigserial PRIMARY KEY, at timestamptz NOT NULL,
-                from_state text NOT NULL, to_state text NOT NULL, trigger text NOT NULL,
-                reason text NOT NULL, source text NOT NULL)
-            """, logger: logger)
-    }
+    /// The ESS's schema. Version 1 is what the service created before it had migrations, so a
+    /// database from then is taken over as it is.
+    static let migrations = [
+        Migration(
+            version: 1, name: "ESS state and transition log",
+            statements: [
+                """
+                CREATE TABLE IF NOT EXISTS ess_state (
+                    id smallint PRIMARY KEY CHECK (id = 1),
+                    state text NOT NULL, since timestamptz NOT NULL, trigger text NOT NULL,
+                    reason text NOT NULL, source text NOT NULL, memory text NOT NULL,
+                    updated_at timestamptz NOT NULL)
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS ess_transitions (
+                    id bigserial PRIMARY KEY, at timestamptz NOT NULL,
+                    from_state text NOT NULL, to_state text NOT NULL, trigger text NOT NULL,
+                    reason text NOT NULL, source text NOT NULL)
+                """,
+            ])
+    ]
 
     /// The persisted state, if any: the transition that led to it and the machine's memory.
     func load() async throws -> (last: ESSTransition, memory: ESSMachine.Memory)? {

@@ -10,7 +10,8 @@ import ServiceKit
 /// the policy (`GET /api/policy`, `GET /api/policy/history`, `PUT /api/policy`). Every change
 /// needs the control token and a reason, and is logged with who asked.
 struct RiskAPI: Sendable {
-    let components: StartupGate<RiskComponents>
+    let engine: ESSEngine
+    let authority: PolicyAuthority
     let authenticator: ControlAuthenticator
     let recentTransitions: Int
     let maxBodyBytes: Int
@@ -18,8 +19,6 @@ struct RiskAPI: Sendable {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/api/ess") { _, _ -> Response in
-            guard let components = components.value else { return Self.starting }
-            let engine = components.engine
             let status = await engine.status
             var fields: [String: JSONValue] = ["status": status.json, "inputs": await engine.inputs]
             if let ends = status.cooldownEndsAt {
@@ -35,7 +34,6 @@ struct RiskAPI: Sendable {
         for action in ["trip", "reduce", "reset"] {
             router.post("/api/ess/\(action)") { request, _ -> Response in
                 if let refusal = authenticator.refusal(for: request, action: "ess \(action)") { return refusal }
-                guard let components = components.value else { return Self.starting }
                 let body: (reason: String, source: String)
                 switch await Self.reasonAndSource(request, limit: maxBodyBytes) {
                 case .success(let value): body = value
@@ -51,11 +49,11 @@ struct RiskAPI: Sendable {
                 logger.notice("ESS \(action) requested", metadata: ["reason": "\(body.reason)", "source": "\(body.source)"])
                 let outcome: ESSOutcome
                 do {
-                    outcome = try await components.engine.handle(input)
+                    outcome = try await engine.handle(input)
                 } catch {
                     return JSONResponse.error(.serviceUnavailable, "the ESS state could not be persisted; nothing changed: \(error)")
                 }
-                let status = await components.engine.status.json
+                let status = await engine.status.json
                 switch outcome {
                 case .transitioned(let transition):
                     return JSONResponse.make(
@@ -68,18 +66,16 @@ struct RiskAPI: Sendable {
             }
         }
         router.get("/api/policy") { _, _ -> Response in
-            guard let components = components.value else { return Self.starting }
-            return JSONResponse.make(.ok, await components.authority.current.json)
+            return JSONResponse.make(.ok, await authority.current.json)
         }
         router.get("/api/policy/history") { request, _ -> Response in
-            guard let components = components.value else { return Self.starting }
             let limitText = request.uri.queryParameters.get("limit") ?? "50"
             guard let limit = Int(limitText), (1...PolicyAuthority.historyLength).contains(limit) else {
                 return JSONResponse.error(
                     .badRequest, "limit: expected an integer from 1 to \(PolicyAuthority.historyLength), got \"\(limitText)\"")
             }
             do {
-                let history = try await components.authority.history(limit: limit)
+                let history = try await authority.history(limit: limit)
                 return JSONResponse.make(.ok, .object(["history": .array(history.map(\.json))]))
             } catch {
                 return JSONResponse.error(.serviceUnavailable, "policy history unavailable: \(error)")
@@ -87,7 +83,6 @@ struct RiskAPI: Sendable {
         }
         router.put("/api/policy") { request, _ -> Response in
             if let refusal = authenticator.refusal(for: request, action: "policy update") { return refusal }
-            guard let components = components.value else { return Self.starting }
             let reader: PayloadReader
             switch await JSONResponse.readObject(request, limit: maxBodyBytes) {
             case .success(let value): reader = value
@@ -105,10 +100,10 @@ struct RiskAPI: Sendable {
             }
             guard let policy, let author else { return JSONResponse.error(.unprocessableContent, "invalid policy") }
             do throws(PolicyAuthority.UpdateError) {
-                let document = try await components.authority.update(policy, by: author, expectedVersion: expectedVersion)
+                let document = try await authority.update(policy, by: author, expectedVersion: expectedVersion)
                 // Stored and announced already; if the ESS cannot persist the change now, its next
                 // tick takes the policy from the service's copy.
-                try? await components.engine.adopt(document)
+                try? await engine.adopt(document)
                 return JSONResponse.make(.ok, document.json)
             } catch {
                 switch error {
@@ -118,8 +113,6 @@ struct RiskAPI: Sendable {
             }
         }
     }
-
-    static let starting = JSONResponse.error(.serviceUnavailable, "the risk service is still starting", headers: [.retryAfter: "1"])
 
     /// `{"reason": "...", "source": "..."}`: a reason is required; the source defaults to `api`.
     static func reasonAndSource(_ request: Request, limit: Int) async -> Result<(reason: String, source: String), ResponseError> {

@@ -22,12 +22,15 @@ public struct RiskService: VaktService {
         self.clock = clock
     }
 
+    public var migrations: [Migration] { ESSStore.migrations }
+
+    /// The start-up phase: loads the policy and the persisted ESS state (the schema is already
+    /// migrated), then serves and ticks the ESS every evaluation interval until shutdown.
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
-        guard let events = context.events, let replica = context.policy, context.postgres != nil else {
+        guard let events = context.events, let replica = context.policy, let redis = context.redis, let postgres = context.postgres else {
             throw StartupError(description: "the risk service needs Redis and PostgreSQL")
         }
         let configuration = context.configuration
-        let gate = StartupGate<RiskComponents>()
         let tokenSecret = configuration.ess.controlTokenSecret
         let token = context.secrets.secret(named: tokenSecret)
         if token == nil {
@@ -35,24 +38,30 @@ public struct RiskService: VaktService {
                 "no control token configured; ESS trip/reset and policy changes are refused",
                 metadata: ["secret": "\(SecretStore.variable(for: tokenSecret))"])
         }
+        let authority = try await PolicyAuthority.start(
+            redis: redis, snapshotPath: configuration.policy.snapshotPath, events: events, replica: replica, clock: clock,
+            logger: context.logger)
+        let engine = try await ESSEngine.start(
+            store: ESSStore(client: postgres, logger: context.logger), policy: await authority.current, redis: redis, events: events,
+            clock: clock, logger: context.logger)
         let api = RiskAPI(
-            components: gate,
+            engine: engine, authority: authority,
             authenticator: ControlAuthenticator(
                 token: token, failuresPerMinute: configuration.http.authFailuresPerMinute, logger: context.logger),
             recentTransitions: configuration.ess.recentTransitions, maxBodyBytes: configuration.http.maxBodyBytes, logger: context.logger)
         let inputs = context.subscribe(to: ESSEventInputs.types, role: "ess") { event in
             guard let input = try ESSEventInputs.input(for: event) else { return }
-            try await gate.wait().engine.handle(input)
+            try await engine.handle(input)
         }
-        let runner = RiskRunner(context: context, events: events, replica: replica, gate: gate, clock: clock)
+        let ticker = ESSTicker(engine: engine, replica: replica, interval: configuration.ess.evaluationInterval)
         return ServiceParts(
             addRoutes: { api.addRoutes(to: $0) },
-            backgroundServices: [runner, inputs],
+            backgroundServices: [ticker, inputs],
             readiness: {
-                let status = await gate.wait().engine.status
+                let status = await engine.status
                 return "risk: ESS \(status.state.rawValue) since \(status.since): \(status.reason)"
             },
-            isMakingProgress: { runner.lastTick.withLock { Date().timeIntervalSince($0) } < 30 }
+            isMakingProgress: { ticker.lastTick.withLock { Date().timeIntervalSince($0) } < 30 }
         )
     }
 
@@ -61,48 +70,26 @@ public struct RiskService: VaktService {
     }
 }
 
-/// What the API and the event handlers need once start-up is done.
-struct RiskComponents: Sendable {
+/// Ticks the ESS every evaluation interval until shutdown, so that time-based conditions (a
+/// feed going stale, a cooldown ending) are seen without an event.
+final class ESSTicker: ServiceLifecycle.Service, Sendable {
     let engine: ESSEngine
-    let authority: PolicyAuthority
-}
-
-/// Loads the policy and the persisted ESS state once PostgreSQL's pool runs, then ticks the
-/// ESS every evaluation interval until shutdown.
-final class RiskRunner: ServiceLifecycle.Service, Sendable {
-    let context: ServiceContext
-    let events: EventPublisher
     let replica: PolicyReplica
-    let gate: StartupGate<RiskComponents>
-    let clock: @Sendable () -> Date
+    let interval: Duration
     let lastTick = Mutex(Date())
 
-    init(
-        context: ServiceContext, events: EventPublisher, replica: PolicyReplica, gate: StartupGate<RiskComponents>,
-        clock: @escaping @Sendable () -> Date
-    ) {
-        self.context = context
-        self.events = events
+    init(engine: ESSEngine, replica: PolicyReplica, interval: Duration) {
+        self.engine = engine
         self.replica = replica
-        self.gate = gate
-        self.clock = clock
+        self.interval = interval
     }
 
     func run() async throws {
-        guard let redis = context.redis, let postgres = context.postgres else { return }
-        let configuration = context.configuration
-        let authority = try await PolicyAuthority.start(
-            redis: redis, snapshotPath: configuration.policy.snapshotPath, events: events, replica: replica, clock: clock,
-            logger: context.logger)
-        let engine = try await ESSEngine.start(
-            store: ESSStore(client: postgres, logger: context.logger), policy: await authority.current, redis: redis, events: events,
-            clock: clock, logger: context.logger)
-        gate.open(RiskComponents(engine: engine, authority: authority))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await engine.tick(policy: self.replica.current?.document)
+                await self.engine.tick(policy: self.replica.current?.document)
                 self.lastTick.withLock { $0 = Date() }
-                try? await Task.sleep(for: configuration.ess.evaluationInterval)
+                try? await Task.sleep(for: self.interval)
             }
         }
     }

@@ -26,6 +26,13 @@ public struct PostgresServer: Sendable {
 
     /// The same cluster with a new, empty database of the test's own, so tests that keep state
     /// in PostgreSQL (the ESS) cannot see each other's rows.
+    /// A pooled client for this database; run it (`client.run()`) in a task while it is used.
+    public func client() -> PostgresClient {
+        PostgresClient(
+            configuration: .init(host: host, port: port, username: user, password: nil, database: database, tls: .disable),
+            backgroundLogger: Logger(label: "test.postgres"))
+    }
+
     public func freshDatabase() async throws -> PostgresServer {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try await DatabaseCreator.shared.create(name, on: self)

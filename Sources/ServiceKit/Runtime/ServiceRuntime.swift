@@ -52,27 +52,31 @@ public enum ServiceRuntime {
         if needs.contains(.exchange) {
             checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
         }
-        let parts = try await service.makeParts(context: context)
-        checks += parts.healthChecks
-        let checker = HealthChecker(
-            checks: checks, timeout: configuration.health.checkTimeout, serviceId: "\(configuration.system.instance)/\(kind.rawValue)",
-            version: VaktVersion.current)
+        let serviceId = "\(configuration.system.instance)/\(kind.rawValue)"
+        let started = StartupGate<StartedService>()
+        // Until start-up has finished, /health shows the infrastructure and says it is starting.
+        let startingChecker = HealthChecker(
+            checks: checks + [StartupCheck(started: { started.value != nil })], timeout: configuration.health.checkTimeout,
+            serviceId: serviceId, version: VaktVersion.current)
 
-        let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(MetricsMiddleware())
-        router.addStandardRoutes(health: checker, metrics: metrics, render: parts.renderMetrics, aggregate: parts.aggregateHealth)
-        try parts.addRoutes(router)
+        let standard = Router(context: BasicRequestContext.self)
+        standard.middlewares.add(MetricsMiddleware())
+        standard.addStandardRoutes(
+            health: { started.value?.health ?? startingChecker }, metrics: metrics, render: { started.value?.parts.renderMetrics },
+            aggregate: { started.value?.parts.aggregateHealth })
 
         let port = settings.port ?? kind.defaultPort
         let address = "\(configuration.http.host):\(port)"
         let serviceLogger = logger
         let application = Application(
-            router: router,
+            responder: StartupResponder(service: kind.rawValue, standard: standard.buildResponder(), started: started),
             configuration: .init(address: .hostname(configuration.http.host, port: port), serverName: "vakt-\(kind.rawValue)"),
             onServerRunning: { _ in
                 serviceLogger.info("serving", metadata: ["address": "\(address)", "version": "\(VaktVersion.current)"])
-                // READY=1 must not wait inside the server's start-up; report from a task of its own.
+                // READY=1 must not wait inside the server's start-up; report from a task of its own,
+                // once the service's own start-up phase has finished.
                 Task {
+                    let parts = await started.wait().parts
                     let status = await parts.readiness?() ?? "\(kind.rawValue) serving on \(address)"
                     await notify.ready(status: status)
                     if let updates = parts.statusUpdates {
@@ -90,14 +94,19 @@ public enum ServiceRuntime {
         if let interval = notify.watchdogInterval() {
             logger.info("watchdog enabled", metadata: ["interval_ms": "\(interval.milliseconds)"])
             services.append(
-                .init(service: WatchdogPinger(notify: notify, interval: interval, isMakingProgress: parts.isMakingProgress, logger: logger))
-            )
+                .init(
+                    service: WatchdogPinger(
+                        notify: notify, interval: interval, isMakingProgress: { started.value?.parts.isMakingProgress() ?? true },
+                        logger: logger)))
         }
         if let policy {
             services.append(.init(service: PolicyRefresher(replica: policy)))
             services.append(.init(service: context.subscribe(to: [.policyUpdated], role: "policy") { try policy.handle($0) }))
         }
-        services += parts.backgroundServices.map { .init(service: $0) }
+        services.append(
+            .init(
+                service: StartupPhase(
+                    service: service, context: context, infrastructureChecks: checks, started: started, logger: logger)))
         services.append(.init(service: ShutdownNotifier(notify: notify, kind: kind), successTerminationBehavior: .ignore))
 
         var groupConfiguration = ServiceGroupConfiguration(
@@ -136,13 +145,16 @@ public enum ServiceRuntime {
 
 extension Router where Context == BasicRequestContext {
     /// `GET /health` (application/health+json, 503 on fail) and `GET /metrics` (Prometheus text).
+    /// Each request asks for the checker, the metrics renderer and the health aggregator anew:
+    /// they change once the service's start-up phase has finished.
     public func addStandardRoutes(
-        health: HealthChecker, metrics: MetricsExposition, render: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil,
-        aggregate: (@Sendable (_ own: HealthReport) async -> HealthReport)? = nil
+        health: @escaping @Sendable () -> HealthChecker, metrics: MetricsExposition,
+        render: @escaping @Sendable () -> (@Sendable (_ own: [UInt8]) async -> [UInt8])? = { nil },
+        aggregate: @escaping @Sendable () -> (@Sendable (_ own: HealthReport) async -> HealthReport)? = { nil }
     ) {
         get("/health") { _, _ -> Response in
-            let own = await health.report()
-            let report = await aggregate?(own) ?? own
+            let own = await health().report()
+            let report = await aggregate()?(own) ?? own
             return Response(
                 status: .init(code: report.httpStatusCode),
                 headers: [.contentType: HealthReport.mediaType, .cacheControl: "no-store"],
@@ -150,7 +162,7 @@ extension Router where Context == BasicRequestContext {
         }
         get("/metrics") { _, _ -> Response in
             let own = metrics.render()
-            let body = await render?(own) ?? own
+            let body = await render()?(own) ?? own
             return Response(
                 status: .ok, headers: [.contentType: MetricsExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// A value that becomes available once a service's asynchronous start-up is done: handlers
-/// that need it wait, endpoints that must not wait check ``value``.
-public final class StartupGate<Value: Sendable>: Sendable {
+/// A value that becomes available once a service's start-up phase is done: the runtime's
+/// responder and readiness wait for it or check ``value``. Services never see it: their
+/// start-up phase is ``VaktService/makeParts(context:)``, whose parts exist only when done.
+final class StartupGate<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?
         var waiters: [CheckedContinuation<Value, Never>] = []
@@ -10,11 +11,11 @@ public final class StartupGate<Value: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    init() {}
 
-    public var value: Value? { state.withLock { $0.value } }
+    var value: Value? { state.withLock { $0.value } }
 
-    public func open(_ value: Value) {
+    func open(_ value: Value) {
         let waiters = state.withLock { state in
             state.value = value
             defer { state.waiters = [] }
@@ -23,7 +24,7 @@ public final class StartupGate<Value: Sendable>: Sendable {
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
-    public func wait() async -> Value {
+    func wait() async -> Value {
         await withCheckedContinuation { continuation in
             let ready: Value? = state.withLock { state in
                 if let value = state.value { return value }

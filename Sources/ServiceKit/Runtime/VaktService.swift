@@ -10,13 +10,19 @@ import VaktConfig
 /// What makes one service different from another; everything else is the runtime's.
 public protocol VaktService: Sendable {
     var kind: ServiceKind { get }
-    /// Builds the service's state and parts; called once, before the server starts. A service
-    /// whose start-up needs its dependencies (stored state) throws when they are unreachable,
-    /// and its manager restarts it.
+    /// The service's PostgreSQL schema, applied in order before ``makeParts(context:)``; see
+    /// ``MigrationRunner``.
+    var migrations: [Migration] { get }
+    /// The service's start-up phase: builds its state and parts once the runtime's clients run
+    /// (PostgreSQL pool, Redis, event bus) and its migrations are applied. Meanwhile `/health`
+    /// and `/metrics` answer, its own routes answer 503 "starting", and `READY=1` waits. A
+    /// service whose start-up needs its dependencies (stored state) throws when they are
+    /// unreachable: the process exits non-zero and its manager restarts it with backoff.
     func makeParts(context: ServiceContext) async throws -> ServiceParts
 }
 
 extension VaktService {
+    public var migrations: [Migration] { [] }
     public func makeParts(context: ServiceContext) async throws -> ServiceParts { ServiceParts() }
 }
 
