@@ -46,6 +46,37 @@ func settings(_ name: String) -> EventBusSettings {
     EventBusSettings(bufferPath: "\(work)/\(name).sqlite", bufferMaxEvents: 10_000_000, bufferMaxBytes: 1 << 34)
 }
 
+/// Publish-to-handler latencies (ms) that a consumer records from each event's `t` field.
+final class Latencies: Sendable {
+    private let values = Mutex<[Double]>([])
+    var all: [Double] { values.withLock { $0 } }
+    var count: Int { values.withLock { $0.count } }
+
+    /// A consumer of `type` in `group` that records here; run it in a task.
+    func consumer(group: String, type: EventType, settingsName: String) -> EventConsumer {
+        var consumerSettings = settings(settingsName)
+        consumerSettings.blockFor = .milliseconds(100)
+        return EventConsumer(
+            endpoint: endpoint, group: group, consumer: "bench-1", types: [type], settings: consumerSettings, logger: logger
+        ) { event in
+            let now = nanoseconds()
+            if case .object(let fields) = event.payload, case .number(let sent)? = fields["t"], sent > 0 {
+                self.values.withLock { $0.append(Double(now - UInt64(sent)) / 1e6) }
+            }
+        }
+    }
+
+    /// Waits up to 30 s for `expected` events, then prints `PREFIX_received`, `_p50_ms`, `_p99_ms`.
+    func report(_ prefix: String, expected: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while count < expected && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let latencies = all
+        print("\(prefix)_received \(latencies.count)")
+        print("\(prefix)_p50_ms \(percentile(latencies, 50))")
+        print("\(prefix)_p99_ms \(percentile(latencies, 99))")
+    }
+}
+
 print("envelope_bytes \(envelope(0).encoded().count)")
 
 // Batched publish: 200,000 events in batches of 100, one pipelined round trip each, from a task
@@ -102,32 +133,68 @@ do {
 
 // Publish to handler: a consumer group member receives each event; 5,000 events at 1,000/s.
 do {
-    let received = Mutex<[Double]>([])
-    let consumer = EventConsumer(
-        endpoint: endpoint, group: "bench", consumer: "bench-1", types: [.marketTick],
-        settings: {
-            var s = settings("e2e"); s.blockFor = .milliseconds(100); s.dedupWindow = 10_000; return s
-        }(), logger: logger
-    ) { event in
-        let now = nanoseconds()
-        if case .object(let fields) = event.payload, case .number(let sent)? = fields["t"], sent > 0 {
-            received.withLock { $0.append(Double(now - UInt64(sent)) / 1e6) }
-        }
-    }
-    let task = Task { await consumer.run() }
+    let latencies = Latencies()
+    let task = Task { await latencies.consumer(group: "bench", type: .marketTick, settingsName: "e2e").run() }
     try await Task.sleep(for: .milliseconds(500))
     let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("e2e-pub"), logger: logger)
     for index in 0..<5000 {
         try await publisher.publish(envelope(index, sentAt: nanoseconds()))
         try await Task.sleep(for: .milliseconds(1))
     }
-    let deadline = ContinuousClock.now + .seconds(30)
-    while received.withLock({ $0.count }) < 5000 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    try await latencies.report("end_to_end", expected: 5000)
     task.cancel()
-    let latencies = received.withLock { $0 }
-    print("end_to_end_received \(latencies.count)")
-    print("end_to_end_p50_ms \(percentile(latencies, 50))")
-    print("end_to_end_p99_ms \(percentile(latencies, 99))")
+}
+
+// Consumer throughput: 200,000 events already on a stream, one consumer with a trivial handler
+// (scripts/bench-events runs xreadgroup-floor.c on the same Redis as the anchor).
+do {
+    let count = 200_000
+    let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("consume-pub"), logger: logger)
+    for batch in 0..<(count / 100) {
+        try await publisher.publish(
+            (0..<100).map { index in
+                var event = envelope(batch * 100 + index)
+                event.type = .orderFilled
+                return event
+            })
+    }
+    let raw = RedisConnection(endpoint: endpoint)
+    _ = try await raw.command(["XGROUP", "CREATE", EventType.orderFilled.stream, "bench-throughput", "0"])
+    let handled = Atomic<Int>(0)
+    let consumer = EventConsumer(
+        endpoint: endpoint, group: "bench-throughput", consumer: "bench-1", types: [.orderFilled],
+        settings: settings("consume"), logger: logger
+    ) { _ in handled.add(1, ordering: .relaxed) }
+    let start = nanoseconds()
+    let task = Task { await consumer.run() }
+    while handled.load(ordering: .relaxed) < count { try await Task.sleep(for: .milliseconds(1)) }
+    let seconds = Double(nanoseconds() - start) / 1e9
+    task.cancel()
+    print("consumer_events_per_second \(Int(Double(count) / seconds))")
+}
+
+// Publish to handler at 10,000 events/s: batches of 10 every millisecond for 5 s.
+do {
+    let latencies = Latencies()
+    let task = Task { await latencies.consumer(group: "bench-10k", type: .signalGenerated, settingsName: "e2e-10k").run() }
+    try await Task.sleep(for: .milliseconds(500))
+    let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("e2e-10k-pub"), logger: logger)
+    let total = 50_000
+    let start = ContinuousClock.now
+    for tick in 0..<(total / 10) {
+        let sentAt = nanoseconds()
+        try await publisher.publish(
+            (0..<10).map { index in
+                var event = envelope(tick * 10 + index, sentAt: sentAt)
+                event.type = .signalGenerated
+                return event
+            })
+        let next = start + .milliseconds(tick + 1)
+        if next > .now { try await Task.sleep(until: next, clock: .continuous) }
+    }
+    print("end_to_end_10k_rate \(Int(Double(total) / (ContinuousClock.now - start).seconds))")
+    try await latencies.report("end_to_end_10k", expected: total)
+    task.cancel()
 }
 
 // Disk buffer with Redis unreachable: nothing listens on the port, so every publish is durable

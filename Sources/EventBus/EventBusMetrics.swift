@@ -86,8 +86,8 @@ final class EventBusMetrics: Sendable {
         counter("vakt_event_consumer_read_failures_total", [("group", group)]).increment()
     }
 
-    func consumed(stream: String, group: String, outcome: String) {
-        counter("vakt_events_consumed_total", [("stream", stream), ("group", group), ("outcome", outcome)]).increment()
+    func consumed(stream: String, group: String, outcome: String, count: Int = 1) {
+        counter("vakt_events_consumed_total", [("stream", stream), ("group", group), ("outcome", outcome)]).increment(by: count)
     }
 }
 

@@ -59,6 +59,8 @@ public final class EventConsumer: Sendable {
     }
 
     var dedupKey: String { "vakt:dedup:\(group)" }
+    var inflightKey: String { "vakt:inflight:\(group)" }
+    var courtesyKey: String { "vakt:leased-deliveries:\(group)" }
 
     /// Reads that failed since the consumer started (also `vakt_event_consumer_read_failures_total`).
     public var readFailures: Int { failedReads.load(ordering: .relaxed) }
@@ -80,12 +82,12 @@ public final class EventConsumer: Sendable {
                     // or a lost connection, so nothing newer overtakes them.
                     let entries = try await read(from: "0", block: false)
                     if entries.isEmpty { pendingDone = true }
-                    for entry in entries { try await process(entry, redelivered: true) }
+                    try await process(entries, redelivered: true)
                     continue
                 }
                 if ContinuousClock.now - lastClaim >= min(settings.claimIdle, .seconds(1)) {
                     lastClaim = .now
-                    for entry in try await claimIdle() { try await process(entry, redelivered: true) }
+                    try await process(try await claimIdle(), redelivered: true)
                     try await sampleGroup()
                 }
                 let entries = try await read(from: ">", block: true)
@@ -94,7 +96,7 @@ public final class EventConsumer: Sendable {
                         "event consumer reading again",
                         metadata: ["failed_reads": "\(ended.failedAttempts)", "outage_ms": "\(ended.lasted.milliseconds)"])
                 }
-                for entry in entries { try await process(entry, redelivered: false) }
+                try await process(entries, redelivered: false)
             } catch {
                 if Task.isCancelled { break }
                 // A Redis that restarted without its data has lost the groups too: make them again.
@@ -185,70 +187,172 @@ public final class EventConsumer: Sendable {
         return Entry(stream: stream, id: id, fields: fields)
     }
 
-    /// Handles one entry. Throws only when Redis failed, so the caller stops the batch and
-    /// re-reads its pending entries in order once Redis is back.
-    private func process(_ entry: Entry, redelivered: Bool) async throws {
-        guard let type = EventType(rawValue: entry.stream) else { return }
-        if redelivered { metrics.redelivered(stream: entry.stream, group: group) }
-        guard let raw = entry.fields["envelope"] else {
-            try await deadLetter(entry, type: type, reason: "entry has no envelope field")
-            return
+    /// Handles one read batch, in order. Entries that cannot be events are dead-lettered one by
+    /// one; for the rest, one script checks the dedup window and leases the new ids, the
+    /// handlers run, and one pipeline records what was handled and acknowledges it with the
+    /// duplicates. Throws only when Redis failed, so the caller re-reads its pending entries in
+    /// order once Redis is back; an event whose handler already returned is then only recorded.
+    private func process(_ entries: [Entry], redelivered: Bool) async throws {
+        guard !entries.isEmpty else { return }
+        var events: [(entry: Entry, envelope: EventEnvelope)] = []
+        for entry in entries {
+            guard let type = EventType(rawValue: entry.stream) else { continue }
+            if redelivered { metrics.redelivered(stream: entry.stream, group: group) }
+            guard let raw = entry.fields["envelope"] else {
+                try await deadLetter(entry, type: type, reason: "entry has no envelope field")
+                continue
+            }
+            let envelope: EventEnvelope
+            do {
+                envelope = try EventEnvelope.decode(raw, maximumBytes: settings.maxEnvelopeBytes)
+            } catch {
+                try await deadLetter(entry, type: type, reason: "undecodable envelope: \(error)")
+                continue
+            }
+            events.append((entry, envelope))
         }
-        let envelope: EventEnvelope
-        do {
-            envelope = try EventEnvelope.decode(raw, maximumBytes: settings.maxEnvelopeBytes)
-        } catch {
-            try await deadLetter(entry, type: type, reason: "undecodable envelope: \(error)")
-            return
+        guard !events.isEmpty else { return }
+
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let entryKeys = events.map { "\($0.entry.stream) \($0.entry.id)" }
+        let answers = try await redis.command(
+            [
+                "EVAL", ConsumerScripts.acquire, "3", dedupKey, inflightKey, courtesyKey, String(now),
+                String(now + settings.lease.milliseconds),
+            ]
+                + [String(events.count)] + events.map(\.envelope.id) + (redelivered ? entryKeys : []))
+        if case .error(let message) = answers { throw RedisError.server(message) }
+        guard case .array(let parts) = answers, parts.count == 2, case .array(let verdicts) = parts[0],
+            case .array(let courtesies) = parts[1], verdicts.count == events.count, courtesies.count == events.count
+        else {
+            throw RedisError.unexpectedReply("the dedup script answered \(answers) for \(events.count) events")
         }
-        if redelivered, let deliveries = try await deliveryCount(entry), deliveries > settings.maxDeliveries {
-            let last = lastErrors.take(entry.id) ?? "unknown (handled on another consumer)"
-            try await deadLetter(entry, type: type, reason: "delivered \(deliveries) times; last error: \(last)")
-            return
+
+        var done = Completed()
+        var seen: Set<String> = []
+        var lastRecord = ContinuousClock.now
+        for (index, (entry, envelope)) in events.enumerated() {
+            let verdict = verdicts[index]
+            let id = envelope.id
+            let alreadyHandled = handledUnacknowledged.withLock { $0.contains(id) }
+            switch verdict.integer {
+            case 1? where seen.insert(id).inserted:
+                // Only an entry leased to us counts its deliveries: one that another consumer is
+                // handling is delivered again by every claim while it runs, and is no poison.
+                if !alreadyHandled, redelivered, let type = EventType(rawValue: entry.stream),
+                    let deliveries = try await deliveryCount(entry),
+                    deliveries - Int(courtesies[index].integer ?? 0) > settings.maxDeliveries
+                {
+                    let last = lastErrors.take(entry.id) ?? "unknown (handled on another consumer)"
+                    try await deadLetter(entry, type: type, reason: "delivered \(deliveries) times; last error: \(last)")
+                    done.released.append(id)
+                    continue
+                }
+                if !alreadyHandled {
+                    guard await run(envelope, entry: entry) else {
+                        done.released.append(id)
+                        done.count(entry.stream, "failed")
+                        continue
+                    }
+                    handledUnacknowledged.withLock { handled in
+                        // Bounded: only the few events caught by an outage between handler and ack.
+                        if handled.count >= 100_000 { handled.removeAll() }
+                        handled.insert(id)
+                    }
+                }
+                done.handled(id, entry: entry, outcome: "handled")
+                // Slow handlers are recorded as they finish, fast ones once per batch: a crash
+                // repeats at most the handlers of the last few milliseconds.
+                if ContinuousClock.now - lastRecord >= Self.recordEvery {
+                    try await record(&done)
+                    lastRecord = .now
+                }
+            case 2? where !alreadyHandled:
+                // Another consumer is handling it now: it stays pending until that one records it.
+                done.count(entry.stream, "in_flight_elsewhere")
+            case 2?:
+                // Our own lease on an event we handled before an acknowledgement failed.
+                done.handled(id, entry: entry, outcome: "handled")
+            default:
+                // Handled before (by anyone), or earlier in this very batch: only acknowledged.
+                done.acknowledge(entry, outcome: "duplicate")
+            }
         }
-        if try await redis.command(["ZSCORE", dedupKey, envelope.id]) != .null {
-            _ = try await redis.command(["XACK", entry.stream, group, entry.id])
-            handledUnacknowledged.withLock { _ = $0.remove(envelope.id) }
-            metrics.consumed(stream: entry.stream, group: group, outcome: "duplicate")
-            return
+        try await record(&done)
+    }
+
+    /// How long handled events may wait to be recorded together.
+    static let recordEvery: Duration = .milliseconds(5)
+
+    /// What a batch has done and not yet recorded.
+    struct Completed {
+        var handled: [String] = []
+        var released: [String] = []
+        var acknowledged: [String: [String]] = [:]
+        var outcomes: [String: [String: Int]] = [:]
+
+        mutating func count(_ stream: String, _ outcome: String) {
+            outcomes[stream, default: [:]][outcome, default: 0] += 1
         }
-        if handledUnacknowledged.withLock({ $0.contains(envelope.id) }) {
-            try await acknowledge(entry, envelope: envelope)
-            return
+
+        mutating func acknowledge(_ entry: Entry, outcome: String) {
+            acknowledged[entry.stream, default: []].append(entry.id)
+            count(entry.stream, outcome)
         }
+
+        mutating func handled(_ id: String, entry: Entry, outcome: String) {
+            handled.append(id)
+            acknowledge(entry, outcome: outcome)
+        }
+
+        var isEmpty: Bool { handled.isEmpty && released.isEmpty && acknowledged.isEmpty && outcomes.isEmpty }
+    }
+
+    /// One round trip: marks the handled ids in the dedup window, ends their leases and those of
+    /// failed handlers, and acknowledges the entries.
+    private func record(_ done: inout Completed) async throws {
+        guard !done.isEmpty else { return }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var commands: [[String]] = [
+            [
+                "EVAL", ConsumerScripts.record, "2", dedupKey, inflightKey, String(now), String(settings.dedupWindow),
+                String(done.handled.count),
+            ] + done.handled + done.released
+        ]
+        for (stream, ids) in done.acknowledged.sorted(by: { $0.key < $1.key }) {
+            commands.append(["XACK", stream, group] + ids)
+            // Deliveries counted while another consumer held the event no longer matter.
+            commands.append(["HDEL", courtesyKey] + ids.map { "\(stream) \($0)" })
+        }
+        for reply in try await redis.pipeline(commands) {
+            if case .error(let message) = reply { throw RedisError.server(message) }
+        }
+        handledUnacknowledged.withLock { set in
+            for id in done.handled { set.remove(id) }
+        }
+        for ids in done.acknowledged.values {
+            for id in ids { lastErrors.take(id) }
+        }
+        for (stream, counts) in done.outcomes {
+            for (outcome, count) in counts { metrics.consumed(stream: stream, group: group, outcome: outcome, count: count) }
+        }
+        done = Completed()
+    }
+
+    /// Runs the handler; false when it threw (the entry stays pending and is retried).
+    private func run(_ envelope: EventEnvelope, entry: Entry) async -> Bool {
         let started = ContinuousClock.now
         do {
             try await handler(envelope)
         } catch {
             lastErrors.record(entry.id, "\(error)")
-            metrics.consumed(stream: entry.stream, group: group, outcome: "failed")
             logger.warning(
                 "event handler failed; the entry stays pending and is retried",
                 metadata: ["entry": "\(entry.id)", "event": "\(envelope.id)", "error": "\(error)"])
-            return
+            return false
         }
         metrics.handled(stream: entry.stream, group: group, duration: ContinuousClock.now - started)
-        handledUnacknowledged.withLock { handled in
-            // Bounded: these are only the few entries caught by an outage between handler and ack.
-            if handled.count >= 100_000 { handled.removeAll() }
-            handled.insert(envelope.id)
-        }
-        try await acknowledge(entry, envelope: envelope)
-    }
-
-    /// Records the event as handled in the group's window and acknowledges the entry. If Redis
-    /// fails here, the entry stays pending and is delivered again; this process then only
-    /// acknowledges it. (A crash of this process in between does run the handler twice.)
-    private func acknowledge(_ entry: Entry, envelope: EventEnvelope) async throws {
-        let now = String(Int64(Date().timeIntervalSince1970 * 1000))
-        _ = try await redis.pipeline([
-            ["ZADD", dedupKey, now, envelope.id],
-            ["ZREMRANGEBYRANK", dedupKey, "0", String(-(settings.dedupWindow + 1))],
-            ["XACK", entry.stream, group, entry.id],
-        ])
-        handledUnacknowledged.withLock { _ = $0.remove(envelope.id) }
-        lastErrors.take(entry.id)
-        metrics.consumed(stream: entry.stream, group: group, outcome: "handled")
+        return true
     }
 
     private func deliveryCount(_ entry: Entry) async throws -> Int? {
@@ -263,7 +367,9 @@ public final class EventConsumer: Sendable {
         if let raw = entry.fields["envelope"] {
             arguments += ["envelope", String(decoding: raw.prefix(settings.maxEnvelopeBytes), as: UTF8.self)]
         }
-        _ = try await redis.pipeline([arguments, ["XACK", entry.stream, group, entry.id]])
+        _ = try await redis.pipeline([
+            arguments, ["XACK", entry.stream, group, entry.id], ["HDEL", courtesyKey, "\(entry.stream) \(entry.id)"],
+        ])
         metrics.consumed(stream: entry.stream, group: group, outcome: "dead_lettered")
         logger.error(
             "event dead-lettered", metadata: ["entry": "\(entry.id)", "stream": "\(type.deadLetterStream)", "reason": "\(reason)"])

@@ -41,6 +41,12 @@ public struct EventBusSettings: Sendable {
     /// Pending entries idle this long are claimed (`XAUTOCLAIM`): their consumer died, or their
     /// handler failed and they are due for another try.
     public var claimIdle: Duration
+    /// How long one consumer holds an event it is handling before another consumer of the
+    /// group may take it: longer than any handler takes, and than ``claimIdle``, so that an
+    /// entry claimed because its handler is slow is not handled twice. nil: twice ``claimIdle``.
+    public var inflightLease: Duration?
+    /// ``inflightLease`` as it applies.
+    public var lease: Duration { inflightLease ?? claimIdle * 2 }
     /// Deliveries after which an entry goes to the dead-letter stream.
     public var maxDeliveries: Int
     /// Event ids remembered per consumer group, to absorb duplicates.
@@ -80,11 +86,17 @@ extension EventBusSettings {
             blockTimeout: section.duration("block_timeout", default: defaults.blockTimeout, in: .zero...(.seconds(600))),
             maxEnvelopeBytes: section.int("max_envelope_bytes", default: defaults.maxEnvelopeBytes, in: 1024...(64 << 20)),
             retentionMaxLength: section.int("retention_max_length", default: defaults.retentionMaxLength, in: 1000...1_000_000_000),
-            batchSize: section.int("batch_size", default: defaults.batchSize, in: 1...10_000),
+            batchSize: section.int("batch_size", default: defaults.batchSize, in: 1...4_000),
             blockFor: section.duration("block_for", default: defaults.blockFor, in: .milliseconds(10)...(.seconds(60))),
             claimIdle: section.duration("claim_idle", default: defaults.claimIdle, in: .milliseconds(10)...(.seconds(86400))),
             maxDeliveries: section.int("max_deliveries", default: defaults.maxDeliveries, in: 1...1000),
             dedupWindow: section.int("dedup_window", default: defaults.dedupWindow, in: 100...100_000_000))
+        if section.contains("inflight_lease") {
+            inflightLease = section.duration("inflight_lease", default: .zero, in: .milliseconds(20)...(.seconds(86400)))
+            if let inflightLease, inflightLease <= claimIdle {
+                section.report("inflight_lease", "must be longer than claim_idle, or a claimed slow handler's event would be handled twice")
+            }
+        }
         let streams = section.section("retention")
         for stream in streams.keys {
             let entry = streams.section(stream)

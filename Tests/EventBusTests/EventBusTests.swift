@@ -233,6 +233,53 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(await TestEnvironment.eventually { second.bufferState.events == 0 })
     }
 
+    /// Two members of one group with one name share one pending list: each reads the other's
+    /// pending entries, and claims the entries of the other's slow handlers. The dedup check
+    /// and lease are one script, so every event id is handled exactly once all the same.
+    @Test func twoConsumersOfOneNameHandleEachEventExactlyOnce() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings { $0.inflightLease = .seconds(120) }
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        let counts = Mutex<[String: Int]>([:])
+        // The first event's handler holds its batch until the other member, idle meanwhile, has
+        // claimed entries of it (a delivery count rises): they must not be handled twice.
+        let handler: EventConsumer.Handler = { envelope in
+            counts.withLock { $0[envelope.id, default: 0] += 1 }
+            guard sequence(of: envelope) == 0 else { return }
+            _ = await TestEnvironment.eventually(timeout: .seconds(60)) {
+                guard case .array(let rows)? = try? await raw.command(["XPENDING", "order.filled", "test", "-", "+", "1000"]) else {
+                    return false
+                }
+                return rows.contains { row in (row.array?.count ?? 0) >= 4 && (row.array?[3].integer ?? 0) >= 2 }
+            }
+        }
+        let first = bus.consume([.orderFilled], consumer: "same", settings: settings, handler: handler)
+        let second = bus.consume([.orderFilled], consumer: "same", settings: settings, handler: handler)
+        defer {
+            first.cancel()
+            second.cancel()
+        }
+        #expect(await bus.waitForGroup(.orderFilled))
+        let publisher = try await bus.publisher(settings)
+        let count = 1000
+        try await publisher.publish((0..<50).map { event(.orderFilled, $0) })
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { counts.withLock { $0.count } == 50 })
+        // Then a stream both read at once, each re-reading the pending list they share.
+        for start in stride(from: 50, to: count, by: 50) {
+            try await publisher.publish((start..<(start + 50)).map { event(.orderFilled, $0) })
+        }
+        let settled = await TestEnvironment.eventually(timeout: .seconds(120)) {
+            guard counts.withLock({ $0.count }) == count else { return false }
+            return (try? await raw.command(["XPENDING", "order.filled", "test"]))?.array?.first == .integer(0)
+        }
+        let pending = try await raw.command(["XPENDING", "order.filled", "test"])
+        #expect(settled, "handled \(counts.withLock { $0.count }) of \(count); pending \(pending)")
+        let twice = counts.withLock { $0.filter { $0.value != 1 } }
+        #expect(twice.isEmpty, "handled more than once: \(twice.count) events")
+        let deadLettered = (try? await bus.entries("dlq.order.filled").count) ?? 0
+        #expect(deadLettered == 0, "nothing in flight was taken for poison")
+    }
+
     /// A consumer retrying a Redis that is away says so once, counts every failed read, and says
     /// once that it reads again: not a warning per attempt.
     @Test func aConsumerLogsALostRedisOnceAndItsReturnOnce() async throws {
