@@ -31,9 +31,9 @@ struct RiskAPI: Sendable {
             }
             return JSONResponse.make(.ok, .object(fields))
         }
+        let control = router.controlRoutes(authenticator)
         for action in ["trip", "reduce", "reset"] {
-            router.post("/api/ess/\(action)") { request, _ -> Response in
-                if let refusal = authenticator.refusal(for: request, action: "ess \(action)") { return refusal }
+            control.post("/api/ess/\(action)") { request, _ -> Response in
                 let body: (reason: String, source: String)
                 switch await Self.reasonAndSource(request, limit: maxBodyBytes) {
                 case .success(let value): body = value
@@ -81,8 +81,7 @@ struct RiskAPI: Sendable {
                 return JSONResponse.error(.serviceUnavailable, "policy history unavailable: \(error)")
             }
         }
-        router.put("/api/policy") { request, _ -> Response in
-            if let refusal = authenticator.refusal(for: request, action: "policy update") { return refusal }
+        control.put("/api/policy") { request, _ -> Response in
             let reader: PayloadReader
             switch await JSONResponse.readObject(request, limit: maxBodyBytes) {
             case .success(let value): reader = value

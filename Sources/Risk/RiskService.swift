@@ -53,7 +53,13 @@ public struct RiskService: VaktService {
             guard let input = try ESSEventInputs.input(for: event) else { return }
             try await engine.handle(input)
         }
-        let ticker = ESSTicker(engine: engine, replica: replica, interval: configuration.ess.evaluationInterval)
+        // The ESS ticks on its own too, so that time-based conditions (a feed going stale, a
+        // cooldown ending) are seen without an event.
+        let lastTick = Mutex(Date())
+        let ticker = PeriodicService(every: configuration.ess.evaluationInterval) {
+            await engine.tick(policy: replica.current?.document)
+            lastTick.withLock { $0 = Date() }
+        }
         return ServiceParts(
             addRoutes: { api.addRoutes(to: $0) },
             backgroundServices: [ticker, inputs],
@@ -61,36 +67,11 @@ public struct RiskService: VaktService {
                 let status = await engine.status
                 return "risk: ESS \(status.state.rawValue) since \(status.since): \(status.reason)"
             },
-            isMakingProgress: { ticker.lastTick.withLock { Date().timeIntervalSince($0) } < 30 }
+            isMakingProgress: { lastTick.withLock { Date().timeIntervalSince($0) } < 30 }
         )
     }
 
     struct StartupError: Error, CustomStringConvertible {
         var description: String
-    }
-}
-
-/// Ticks the ESS every evaluation interval until shutdown, so that time-based conditions (a
-/// feed going stale, a cooldown ending) are seen without an event.
-final class ESSTicker: ServiceLifecycle.Service, Sendable {
-    let engine: ESSEngine
-    let replica: PolicyReplica
-    let interval: Duration
-    let lastTick = Mutex(Date())
-
-    init(engine: ESSEngine, replica: PolicyReplica, interval: Duration) {
-        self.engine = engine
-        self.replica = replica
-        self.interval = interval
-    }
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.engine.tick(policy: self.replica.current?.document)
-                self.lastTick.withLock { $0 = Date() }
-                try? await Task.sleep(for: self.interval)
-            }
-        }
     }
 }

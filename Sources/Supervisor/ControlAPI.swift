@@ -27,10 +27,10 @@ struct ControlAPI: Sendable {
             return JSONResponse.make(
                 .ok, ServicesResponse(summary: Supervisor.statusLine(snapshots), services: snapshots, consumerGroups: groups))
         }
+        let control = router.controlRoutes(authenticator)
         for (action, command) in [("start", ChildSupervisor.Command.start), ("stop", .stop), ("restart", .restart)] {
-            router.post("/api/services/{name}/\(action)") { request, context -> Response in
+            control.post("/api/services/{name}/\(action)") { _, context -> Response in
                 let name = context.parameters.get("name") ?? ""
-                if let refusal = authenticator.refusal(for: request, action: "\(action) \(name)") { return refusal }
                 if command != .stop, await safety.isHolding(name) {
                     return JSONResponse.error(
                         .conflict,

@@ -1,22 +1,6 @@
 import EventBus
 import ServiceKit
-import ServiceLifecycle
 import VaktConfig
-
-/// Samples consumer lag every `lag.interval` until shutdown.
-struct LagLoop: ServiceLifecycle.Service {
-    let monitor: ConsumerLagMonitor
-    let interval: Duration
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await monitor.sample()
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
-}
 
 /// `eventbus:lag` in the supervisor's `/health`: `warn` while any consumer group is not OK,
 /// naming each with its verdict and reason.

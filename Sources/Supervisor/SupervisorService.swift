@@ -54,8 +54,10 @@ public struct SupervisorService: VaktService {
             backgroundServices: [
                 SupervisorLoop(supervisor: supervisor),
                 mesh,
-                ScrapeLoop(supervisor: supervisor, aggregator: aggregator, configuration: context.configuration),
-            ] + (lagMonitor.map { [LagLoop(monitor: $0, interval: context.configuration.lag.interval)] } ?? []),
+                ScrapeLoop.service(supervisor: supervisor, aggregator: aggregator, configuration: context.configuration),
+            ]
+                + (lagMonitor.map { monitor in [PeriodicService(every: context.configuration.lag.interval) { await monitor.sample() }] }
+                    ?? []),
             readiness: { await supervisor.readiness() },
             statusUpdates: supervisor.statusUpdates,
             isMakingProgress: { supervisor.isMakingProgress(within: progressLimit) },
