@@ -105,6 +105,7 @@ let package = Package(
             name: "ServiceKit",
             dependencies: [
                 "VaktConfig",
+                "EmergencyStop",
                 "EventBus",
                 "PolicyStore",
                 "SystemdNotify",
@@ -203,7 +204,7 @@ let package = Package(
         .target(
             name: "VaktTesting",
             dependencies: [
-                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText",
+                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -2,6 +2,7 @@ import EventBus
 import Foundation
 import NIOHTTP1
 import RedisClient
+import ServiceKit
 import VaktConfig
 
 #if canImport(Glibc)
@@ -77,12 +78,14 @@ public final class RiskSystem: @unchecked Sendable {
         try JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(url("/api/ess")).body))
     }
 
+    /// The risk service's ESS API, typed, with the control token.
+    public var client: RiskClient {
+        RiskClient(ControlClient(baseURL: url(""), token: Secret(Self.controlToken), tokenSecret: "control-token"))
+    }
+
     /// The ESS state `GET /api/ess` reports.
     public func state() async throws -> String? {
-        guard case .object(let fields) = try await ess(), case .object(let status)? = fields["status"],
-            case .string(let state)? = status["state"]
-        else { return nil }
-        return state
+        try await client.ess().status.state.rawValue
     }
 
     public func stop() {

@@ -21,13 +21,14 @@ struct RiskTarget: ParsableArguments {
             baseURL: url ?? "http://\(configuration.http.host):\(port)", token: SecretStore().secret(named: secret), tokenSecret: secret)
     }
 
-    /// Runs a request, turning a refusal into the command's error message.
-    func request(_ body: (ControlClient) async throws -> Data) async throws -> JSONValue {
+    /// Runs a request, turning a refusal or an unexpected answer into the command's error message.
+    func request<Answer>(_ body: (ControlClient) async throws -> Answer) async throws -> Answer {
         do {
-            let data = try await body(try client())
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try await body(try client())
         } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)
+        } catch let error as PayloadError {
+            throw ValidationError("unexpected answer from the risk service: \(error)")
         }
     }
 }
@@ -51,37 +52,28 @@ struct ESSCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let answer = try await target.request { try await $0.get("/api/ess") }
-            print(json ? String(decoding: answer.encoded(), as: UTF8.self) : Self.describe(answer))
+            let report = try await target.request { try await RiskClient($0).ess() }
+            print(json ? String(decoding: report.json.encoded(), as: UTF8.self) : Self.describe(report))
         }
 
-        static func describe(_ answer: JSONValue) -> String {
-            guard case .object(let fields) = answer, case .object(let status)? = fields["status"] else {
-                return String(decoding: answer.encoded(), as: UTF8.self)
-            }
-            func text(_ object: [String: JSONValue], _ key: String) -> String {
-                switch object[key] {
-                case .string(let value)?: value
-                case .number(let value)?: String(Int(value))
-                default: "-"
-                }
-            }
+        static func describe(_ report: RiskClient.Report) -> String {
+            let status = report.status
             var lines = [
-                "ESS \(text(status, "state").uppercased()) since \(text(status, "since")) (\(text(status, "trigger")), by \(text(status, "source")))",
-                "  reason: \(text(status, "reason"))",
+                "ESS \(status.state.rawValue.uppercased()) since \(EventEnvelope.timestamp(status.since)) (\(status.trigger.rawValue), by \(status.source))",
+                "  reason: \(status.reason)",
             ]
-            if fields["cooldownRemainingSeconds"] != nil { lines.append("  cooldown: \(text(fields, "cooldownRemainingSeconds")) s left") }
-            if case .object(let inputs)? = fields["inputs"] {
+            if let seconds = report.cooldownRemainingSeconds { lines.append("  cooldown: \(seconds) s left") }
+            if !report.inputs.isEmpty {
                 lines.append(
                     "  inputs: "
-                        + inputs.keys.sorted().map { "\($0)=\(String(decoding: inputs[$0]!.encoded(), as: UTF8.self))" }.joined(
-                            separator: " "))
+                        + report.inputs.keys.sorted().map { "\($0)=\(String(decoding: report.inputs[$0]!.encoded(), as: UTF8.self))" }
+                        .joined(separator: " "))
             }
-            if case .array(let recent)? = fields["recent"], !recent.isEmpty {
+            if !report.recent.isEmpty {
                 lines.append("recent transitions (newest first):")
-                for case .object(let transition) in recent {
+                for transition in report.recent {
                     lines.append(
-                        "  \(text(transition, "at"))  \(text(transition, "from")) -> \(text(transition, "to"))  [\(text(transition, "trigger"))] \(text(transition, "reason"))"
+                        "  \(EventEnvelope.timestamp(transition.at))  \(transition.from.rawValue) -> \(transition.to.rawValue)  [\(transition.trigger.rawValue)] \(transition.reason)"
                     )
                 }
             }
@@ -90,7 +82,7 @@ struct ESSCommand: AsyncParsableCommand {
     }
 
     /// `vakt ess trip|reduce|reset --reason TEXT`.
-    struct Change<Kind: ControlAction>: AsyncParsableCommand {
+    struct Change<Kind: ESSAction>: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(commandName: Kind.name, abstract: Kind.abstract)
         }
@@ -104,31 +96,34 @@ struct ESSCommand: AsyncParsableCommand {
         @OptionGroup var target: RiskTarget
 
         func run() async throws {
-            let answer = try await target.request {
-                try await $0.send(.POST, "/api/ess/\(Kind.name)", body: .object(["reason": .string(reason), "source": .string(source)]))
+            let outcome = try await target.request { try await RiskClient($0).change(Kind.change, reason: reason, source: source) }
+            switch outcome {
+            case .transitioned(_, let now): print("ESS is now \(now.state.rawValue)")
+            case .unchanged(let status): print("ESS unchanged: \(status.state.rawValue)")
             }
-            guard case .object(let fields) = answer, case .string(let outcome)? = fields["outcome"] else {
-                print(String(decoding: answer.encoded(), as: UTF8.self))
-                return
-            }
-            let state: String =
-                if case .object(let status)? = fields["status"], case .string(let state)? = status["state"] { state } else { "?" }
-            print(outcome == "transitioned" ? "ESS is now \(state)" : "ESS unchanged: \(state)")
         }
     }
 }
 
-enum TripChange: ControlAction {
+/// A change of the ESS, as `vakt ess trip|reduce|reset`.
+protocol ESSAction: ControlAction {
+    static var change: RiskClient.Change { get }
+}
+
+enum TripChange: ESSAction {
     static let name = "trip"
+    static let change = RiskClient.Change.trip
     static let abstract = "Trips the ESS: no new orders until an operator resets it."
 }
 
-enum ReduceChange: ControlAction {
+enum ReduceChange: ESSAction {
     static let name = "reduce"
+    static let change = RiskClient.Change.reduce
     static let abstract = "Allows only orders that reduce exposure, until an operator resets it."
 }
 
-enum ResetChange: ControlAction {
+enum ResetChange: ESSAction {
     static let name = "reset"
+    static let change = RiskClient.Change.reset
     static let abstract = "Clears manual and supervisor trips and any cooldown; refused while a measured limit is still breached."
 }

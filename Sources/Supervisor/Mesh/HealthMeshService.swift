@@ -75,8 +75,9 @@ struct HealthMeshService: ServiceLifecycle.Service {
         let tokenSecret = configuration.ess.controlTokenSecret
         driver = SafetyDriver(
             settings: configuration.safety,
-            risk: ControlClient(
-                baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret),
+            risk: RiskClient(
+                ControlClient(
+                    baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret)),
             supervisor: supervisor, recordPath: supervisor.safetyHoldPath,
             events: context.events,
             registry: registry, logger: context.logger, clock: clock)

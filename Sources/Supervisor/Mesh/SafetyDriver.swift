@@ -1,3 +1,4 @@
+import EmergencyStop
 import EventBus
 import Foundation
 import HealthMesh
@@ -42,8 +43,8 @@ actor SafetyDriver {
     }
 
     private let settings: SafetySettings
-    /// The risk service's control API, with the ESS control token.
-    private let risk: ControlClient
+    /// The risk service's ESS API, with the ESS control token.
+    private let risk: RiskClient
     private let supervisor: Supervisor
     private let events: EventPublisher?
     private let registry: PrometheusCollectorRegistry
@@ -56,7 +57,7 @@ actor SafetyDriver {
     /// Restores a hold recorded by an earlier supervisor, and tells `supervisor` not to start the
     /// held service; ``resumeRecordedHold()`` then watches for its release.
     init(
-        settings: SafetySettings, risk: ControlClient, supervisor: Supervisor, recordPath: String,
+        settings: SafetySettings, risk: RiskClient, supervisor: Supervisor, recordPath: String,
         events: EventPublisher?, registry: PrometheusCollectorRegistry, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         self.settings = settings
@@ -82,10 +83,10 @@ actor SafetyDriver {
                 ])
         }
         Self.haltedGauge(registry).set(to: hold == nil ? 0 : 1)
-        if risk.token == nil {
+        if risk.control.token == nil {
             logger.error(
                 "no ESS control token: a fired safety rule cannot trip the ESS, so the supervisor will stop execution itself",
-                metadata: ["secret": "\(SecretStore.variable(for: risk.tokenSecret))"])
+                metadata: ["secret": "\(SecretStore.variable(for: risk.control.tokenSecret))"])
         }
     }
 
@@ -138,12 +139,11 @@ actor SafetyDriver {
     }
 
     private func requestTrip(_ firing: SafetyFiring, source: String) async -> TripOutcome {
-        let body: JSONValue = .object(["reason": .string("\(firing.rule): \(firing.reason)"), "source": .string(source)])
         do {
             let answer = try await withTimeout(settings.riskTimeout) { [risk] in
-                String(decoding: try await risk.send(.POST, "/api/ess/trip", body: body), as: UTF8.self)
+                try await risk.change(.trip, reason: "\(firing.rule): \(firing.reason)", source: source)
             }
-            let outcome: TripOutcome = answer.contains("\"transitioned\"") ? .transitioned : .unchanged
+            let outcome: TripOutcome = if case .transitioned = answer { .transitioned } else { .unchanged }
             logger.notice("the risk service took the trip request", metadata: ["rule": "\(firing.rule)", "outcome": "\(outcome.rawValue)"])
             return outcome
         } catch {
@@ -189,7 +189,7 @@ actor SafetyDriver {
                 hold?.undelivered = pending.keys.sorted()
                 record()
             }
-            guard pending.isEmpty, let state = await essState(), state == "armed" else { continue }
+            guard pending.isEmpty, await essState() == .armed else { continue }
             await release()
         }
     }
@@ -208,16 +208,8 @@ actor SafetyDriver {
     }
 
     /// The ESS state the risk service reports, or nil when it cannot be asked.
-    private func essState() async -> String? {
-        do {
-            let body = try await withTimeout(settings.riskTimeout) { [risk] in try await risk.get("/api/ess") }
-            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body),
-                case .object(let status)? = fields["status"], case .string(let state)? = status["state"]
-            else { return nil }
-            return state
-        } catch {
-            return nil
-        }
+    private func essState() async -> ESSState? {
+        try? await withTimeout(settings.riskTimeout) { [risk] in try await risk.ess().status.state }
     }
 
     /// Writes the hold and the trips owed, or removes the record once nothing is held. A record
