@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "VaktConfig",
                 "EmergencyStop",
+                "Money",
                 "EventBus",
                 "PolicyStore",
                 "SystemdNotify",
@@ -224,6 +225,7 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                "EmergencyStop", "Money", "PolicyStore",
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -255,7 +257,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProcessTests",
-            dependencies: ["VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
+            dependencies: ["EmergencyStop", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

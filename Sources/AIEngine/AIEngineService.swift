@@ -8,5 +8,8 @@ import VaktConfig
 public struct AIEngineService: VaktService {
     public let kind = ServiceKind.aiEngine
 
+    /// It will add exposure (or act for those who do): it carries the trading guards.
+    public var usesTradingGuards: Bool { true }
+
     public init() {}
 }

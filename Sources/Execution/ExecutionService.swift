@@ -8,5 +8,8 @@ import VaktConfig
 public struct ExecutionService: VaktService {
     public let kind = ServiceKind.execution
 
+    /// It will add exposure (or act for those who do): it carries the trading guards.
+    public var usesTradingGuards: Bool { true }
+
     public init() {}
 }

@@ -8,5 +8,8 @@ import VaktConfig
 public struct GatewayService: VaktService {
     public let kind = ServiceKind.gateway
 
+    /// It will add exposure (or act for those who do): it carries the trading guards.
+    public var usesTradingGuards: Bool { true }
+
     public init() {}
 }

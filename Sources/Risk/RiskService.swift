@@ -23,6 +23,8 @@ public struct RiskService: VaktService {
     }
 
     public var migrations: [Migration] { ESSStore.migrations }
+    /// The policy's authority keeps the copy it announces, as every reader does.
+    public var keepsPolicyCopy: Bool { true }
 
     /// The start-up phase: loads the policy and the persisted ESS state (the schema is already
     /// migrated), then serves and ticks the ESS every evaluation interval until shutdown.

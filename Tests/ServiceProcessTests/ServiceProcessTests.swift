@@ -1,4 +1,6 @@
+import EmergencyStop
 import Foundation
+import RedisClient
 import ServiceKit
 import SystemdNotify
 import Testing
@@ -44,6 +46,16 @@ import VaktTesting
             #expect(exchange?.output?.isEmpty == false)
         }
 
+        // Services that add exposure carry the trading guards (no risk service runs here, so
+        // the ESS reads as unknown: tripped); the rest carry no policy copy at all.
+        if [.gateway, .aiEngine, .execution].contains(kind) {
+            #expect(report.checks["ess:status"]?.first?.status == .warn, "\(health.text)")
+            #expect(report.checks["ess:status"]?.first?.output?.contains("tripped: ESS state unknown") == true, "\(health.text)")
+            #expect(report.checks["policy:age"] != nil)
+        } else if kind != .risk {
+            #expect(report.checks["policy:age"] == nil && report.checks["ess:status"] == nil, "\(health.text)")
+        }
+
         let metrics = try await HTTPProbe.get(configuration.url(kind, "/metrics"))
         #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(metrics.text.contains("process_resident_memory_bytes"))
@@ -87,6 +99,34 @@ import VaktTesting
         #expect(await TestEnvironment.eventually { (try? await HTTPProbe.get(url))?.status == 200 })
         #expect(process.isRunning)
         #expect(recorder.assignments.filter { $0 == .ready }.count == 1, "the service must not have restarted")
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0)
+    }
+
+    /// A trading service's guards follow the ESS the risk service mirrors in Redis.
+    @Test func theTradingGuardsFollowTheESSMirror() async throws {
+        let redis = try RedisServer()
+        try await redis.start()
+        let configuration = try TestConfiguration(redisPort: redis.port, postgres: nil)
+        let recorder = try NotifyRecorder()
+        defer { recorder.stop() }
+        let process = try ServiceProcess(arguments: ["ai-engine", "--config", configuration.path], notifySocket: recorder.address)
+        #expect(await recorder.waitFor { $0.contains(.ready) }, "\(process.output())")
+        let now = Date()
+        let mirrored = ESSStatus(
+            state: .armed, since: now, reason: "conditions clear", source: "risk", trigger: .conditionsCleared, cooldownEndsAt: nil,
+            confirmedAt: now + 3600)
+        _ = try await RedisConnection(endpoint: redis.endpoint).pipeline(bytes: [
+            [Array("SET".utf8), Array(ESSClient.mirrorKey.utf8), Array(mirrored.json.encoded())]
+        ])
+        var output: String?
+        #expect(
+            await TestEnvironment.eventually {
+                let health = try? HealthReport.parse(try await HTTPProbe.get(configuration.url(.aiEngine, "/health")).body)
+                output = health?.checks["ess:status"]?.first?.output
+                return health?.checks["ess:status"]?.first?.status == .pass
+            }, "\(output ?? "no ess:status")")
+        #expect(output == "armed: conditions clear")
         process.signal(SIGTERM)
         #expect(await process.waitForExit() == 0)
     }

@@ -16,8 +16,12 @@ public struct ServiceContext: Sendable {
     public let redis: RedisConnection?
     /// Publishes on the event bus; present for every service that uses Redis.
     public let events: EventPublisher?
-    /// The service's copy of the risk policy; present for every service that uses Redis.
+    /// The service's copy of the risk policy; present for a service that keeps one or uses the
+    /// trading guards.
     public let policy: PolicyReplica?
+    /// The policy copy and the ESS reader a trading service asks before adding exposure;
+    /// present when the service uses them.
+    public let guards: TradingGuards?
     public let postgres: PostgresClient?
     public let httpClient: HTTPClient
     public let metrics: MetricsExposition

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EmergencyStop
 import EventBus
 import Foundation
 import Hummingbird
@@ -35,20 +36,27 @@ public enum ServiceRuntime {
                 redis: RedisConnection(endpoint: redisEndpoint(configuration.redis, secrets: secrets), label: "publisher"),
                 settings: configuration.eventBus.forService(kind.rawValue), logger: logger)
         }
-        let policy = redis.map {
-            PolicyReplica(
-                redis: $0, snapshotPath: configuration.policy.snapshotPath, refreshInterval: configuration.policy.refreshInterval,
-                agingLimit: configuration.policy.agingLimit, logger: logger)
+        let policy =
+            (service.keepsPolicyCopy || service.usesTradingGuards)
+            ? redis.map {
+                PolicyReplica(
+                    redis: $0, snapshotPath: configuration.policy.snapshotPath, refreshInterval: configuration.policy.refreshInterval,
+                    agingLimit: configuration.policy.agingLimit, logger: logger)
+            } : nil
+        var guards: TradingGuards?
+        if service.usesTradingGuards, let redis, let policy {
+            guards = TradingGuards(policy: policy, ess: ESSClient(redis: redis, maxAge: configuration.ess.stateMaxAge, logger: logger))
         }
         let context = ServiceContext(
-            kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, policy: policy, postgres: postgres,
-            httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
+            kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, policy: policy, guards: guards,
+            postgres: postgres, httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
 
         var checks: [any HealthCheck] = [UptimeCheck(startedAt: context.startedAt)]
         if let redis { checks.append(RedisPingCheck(connection: redis)) }
         if let events { checks.append(EventBufferCheck(publisher: events)) }
         if let postgres { checks.append(PostgresPingCheck(client: postgres)) }
         if let policy { checks.append(PolicyAgeCheck(replica: policy)) }
+        if let guards { checks += guards.healthChecks }
         if needs.contains(.exchange) {
             checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
         }
@@ -103,6 +111,7 @@ public enum ServiceRuntime {
             services.append(.init(service: PolicyRefresher(replica: policy)))
             services.append(.init(service: context.subscribe(to: [.policyUpdated], role: "policy") { try policy.handle($0) }))
         }
+        services += (guards?.services(context: context) ?? []).map { .init(service: $0) }
         services.append(
             .init(
                 service: StartupPhase(

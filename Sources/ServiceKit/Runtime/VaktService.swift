@@ -13,6 +13,12 @@ public protocol VaktService: Sendable {
     /// The service's PostgreSQL schema, applied in order before ``makeParts(context:)``; see
     /// ``MigrationRunner``.
     var migrations: [Migration] { get }
+    /// Whether the service adds exposure and so asks ``TradingGuards`` (the policy copy and the
+    /// ESS reader) before it does; it then finds them in ``ServiceContext/guards``.
+    var usesTradingGuards: Bool { get }
+    /// Whether the service keeps a copy of the risk policy without the guards (the risk service,
+    /// its authority). Services with neither carry no policy copy.
+    var keepsPolicyCopy: Bool { get }
     /// The service's start-up phase: builds its state and parts once the runtime's clients run
     /// (PostgreSQL pool, Redis, event bus) and its migrations are applied. Meanwhile `/health`
     /// and `/metrics` answer, its own routes answer 503 "starting", and `READY=1` waits. A
@@ -23,6 +29,8 @@ public protocol VaktService: Sendable {
 
 extension VaktService {
     public var migrations: [Migration] { [] }
+    public var usesTradingGuards: Bool { false }
+    public var keepsPolicyCopy: Bool { false }
     public func makeParts(context: ServiceContext) async throws -> ServiceParts { ServiceParts() }
 }
 
