@@ -541,9 +541,3 @@ actor ChildSupervisor {
         environment.changed()
     }
 }
-
-extension Duration {
-    var microseconds: Int64 {
-        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
-    }
-}

@@ -292,15 +292,3 @@ public final class ConfigReader {
         }
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, for configuration values and logs.
-    public var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// Seconds with their fraction, for comparing with `Date` intervals.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -87,10 +87,3 @@ public func withTimeout<T: Sendable>(
         return try await group.next()!
     }
 }
-
-extension Duration {
-    /// Milliseconds with their fraction, for observed latencies.
-    public var fractionalMilliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
-}
