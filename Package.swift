@@ -67,6 +67,8 @@ let package = Package(
         ),
         // Exact amounts: no dependencies, so every layer may use it.
         .target(name: "Money", swiftSettings: swiftSettings),
+        // The health response format: Foundation only, so that the mesh rules need no runtime.
+        .target(name: "HealthFormat", swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -107,6 +109,7 @@ let package = Package(
                 "VaktConfig",
                 "EmergencyStop",
                 "Money",
+                "HealthFormat",
                 "EventBus",
                 "PolicyStore",
                 "SystemdNotify",
@@ -125,7 +128,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "HealthMesh", dependencies: ["EventBus", "ServiceKit", "VaktConfig"], swiftSettings: swiftSettings),
+        .target(name: "HealthMesh", dependencies: ["EventBus", "HealthFormat", "VaktConfig"], swiftSettings: swiftSettings),
         .target(
             name: "Alerting",
             dependencies: [
@@ -150,12 +153,13 @@ let package = Package(
         service("Portfolio"),
         service("Training"),
         service("MarketData"),
-        service("Dashboard", extra: [.product(name: "AsyncHTTPClient", package: "async-http-client")], resources: [.copy("Public")]),
+        service(
+            "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")], resources: [.copy("Public")]),
         service("ExchangeSimulator"),
         service(
             "Supervisor",
             extra: [
-                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting", "EmergencyStop",
+                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting", "EmergencyStop", "HealthFormat",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -225,7 +229,7 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "PostgresNIO", package: "postgres-nio"),
-                "EmergencyStop", "Money", "PolicyStore",
+                "EmergencyStop", "Money", "PolicyStore", "HealthFormat",
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -239,7 +243,7 @@ let package = Package(
                 "EmergencyStop", "PolicyStore", "EventBus", "RedisClient", "ServiceKit", "VaktConfig", "VaktTesting", "PrometheusText",
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "HealthMeshTests", dependencies: ["HealthMesh", "ServiceKit", "VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "HealthMeshTests", dependencies: ["HealthMesh", "HealthFormat", "VaktConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AlertingTests",
             dependencies: [
@@ -257,7 +261,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProcessTests",
-            dependencies: ["EmergencyStop", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
+            dependencies: ["EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

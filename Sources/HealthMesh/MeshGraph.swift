@@ -1,4 +1,4 @@
-import ServiceKit
+import HealthFormat
 import VaktConfig
 
 /// One node of the mesh: a supervised service or a piece of shared infrastructure.

@@ -5,7 +5,7 @@
 // time comes in as an argument, so the rules are exact under test.
 
 import Foundation
-import ServiceKit
+import HealthFormat
 import VaktConfig
 
 /// Why one probe failed, as the `reason` label of `vakt_probe_failures_total`.

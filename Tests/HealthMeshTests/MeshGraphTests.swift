@@ -1,5 +1,5 @@
+import HealthFormat
 import HealthMesh
-import ServiceKit
 import Testing
 import VaktConfig
 

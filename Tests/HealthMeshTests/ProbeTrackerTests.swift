@@ -1,6 +1,6 @@
 import Foundation
 import HealthMesh
-import ServiceKit
+import HealthFormat
 import Testing
 import VaktConfig
 

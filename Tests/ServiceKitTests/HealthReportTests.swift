@@ -1,4 +1,6 @@
 import Foundation
+
+@testable import HealthFormat
 import Testing
 
 @testable import ServiceKit

@@ -1,3 +1,4 @@
+import HealthFormat
 import EmergencyStop
 import Foundation
 import RedisClient

@@ -1,3 +1,4 @@
+import HealthFormat
 import Foundation
 import VaktConfig
 

@@ -3,6 +3,7 @@
 // configuration, structured logs, `/health` and `/metrics`, Redis and PostgreSQL clients,
 // sd_notify readiness, status and watchdog, and graceful shutdown on SIGTERM/SIGINT.
 
+import HealthFormat
 import Hummingbird
 import ServiceLifecycle
 import VaktConfig

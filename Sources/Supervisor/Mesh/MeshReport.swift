@@ -1,3 +1,4 @@
+import HealthFormat
 import Alerting
 import EventBus
 import Foundation

@@ -1,3 +1,4 @@
+import HealthFormat
 import AsyncHTTPClient
 import Foundation
 import HealthMesh

@@ -1,3 +1,8 @@
+// HealthFormat: the IETF health check response format (`application/health+json`) every Vakt
+// process answers `/health` with, and the supervisor's health mesh reads: the status, one
+// check's result and the report. Foundation only, so that the mesh's pure rules and the alert
+// pipeline can use it without the service runtime.
+
 import Foundation
 
 /// The health of a service in the IETF "Health Check Response Format for HTTP APIs"
