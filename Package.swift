@@ -154,12 +154,14 @@ let package = Package(
         service("Training"),
         service("MarketData"),
         service(
-            "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")], resources: [.copy("Public")]),
+            "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            resources: [.copy("Public")]),
         service("ExchangeSimulator"),
         service(
             "Supervisor",
             extra: [
-                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting", "EmergencyStop", "HealthFormat",
+                "SystemdNotify", "CPosix", "PrometheusText", "EventBus", "RedisClient", "HealthMesh", "Alerting", "EmergencyStop",
+                "HealthFormat",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -261,7 +263,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProcessTests",
-            dependencies: ["EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus", "RedisClient"],
+            dependencies: [
+                "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
+                "RedisClient",
+            ],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

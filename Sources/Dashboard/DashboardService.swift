@@ -1,9 +1,9 @@
 // Dashboard: the operators' web UI (3000), plain HTML, CSS and JavaScript with no build step,
 // served with a small read-only API it draws from.
 
-import HealthFormat
 import AsyncHTTPClient
 import Foundation
+import HealthFormat
 import Hummingbird
 import NIOCore
 import ServiceKit

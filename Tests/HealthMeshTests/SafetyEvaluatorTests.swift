@@ -1,6 +1,6 @@
 import Foundation
-import HealthMesh
 import HealthFormat
+import HealthMesh
 import Testing
 import VaktConfig
 

@@ -1,8 +1,7 @@
 import Foundation
-
-@testable import HealthFormat
 import Testing
 
+@testable import HealthFormat
 @testable import ServiceKit
 
 @Suite struct HealthReportTests {

@@ -1,6 +1,6 @@
-import HealthFormat
 import EmergencyStop
 import Foundation
+import HealthFormat
 import RedisClient
 import ServiceKit
 import SystemdNotify

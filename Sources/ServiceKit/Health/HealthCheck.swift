@@ -1,5 +1,5 @@
-import HealthFormat
 import Foundation
+import HealthFormat
 import VaktConfig
 
 /// One real measurement that feeds `/health`, keyed `component:measurement` as the format asks.

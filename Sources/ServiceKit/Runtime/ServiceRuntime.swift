@@ -1,8 +1,8 @@
-import HealthFormat
 import AsyncHTTPClient
 import EmergencyStop
 import EventBus
 import Foundation
+import HealthFormat
 import Hummingbird
 import Logging
 import NIOCore

@@ -1,9 +1,9 @@
-import HealthFormat
 import Alerting
 import AsyncHTTPClient
 import EmergencyStop
 import EventBus
 import Foundation
+import HealthFormat
 import HealthMesh
 import Hummingbird
 import Logging

@@ -1,8 +1,8 @@
-import HealthFormat
 import Alerting
 import EmergencyStop
 import EventBus
 import Foundation
+import HealthFormat
 import HealthMesh
 import Logging
 import Prometheus

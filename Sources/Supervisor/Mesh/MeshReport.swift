@@ -1,7 +1,7 @@
-import HealthFormat
 import Alerting
 import EventBus
 import Foundation
+import HealthFormat
 import HealthMesh
 import ServiceKit
 import VaktConfig

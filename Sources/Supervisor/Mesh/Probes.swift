@@ -1,6 +1,6 @@
-import HealthFormat
 import AsyncHTTPClient
 import Foundation
+import HealthFormat
 import HealthMesh
 import NIOCore
 import NIOHTTP1
