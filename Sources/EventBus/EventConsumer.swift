@@ -69,6 +69,9 @@ public final class EventConsumer: Sendable {
     public func run() async {
         var groupsReady = false
         var pendingDone = false
+        // How far this pass over our pending entries got, per stream: each pass reads every
+        // pending entry once, so one another member is handling now is not read again and again.
+        var pendingPositions: [String: String] = [:]
         var lastClaim = ContinuousClock.now
         var outage = Outage()
         while !Task.isCancelled {
@@ -80,8 +83,12 @@ public final class EventConsumer: Sendable {
                 if !pendingDone {
                     // Our own unacknowledged entries first, in order, as they were before a crash
                     // or a lost connection, so nothing newer overtakes them.
-                    let entries = try await read(from: "0", block: false)
-                    if entries.isEmpty { pendingDone = true }
+                    let entries = try await read(from: "0", after: pendingPositions, block: false)
+                    if entries.isEmpty {
+                        pendingDone = true
+                        pendingPositions = [:]
+                    }
+                    for entry in entries { pendingPositions[entry.stream] = entry.id }
                     try await process(entries, redelivered: true)
                     continue
                 }
@@ -102,6 +109,7 @@ public final class EventConsumer: Sendable {
                 // A Redis that restarted without its data has lost the groups too: make them again.
                 groupsReady = false
                 pendingDone = false
+                pendingPositions = [:]
                 failedReads.add(1, ordering: .relaxed)
                 metrics.readFailed(group: group)
                 if outage.failed(at: .now) {
@@ -132,10 +140,11 @@ public final class EventConsumer: Sendable {
         }
     }
 
-    private func read(from id: String, block: Bool) async throws -> [Entry] {
+    /// `XREADGROUP` from `positions` (by stream; a stream not named reads from `id`).
+    private func read(from id: String, after positions: [String: String] = [:], block: Bool) async throws -> [Entry] {
         var arguments = ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(settings.batchSize)]
         if block { arguments += ["BLOCK", String(settings.blockFor.milliseconds)] }
-        arguments += ["STREAMS"] + types.map(\.stream) + Array(repeating: id, count: types.count)
+        arguments += ["STREAMS"] + types.map(\.stream) + types.map { positions[$0.stream] ?? id }
         let reply = try await redis.command(arguments, blocking: block)
         if case .error(let message) = reply { throw RedisError.server(message) }
         guard case .array(let streams) = reply else { return [] }  // nil: nothing within the block time
