@@ -23,16 +23,17 @@ public struct MigrationRunner: Sendable {
     @discardableResult
     public func run() async throws -> [Int] {
         try MigrationError.check(migrations)
+        let lock = "vakt.migrations." + service
         return try await client.withConnection { connection in
             // Session-level: held across the transactions below, released however this ends.
-            try await connection.query("SELECT pg_advisory_lock(hashtext(\("vakt.migrations." + service)))", logger: logger)
+            try await connection.query("SELECT pg_advisory_lock(hashtext(\(lock)))", logger: logger)
             do {
                 let applied = try await apply(on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext(\("vakt.migrations." + service)))", logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(hashtext(\(lock)))", logger: logger)
                 return applied
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\("vakt.migrations." + service)))", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(lock)))", logger: logger)
                 throw error
             }
         }

@@ -41,24 +41,16 @@ public struct ServiceContext: Sendable {
             endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), group: kind.rawValue,
             consumer: "\(configuration.system.instance)/\(kind.rawValue)" + (role.map { "/\($0)" } ?? ""), types: types,
             settings: configuration.eventBus.forService(kind.rawValue), logger: logger, handler: handler)
-        return ConsumerService(consumer: consumer)
+        return UntilShutdown { await consumer.run() }
     }
 }
 
-/// Runs an event consumer until graceful shutdown.
-struct ConsumerService: ServiceLifecycle.Service {
-    let consumer: EventConsumer
+/// Runs a loop that goes on until it is cancelled (a consumer, a refresher) as a service: it
+/// is cancelled when graceful shutdown begins.
+struct UntilShutdown: ServiceLifecycle.Service {
+    let body: @Sendable () async -> Void
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await consumer.run() }
-    }
-}
-
-/// Keeps the service's policy copy fresh until graceful shutdown.
-struct PolicyRefresher: ServiceLifecycle.Service {
-    let replica: PolicyReplica
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await replica.run() }
+        await cancelWhenGracefulShutdown { await body() }
     }
 }

@@ -109,7 +109,7 @@ public enum ServiceRuntime {
                         logger: logger)))
         }
         if let policy {
-            services.append(.init(service: PolicyRefresher(replica: policy)))
+            services.append(.init(service: UntilShutdown { await policy.run() }))
             services.append(.init(service: context.subscribe(to: [.policyUpdated], role: "policy") { try policy.handle($0) }))
         }
         services += (guards?.services(context: context) ?? []).map { .init(service: $0) }

@@ -28,11 +28,12 @@ public final class TradingGuards: Sendable {
 
     var healthChecks: [any HealthCheck] { [ESSStatusCheck(client: ess)] }
 
-    /// The ESS mirror read three times per `ess.state_max_age`, and `ess.state_changed` followed.
+    /// The ESS mirror read (three times per `ess.state_max_age`, by ``ESSClient/run()``), and
+    /// `ess.state_changed` followed.
     func services(context: ServiceContext) -> [any ServiceLifecycle.Service] {
         let ess = self.ess
         return [
-            PeriodicService(every: context.configuration.ess.stateMaxAge / 3) { await ess.refresh() },
+            UntilShutdown { await ess.run() },
             context.subscribe(to: [.essStateChanged], role: "ess") { try ess.handle($0) },
         ]
     }
