@@ -10,11 +10,20 @@ import Synchronization
 import VaktConfig
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = Int(arguments[1]) else {
-    FileHandle.standardError.write(Data("usage: EventBusBench REDIS_PORT WORK_DIRECTORY\n".utf8))
+guard arguments.count == 3 || arguments.count == 4, let port = Int(arguments[1]) else {
+    FileHandle.standardError.write(
+        Data(
+            """
+            usage: EventBusBench REDIS_PORT WORK_DIRECTORY [SECTIONS]
+              SECTIONS: comma-separated, to run (and profile) only these: publish, single, end-to-end,
+              consumer, end-to-end-10k, disk-buffer (default: all)
+
+            """.utf8))
     exit(64)
 }
 let work = arguments[2]
+let sections = arguments.count == 4 ? Set(arguments[3].split(separator: ",").map(String.init)) : nil
+func runs(_ section: String) -> Bool { sections?.contains(section) ?? true }
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = .error
@@ -86,7 +95,7 @@ nonisolated func publishAll(_ batches: [[EventEnvelope]], with publisher: EventP
     for batch in batches { try await publisher.publish(batch) }
     return Double(nanoseconds() - start) / 1e9
 }
-do {
+if runs("publish") {
     let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("batched"), logger: logger)
     let batches = (0..<2000).map { batch in (0..<100).map { envelope(batch * 100 + $0) } }
     let seconds = try await publishAll(batches, with: publisher)
@@ -106,7 +115,7 @@ nonisolated func singleLatencies(_ operation: @Sendable (Int) async throws -> Vo
     }
     return latencies
 }
-do {
+if runs("single") {
     let connection = RedisConnection(endpoint: endpoint)
     let command = [
         ["XADD", "bench.bare", "MAXLEN", "~", "1000000", "*", "envelope"].map { Array($0.utf8) } + [Array(envelope(0).encoded())]
@@ -132,7 +141,7 @@ do {
 }
 
 // Publish to handler: a consumer group member receives each event; 5,000 events at 1,000/s.
-do {
+if runs("end-to-end") {
     let latencies = Latencies()
     let task = Task { await latencies.consumer(group: "bench", type: .marketTick, settingsName: "e2e").run() }
     try await Task.sleep(for: .milliseconds(500))
@@ -145,9 +154,10 @@ do {
     task.cancel()
 }
 
-// Consumer throughput: 200,000 events already on a stream, one consumer with a trivial handler
-// (scripts/bench-events runs xreadgroup-floor.c on the same Redis as the anchor).
-do {
+// Consumer throughput: 200,000 events already on a stream, one consumer with a trivial handler,
+// at the default batch_size (100) and at 500 (scripts/bench-events runs xreadgroup-floor.c on
+// the same Redis as the anchor).
+if runs("consumer") {
     let count = 200_000
     let publisher = try await EventPublisher(redis: RedisConnection(endpoint: endpoint), settings: settings("consume-pub"), logger: logger)
     for batch in 0..<(count / 100) {
@@ -159,22 +169,26 @@ do {
             })
     }
     let raw = RedisConnection(endpoint: endpoint)
-    _ = try await raw.command(["XGROUP", "CREATE", EventType.orderFilled.stream, "bench-throughput", "0"])
-    let handled = Atomic<Int>(0)
-    let consumer = EventConsumer(
-        endpoint: endpoint, group: "bench-throughput", consumer: "bench-1", types: [.orderFilled],
-        settings: settings("consume"), logger: logger
-    ) { _ in handled.add(1, ordering: .relaxed) }
-    let start = nanoseconds()
-    let task = Task { await consumer.run() }
-    while handled.load(ordering: .relaxed) < count { try await Task.sleep(for: .milliseconds(1)) }
-    let seconds = Double(nanoseconds() - start) / 1e9
-    task.cancel()
-    print("consumer_events_per_second \(Int(Double(count) / seconds))")
+    for (name, batchSize) in [("consumer_events_per_second", 100), ("consumer_batch_500_events_per_second", 500)] {
+        let group = "bench-throughput-\(batchSize)"
+        _ = try await raw.command(["XGROUP", "CREATE", EventType.orderFilled.stream, group, "0"])
+        var consumerSettings = settings("consume-\(batchSize)")
+        consumerSettings.batchSize = batchSize
+        let handled = Atomic<Int>(0)
+        let consumer = EventConsumer(
+            endpoint: endpoint, group: group, consumer: "bench-1", types: [.orderFilled], settings: consumerSettings, logger: logger
+        ) { _ in handled.add(1, ordering: .relaxed) }
+        let start = nanoseconds()
+        let task = Task { await consumer.run() }
+        while handled.load(ordering: .relaxed) < count { try await Task.sleep(for: .milliseconds(1)) }
+        let seconds = Double(nanoseconds() - start) / 1e9
+        task.cancel()
+        print("\(name) \(Int(Double(count) / seconds))")
+    }
 }
 
 // Publish to handler at 10,000 events/s: batches of 10 every millisecond for 5 s.
-do {
+if runs("end-to-end-10k") {
     let latencies = Latencies()
     let task = Task { await latencies.consumer(group: "bench-10k", type: .signalGenerated, settingsName: "e2e-10k").run() }
     try await Task.sleep(for: .milliseconds(500))
@@ -200,7 +214,7 @@ do {
 // Disk buffer with Redis unreachable: nothing listens on the port, so every publish is durable
 // only once it is in SQLite (WAL, synchronous=FULL). Batches of 100, and 16 concurrent
 // single-event publishers sharing group commits.
-do {
+if runs("disk-buffer") {
     let deadEndpoint = RedisEndpoint(host: "127.0.0.1", port: 1, reconnectInitialDelay: .seconds(60), reconnectMaxDelay: .seconds(60))
     let batched = try await EventPublisher(
         redis: RedisConnection(endpoint: deadEndpoint), settings: settings("disk-batched"), logger: logger)

@@ -58,7 +58,7 @@ public final class ESSClient: Sendable {
         do {
             // No key: the risk service has not written it yet, which its own health reports.
             if case .bulk(let bytes) = try await redis.command(["GET", Self.mirrorKey]) {
-                apply(try ESSStatus(json: try JSONDecoder().decode(JSONValue.self, from: Data(bytes))))
+                apply(try ESSStatus(json: try JSONValue(parsing: bytes)))
             }
             if let ended = mirrorOutage.withLock({ $0.succeeded(at: .now) }) {
                 logger.notice("reading the ESS status mirror again", metadata: ["failed_reads": "\(ended.failedAttempts)"])

@@ -1,67 +1,103 @@
-/// The two Lua scripts that make a consumer's dedup check atomic and cost one round trip per
-/// read batch each. A group keeps two sorted sets:
+/// What a consumer group keeps in Redis to run each event's handler once, and the scripts that
+/// check and change it atomically, one round trip per read batch:
 ///
-/// - `vakt:dedup:<group>`: event ids whose handler returned, scored by when (trimmed to the
-///   dedup window by rank);
-/// - `vakt:inflight:<group>`: event ids some consumer of the group is handling now, scored by
-///   when that lease ends.
+/// - `vakt:events:<group>`, a hash from event id to its state: `h` once its handler returned,
+///   or the lease of the consumer handling it now (when it ends, in ms, and who holds it);
+/// - `vakt:handled:<group>`, a list of the handled ids, oldest first, that bounds the hash to
+///   the dedup window: ids falling out of it leave the hash;
+/// - `vakt:leased-deliveries:<group>`, deliveries of entries while another consumer held their
+///   event (see ``acquire``).
 ///
-/// `acquire` answers for each id: 0, handled already (a duplicate: acknowledge it); 1, leased to
-/// the caller (run the handler); 2, leased to another consumer that is handling it now (leave
-/// the entry pending). Checking and leasing in one script means two consumers of one group
-/// (two of one name reading the same pending entries, or one that claimed a slow handler's
-/// entry) never both run the handler for one event id. `record` marks ids handled and ends
-/// their leases (or only ends them, for a failed handler), and drops leases that ran out.
+/// A hash and a list rather than sorted sets: the check and both writes are constant time, and
+/// inserting every handled id into a sorted set of the window's size was most of what Redis
+/// spent on a consumed event. A lease whose consumer died stays until the event is read again
+/// (a claim), when it has ended and is taken over.
+///
+/// Recording handled ids needs no script (`HSET id h`, `RPUSH`, in the acknowledging pipeline);
+/// the window is trimmed by ``trim`` once the list is ``trimSlack`` past it.
 enum ConsumerScripts {
-    /// KEYS: dedup, inflight, courtesy. ARGV: now (ms), lease end (ms), n, n event ids, then
-    /// the n entries ("stream entry-id") when they were redelivered (none for a first read).
-    /// Returns the answers, and for each entry the deliveries it had while another consumer
-    /// held its event.
-    ///
-    /// Every claim and every re-read of a pending entry counts as a delivery in Redis, also
-    /// while the event is leased elsewhere; those deliveries are counted in the courtesy hash,
-    /// so that an event held by a slow (or killed) consumer is not taken for poison afterwards.
-    static let acquire = """
-        local n = tonumber(ARGV[3])
-        local ids = {unpack(ARGV, 4, 3 + n)}
-        local handled = redis.call('ZMSCORE', KEYS[1], unpack(ids))
-        local leased = redis.call('ZMSCORE', KEYS[2], unpack(ids))
-        local now = tonumber(ARGV[1])
-        local redelivered = #ARGV > 3 + n
-        local answers, courtesy, leases = {}, {}, {}
-        for k = 1, n do
-          courtesy[k] = 0
-          if handled[k] then
-            answers[k] = 0
-          elseif leased[k] and tonumber(leased[k]) > now then
-            answers[k] = 2
-            if redelivered then redis.call('HINCRBY', KEYS[3], ARGV[3 + n + k], 1) end
-          else
-            answers[k] = 1
-            leases[#leases + 1] = ARGV[2]
-            leases[#leases + 1] = ids[k]
-            if redelivered then courtesy[k] = tonumber(redis.call('HGET', KEYS[3], ARGV[3 + n + k]) or '0') end
+    /// Calls `command key ...` for `values` in chunks: Lua's stack takes about 8,000 values.
+    private static let chunked = """
+        local function chunked(command, key, values)
+          for first = 1, #values, 4000 do
+            redis.call(command, key, unpack(values, first, math.min(first + 3999, #values)))
           end
         end
-        if #leases > 0 then redis.call('ZADD', KEYS[2], unpack(leases)) end
-        return {answers, courtesy}
+
         """
 
-    /// KEYS: dedup, inflight. ARGV: now (ms), dedup window, handled count n, n handled ids,
-    /// then ids whose lease ends without being handled.
-    static let record = """
-        local now, window, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-        if n > 0 then
-          local members = {}
-          for i = 4, 3 + n do
-            members[#members + 1] = now
-            members[#members + 1] = ARGV[i]
-          end
-          redis.call('ZADD', KEYS[1], unpack(members))
-          redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(window + 1))
+    /// KEYS: events, courtesy. ARGV: now (ms), lease end (ms), the caller's lease owner name,
+    /// whether to take back the caller's own leases ("1") or respect them ("0"), n, n event ids,
+    /// then the n entries ("stream entry-id") when they were redelivered (none for a first read).
+    ///
+    /// Answers one digit per id, as a string: 0, handled already (a duplicate: acknowledge it);
+    /// 1, now leased to the caller (run the handler); 2, leased to another consumer that is
+    /// handling it now (leave the entry pending). Checking and leasing in one script means two
+    /// consumers of one group (two of one name reading the same pending entries, or one that
+    /// claimed a slow handler's entry) never both run the handler for one event id. A lease is
+    /// stored as `end:owner`.
+    ///
+    /// For redelivered entries a second answer counts, per entry, the deliveries it had while
+    /// another consumer held its event: every claim and re-read of a pending entry counts as a
+    /// delivery in Redis, so that an event held by a slow (or killed) consumer would otherwise
+    /// be taken for poison afterwards.
+    static let acquire =
+        chunked + """
+            local now, owner, reclaim, n = tonumber(ARGV[1]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+            local lease = ARGV[2] .. ':' .. owner
+            local redelivered = #ARGV > 5 + n
+            local answers, leases, courtesy, leased = {}, {}, {}, 0
+            for first = 6, 5 + n, 4000 do
+              local states = redis.call('HMGET', KEYS[1], unpack(ARGV, first, math.min(first + 3999, 5 + n)))
+              for i, state in ipairs(states) do
+                local k = first - 6 + i
+                local ends, holder
+                if state and state ~= 'h' then ends, holder = string.match(state, '^(%d+):(.*)$') end
+                if state == 'h' then
+                  answers[k] = '0'
+                elseif ends and tonumber(ends) > now and not (reclaim and holder == owner) then
+                  answers[k] = '2'
+                  if redelivered then redis.call('HINCRBY', KEYS[2], ARGV[5 + n + k], 1) end
+                else
+                  answers[k] = '1'
+                  leases[leased + 1] = ARGV[5 + k]
+                  leases[leased + 2] = lease
+                  leased = leased + 2
+                end
+                if redelivered then
+                  courtesy[k] = answers[k] == '1' and tonumber(redis.call('HGET', KEYS[2], ARGV[5 + n + k]) or '0') or 0
+                end
+              end
+            end
+            if leased > 0 then chunked('HSET', KEYS[1], leases) end
+            if redelivered then return {table.concat(answers), courtesy} end
+            return {table.concat(answers)}
+            """
+
+    /// KEYS: events. ARGV: ids whose lease ends without being handled (a failed handler). A
+    /// lease is ended only if it is still one: one that ran out may have been taken, and the
+    /// event handled, by another consumer meanwhile.
+    static let release = """
+        local released = {}
+        for i = 1, #ARGV do
+          local state = redis.call('HGET', KEYS[1], ARGV[i])
+          if state and state ~= 'h' then released[#released + 1] = ARGV[i] end
         end
-        if #ARGV > 3 then redis.call('ZREM', KEYS[2], unpack(ARGV, 4)) end
-        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
-        return n
+        for first = 1, #released, 4000 do
+          redis.call('HDEL', KEYS[1], unpack(released, first, math.min(first + 3999, #released)))
+        end
+        return #released
         """
+
+    /// KEYS: events, handled. ARGV: the dedup window. Drops the oldest handled ids past it.
+    static let trim =
+        chunked + """
+            local excess = redis.call('LLEN', KEYS[2]) - tonumber(ARGV[1])
+            if excess > 0 then chunked('HDEL', KEYS[1], redis.call('LPOP', KEYS[2], excess)) end
+            return math.max(excess, 0)
+            """
+
+    /// How far the handled list may grow past the window before it is trimmed: trimming in
+    /// steps keeps it off the path of every batch.
+    static func trimSlack(window: Int) -> Int { min(max(window / 10, 100), 2_000) }
 }

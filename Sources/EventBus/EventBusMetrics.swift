@@ -60,8 +60,9 @@ final class EventBusMetrics: Sendable {
         Gauge(label: "vakt_event_buffer_bytes").record(bytes)
     }
 
-    func handled(stream: String, group: String, duration: Duration) {
-        timer("vakt_event_handler_duration_seconds", [("stream", stream), ("group", group)]).record(duration: duration)
+    /// The timer of a group's handler runs on a stream; a consumer keeps it for a batch.
+    func handlerTimer(stream: String, group: String) -> Timer {
+        timer("vakt_event_handler_duration_seconds", [("stream", stream), ("group", group)])
     }
 
     /// Redis 7 cannot always tell the lag (`XINFO GROUPS` answers nil); the lag gauge then keeps

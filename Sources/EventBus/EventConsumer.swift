@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import RedisClient
 import Synchronization
 import VaktConfig
@@ -25,7 +26,11 @@ public final class EventConsumer: Sendable {
     public let consumer: String
     public let types: [EventType]
     private let settings: EventBusSettings
+    /// Scripts, acknowledgements, claims and pending reads.
     private let redis: RedisConnection
+    /// Blocking reads of new entries only, so that the next batch is read while this one is
+    /// handled and recorded (the work of Redis and of the handlers overlap).
+    private let reader: RedisConnection
     private let handler: Handler
     private let logger: Logger
     private let metrics = EventBusMetrics()
@@ -47,7 +52,8 @@ public final class EventConsumer: Sendable {
         var blockingEndpoint = endpoint
         // A blocking read must not hit the command timeout.
         blockingEndpoint.commandTimeout = endpoint.commandTimeout + settings.blockFor
-        redis = RedisConnection(endpoint: blockingEndpoint, label: "consumer.\(group).\(consumer)")
+        redis = RedisConnection(endpoint: endpoint, label: "consumer.\(group).\(consumer)")
+        reader = RedisConnection(endpoint: blockingEndpoint, label: "consumer.\(group).\(consumer).reader")
         self.group = group
         self.consumer = consumer
         self.types = types
@@ -58,9 +64,17 @@ public final class EventConsumer: Sendable {
         self.logger = logger
     }
 
-    var dedupKey: String { "vakt:dedup:\(group)" }
-    var inflightKey: String { "vakt:inflight:\(group)" }
+    /// Names this consumer object in its leases: its own are taken back when it reads its
+    /// pending entries again after a failure, another's (a second process of the same name
+    /// included) are respected until they end.
+    private let leaseOwner = EventID.make()
+
+    var eventsKey: String { Self.eventsKey(group: group) }
+    var handledKey: String { "vakt:handled:\(group)" }
     var courtesyKey: String { "vakt:leased-deliveries:\(group)" }
+
+    /// The hash of a group's handled and leased event ids (see ``ConsumerScripts``).
+    static func eventsKey(group: String) -> String { "vakt:events:\(group)" }
 
     /// Reads that failed since the consumer started (also `vakt_event_consumer_read_failures_total`).
     public var readFailures: Int { failedReads.load(ordering: .relaxed) }
@@ -74,6 +88,9 @@ public final class EventConsumer: Sendable {
         var pendingPositions: [String: String] = [:]
         var lastClaim = ContinuousClock.now
         var outage = Outage()
+        // The read of the next batch of new entries, started before the current one is handled.
+        var nextRead: Task<[Entry], any Error>?
+        defer { nextRead?.cancel() }
         while !Task.isCancelled {
             do {
                 if !groupsReady {
@@ -89,22 +106,28 @@ public final class EventConsumer: Sendable {
                         pendingPositions = [:]
                     }
                     for entry in entries { pendingPositions[entry.stream] = entry.id }
-                    try await process(entries, redelivered: true)
+                    // Leases this consumer holds on its own pending entries are left over from a
+                    // batch it dropped (Redis failed): nothing of ours is handling them.
+                    try await handle(try await prepare(entries, source: .ownPending))
                     continue
                 }
                 if ContinuousClock.now - lastClaim >= min(settings.claimIdle, .seconds(1)) {
                     lastClaim = .now
-                    try await process(try await claimIdle(), redelivered: true)
+                    try await handle(try await prepare(try await claimIdle(), source: .claimed))
                     try await sampleGroup()
                 }
-                let entries = try await read(from: ">", block: true)
+                let entries = try await (nextRead ?? readNew()).value
+                nextRead = readNew()
                 if let ended = outage.succeeded(at: .now) {
                     logger.notice(
                         "event consumer reading again",
                         metadata: ["failed_reads": "\(ended.failedAttempts)", "outage_ms": "\(ended.lasted.milliseconds)"])
                 }
-                try await process(entries, redelivered: false)
+                try await handle(try await prepare(entries, source: .new))
             } catch {
+                // Entries of a read in flight stay pending on this consumer: the pending pass reads them.
+                nextRead?.cancel()
+                nextRead = nil
                 if Task.isCancelled { break }
                 // A Redis that restarted without its data has lost the groups too: make them again.
                 groupsReady = false
@@ -125,10 +148,46 @@ public final class EventConsumer: Sendable {
         }
     }
 
-    struct Entry {
+    struct Entry: Sendable {
         var stream: String
         var id: String
-        var fields: [String: [UInt8]]
+        /// The `envelope` field; nil when the entry has none (or was deleted while pending).
+        var envelope: [UInt8]?
+        /// The envelope decoded as the entry is read (for new entries, by the read that runs
+        /// while the previous batch is handled), or why it is no event.
+        var event: Result<EventEnvelope, Undecodable>
+    }
+
+    struct Undecodable: Error {
+        var reason: String
+    }
+
+    /// Starts the next batch of new entries: its blocking read (on the reader connection) and
+    /// its decoding, while the previous batch is handled and recorded.
+    private func readNew() -> Task<[Entry], any Error> {
+        Task { try await read(from: ">", block: true, on: reader) }
+    }
+
+    /// Where a batch's entries come from.
+    enum Source {
+        /// Never delivered to the group before (`>`).
+        case new
+        /// This consumer's own pending entries, read again after a start or a failure.
+        case ownPending
+        /// Claimed from idle pending entries (`XAUTOCLAIM`), of any member.
+        case claimed
+
+        var redelivered: Bool { self != .new }
+    }
+
+    /// A read batch's events with the dedup script's answers, ready for their handlers.
+    struct Batch: Sendable {
+        var source: Source
+        var events: [(entry: Entry, envelope: EventEnvelope)] = []
+        /// One per event: 0 handled already, 1 leased to this consumer, 2 leased to another.
+        var verdicts: [UInt8] = []
+        /// Per event (redelivered batches only): deliveries while another consumer held it.
+        var courtesies: [RedisReply] = []
     }
 
     private func createGroups() async throws {
@@ -141,18 +200,20 @@ public final class EventConsumer: Sendable {
     }
 
     /// `XREADGROUP` from `positions` (by stream; a stream not named reads from `id`).
-    private func read(from id: String, after positions: [String: String] = [:], block: Bool) async throws -> [Entry] {
+    private func read(
+        from id: String, after positions: [String: String] = [:], block: Bool, on connection: RedisConnection? = nil
+    ) async throws -> [Entry] {
         var arguments = ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(settings.batchSize)]
         if block { arguments += ["BLOCK", String(settings.blockFor.milliseconds)] }
         arguments += ["STREAMS"] + types.map(\.stream) + types.map { positions[$0.stream] ?? id }
-        let reply = try await redis.command(arguments, blocking: block)
+        let reply = try await (connection ?? redis).command(arguments, blocking: block)
         if case .error(let message) = reply { throw RedisError.server(message) }
         guard case .array(let streams) = reply else { return [] }  // nil: nothing within the block time
         return streams.flatMap { stream -> [Entry] in
             guard case .array(let pair) = stream, pair.count == 2, let name = pair[0].string, case .array(let items) = pair[1] else {
                 return []
             }
-            return items.compactMap { Self.entry(stream: name, item: $0) }
+            return items.compactMap { Self.entry(stream: name, item: $0, maximumBytes: settings.maxEnvelopeBytes) }
         }
     }
 
@@ -174,7 +235,7 @@ public final class EventConsumer: Sendable {
             ])
             if case .error(let message) = reply { throw RedisError.server(message) }
             guard case .array(let parts) = reply, parts.count >= 2, case .array(let items) = parts[1] else { continue }
-            let entries = items.compactMap { Self.entry(stream: type.stream, item: $0) }
+            let entries = items.compactMap { Self.entry(stream: type.stream, item: $0, maximumBytes: settings.maxEnvelopeBytes) }
             if !entries.isEmpty { metrics.claimed(stream: type.stream, group: group, count: entries.count) }
             claimed += entries
         }
@@ -182,70 +243,89 @@ public final class EventConsumer: Sendable {
     }
 
     /// One `[id, [field, value, ...]]` item; an entry deleted while pending has a nil body and
-    /// is kept with no fields, so it is dead-lettered and acknowledged rather than stuck.
-    static func entry(stream: String, item: RedisReply) -> Entry? {
+    /// is kept without an envelope, so it is dead-lettered and acknowledged rather than stuck.
+    static func entry(stream: String, item: RedisReply, maximumBytes: Int) -> Entry? {
         guard case .array(let parts) = item, parts.count == 2, let id = parts[0].string else { return nil }
-        var fields: [String: [UInt8]] = [:]
+        var envelope: [UInt8]?
         if case .array(let flat) = parts[1] {
             var index = 0
             while index + 1 < flat.count {
-                if let key = flat[index].string, case .bulk(let value) = flat[index + 1] { fields[key] = value }
+                if case .bulk(let key) = flat[index], key.elementsEqual("envelope".utf8), case .bulk(let value) = flat[index + 1] {
+                    envelope = value
+                }
                 index += 2
             }
         }
-        return Entry(stream: stream, id: id, fields: fields)
+        let event: Result<EventEnvelope, Undecodable>
+        if let envelope {
+            do {
+                event = .success(try EventEnvelope.decode(envelope, maximumBytes: maximumBytes))
+            } catch {
+                event = .failure(Undecodable(reason: "undecodable envelope: \(error)"))
+            }
+        } else {
+            event = .failure(Undecodable(reason: "entry has no envelope field"))
+        }
+        return Entry(stream: stream, id: id, envelope: envelope, event: event)
     }
 
-    /// Handles one read batch, in order. Entries that cannot be events are dead-lettered one by
-    /// one; for the rest, one script checks the dedup window and leases the new ids, the
-    /// handlers run, and one pipeline records what was handled and acknowledges it with the
-    /// duplicates. Throws only when Redis failed, so the caller re-reads its pending entries in
-    /// order once Redis is back; an event whose handler already returned is then only recorded.
-    private func process(_ entries: [Entry], redelivered: Bool) async throws {
-        guard !entries.isEmpty else { return }
-        var events: [(entry: Entry, envelope: EventEnvelope)] = []
+    /// Readies one read batch: entries that cannot be events are dead-lettered one by one; for
+    /// the rest, one script checks the dedup window and leases the new ids. Throws only when
+    /// Redis failed, so the caller re-reads its pending entries in order once Redis is back.
+    private func prepare(_ entries: [Entry], source: Source) async throws -> Batch {
+        var batch = Batch(source: source)
         for entry in entries {
             guard let type = EventType(rawValue: entry.stream) else { continue }
-            if redelivered { metrics.redelivered(stream: entry.stream, group: group) }
-            guard let raw = entry.fields["envelope"] else {
-                try await deadLetter(entry, type: type, reason: "entry has no envelope field")
-                continue
+            if source.redelivered { metrics.redelivered(stream: entry.stream, group: group) }
+            switch entry.event {
+            case .success(let envelope): batch.events.append((entry, envelope))
+            case .failure(let problem): try await deadLetter(entry, type: type, reason: problem.reason)
             }
-            let envelope: EventEnvelope
-            do {
-                envelope = try EventEnvelope.decode(raw, maximumBytes: settings.maxEnvelopeBytes)
-            } catch {
-                try await deadLetter(entry, type: type, reason: "undecodable envelope: \(error)")
-                continue
-            }
-            events.append((entry, envelope))
         }
-        guard !events.isEmpty else { return }
+        guard !batch.events.isEmpty else { return batch }
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let entryKeys = events.map { "\($0.entry.stream) \($0.entry.id)" }
-        let answers = try await redis.command(
-            [
-                "EVAL", ConsumerScripts.acquire, "3", dedupKey, inflightKey, courtesyKey, String(now),
-                String(now + settings.lease.milliseconds),
-            ]
-                + [String(events.count)] + events.map(\.envelope.id) + (redelivered ? entryKeys : []))
+        var arguments = [
+            "EVAL", ConsumerScripts.acquire, "2", eventsKey, courtesyKey, String(now), String(now + settings.lease.milliseconds),
+            leaseOwner, source == .ownPending ? "1" : "0", String(batch.events.count),
+        ]
+        arguments += batch.events.map(\.envelope.id)
+        if source.redelivered { arguments += batch.events.map { "\($0.entry.stream) \($0.entry.id)" } }
+        let answers = try await redis.command(arguments)
         if case .error(let message) = answers { throw RedisError.server(message) }
-        guard case .array(let parts) = answers, parts.count == 2, case .array(let verdicts) = parts[0],
-            case .array(let courtesies) = parts[1], verdicts.count == events.count, courtesies.count == events.count
+        guard case .array(let parts) = answers, case .bulk(let verdicts)? = parts.first, verdicts.count == batch.events.count,
+            verdicts.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "2")).contains($0) })
         else {
-            throw RedisError.unexpectedReply("the dedup script answered \(answers) for \(events.count) events")
+            throw RedisError.unexpectedReply("the dedup script answered \(answers) for \(batch.events.count) events")
         }
+        batch.verdicts = verdicts.map { $0 - UInt8(ascii: "0") }
+        if source.redelivered {
+            guard parts.count == 2, case .array(let counts) = parts[1], counts.count == batch.events.count else {
+                throw RedisError.unexpectedReply("the dedup script answered \(answers) for \(batch.events.count) redelivered events")
+            }
+            batch.courtesies = counts
+        }
+        return batch
+    }
 
-        var done = Completed()
+    /// Runs the handlers of a readied batch, in order, and records what was handled and
+    /// acknowledges it with the duplicates, in one pipeline (or as they finish, when handlers
+    /// are slow). Throws only when Redis failed; an event whose handler already returned is
+    /// then only recorded when it comes again.
+    private func handle(_ batch: Batch) async throws {
+        guard !batch.events.isEmpty else { return }
+        let redelivered = batch.source.redelivered
+        let courtesies = batch.courtesies
+        var done = Completed(redelivered: redelivered)
         var seen: Set<String> = []
         var lastRecord = ContinuousClock.now
-        for (index, (entry, envelope)) in events.enumerated() {
-            let verdict = verdicts[index]
+        let unrecorded = handledUnacknowledged.withLock { $0 }
+        var timers: [String: Timer] = [:]
+        for (index, (entry, envelope)) in batch.events.enumerated() {
             let id = envelope.id
-            let alreadyHandled = handledUnacknowledged.withLock { $0.contains(id) }
-            switch verdict.integer {
-            case 1? where seen.insert(id).inserted:
+            let alreadyHandled = !unrecorded.isEmpty && unrecorded.contains(id)
+            switch batch.verdicts[index] {
+            case 1 where seen.insert(id).inserted:
                 // Only an entry leased to us counts its deliveries: one that another consumer is
                 // handling is delivered again by every claim while it runs, and is no poison.
                 if !alreadyHandled, redelivered, let type = EventType(rawValue: entry.stream),
@@ -258,15 +338,12 @@ public final class EventConsumer: Sendable {
                     continue
                 }
                 if !alreadyHandled {
-                    guard await run(envelope, entry: entry) else {
+                    let timer = timers[entry.stream] ?? metrics.handlerTimer(stream: entry.stream, group: group)
+                    timers[entry.stream] = timer
+                    guard await run(envelope, entry: entry, timer: timer) else {
                         done.released.append(id)
                         done.count(entry.stream, "failed")
                         continue
-                    }
-                    handledUnacknowledged.withLock { handled in
-                        // Bounded: only the few events caught by an outage between handler and ack.
-                        if handled.count >= 100_000 { handled.removeAll() }
-                        handled.insert(id)
                     }
                 }
                 done.handled(id, entry: entry, outcome: "handled")
@@ -276,10 +353,10 @@ public final class EventConsumer: Sendable {
                     try await record(&done)
                     lastRecord = .now
                 }
-            case 2? where !alreadyHandled:
+            case 2 where !alreadyHandled:
                 // Another consumer is handling it now: it stays pending until that one records it.
                 done.count(entry.stream, "in_flight_elsewhere")
-            case 2?:
+            case 2:
                 // Our own lease on an event we handled before an acknowledgement failed.
                 done.handled(id, entry: entry, outcome: "handled")
             default:
@@ -295,6 +372,8 @@ public final class EventConsumer: Sendable {
 
     /// What a batch has done and not yet recorded.
     struct Completed {
+        /// The entries were read before (pending or claimed), not new.
+        var redelivered: Bool
         var handled: [String] = []
         var released: [String] = []
         var acknowledged: [String: [String]] = [:]
@@ -317,39 +396,56 @@ public final class EventConsumer: Sendable {
         var isEmpty: Bool { handled.isEmpty && released.isEmpty && acknowledged.isEmpty && outcomes.isEmpty }
     }
 
-    /// One round trip: marks the handled ids in the dedup window, ends their leases and those of
-    /// failed handlers, and acknowledges the entries.
+    /// One round trip: marks the handled ids in the dedup window (which ends their leases), ends
+    /// the leases of failed handlers, and acknowledges the entries. Trims the window when due.
     private func record(_ done: inout Completed) async throws {
         guard !done.isEmpty else { return }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var commands: [[String]] = [
-            [
-                "EVAL", ConsumerScripts.record, "2", dedupKey, inflightKey, String(now), String(settings.dedupWindow),
-                String(done.handled.count),
-            ] + done.handled + done.released
-        ]
+        var commands: [[String]] = []
+        if !done.handled.isEmpty {
+            commands.append(["HSET", eventsKey] + done.handled.flatMap { [$0, "h"] })
+            commands.append(["RPUSH", handledKey] + done.handled)
+        }
+        if !done.released.isEmpty { commands.append(["EVAL", ConsumerScripts.release, "1", eventsKey] + done.released) }
         for (stream, ids) in done.acknowledged.sorted(by: { $0.key < $1.key }) {
             commands.append(["XACK", stream, group] + ids)
-            // Deliveries counted while another consumer held the event no longer matter.
-            commands.append(["HDEL", courtesyKey] + ids.map { "\(stream) \($0)" })
+            // Deliveries counted while another consumer held the event no longer matter (only
+            // a redelivered entry can have any).
+            if done.redelivered { commands.append(["HDEL", courtesyKey] + ids.map { "\(stream) \($0)" }) }
         }
-        for reply in try await redis.pipeline(commands) {
-            if case .error(let message) = reply { throw RedisError.server(message) }
+        do {
+            let replies = try await redis.pipeline(commands)
+            for reply in replies {
+                if case .error(let message) = reply { throw RedisError.server(message) }
+            }
+            if !done.handled.isEmpty, let length = replies[1].integer,
+                length > settings.dedupWindow + ConsumerScripts.trimSlack(window: settings.dedupWindow)
+            {
+                let reply = try await redis.command([
+                    "EVAL", ConsumerScripts.trim, "2", eventsKey, handledKey, String(settings.dedupWindow),
+                ])
+                if case .error(let message) = reply { throw RedisError.server(message) }
+            }
+        } catch {
+            // Handled but perhaps not recorded: on redelivery, only recorded and acknowledged.
+            handledUnacknowledged.withLock { handled in
+                // Bounded: only the events caught by an outage between handler and record.
+                if handled.count >= 100_000 { handled.removeAll() }
+                handled.formUnion(done.handled)
+            }
+            throw error
         }
-        handledUnacknowledged.withLock { set in
-            for id in done.handled { set.remove(id) }
+        if !done.handled.isEmpty, !handledUnacknowledged.withLock({ $0.isEmpty }) {
+            handledUnacknowledged.withLock { $0.subtract(done.handled) }
         }
-        for ids in done.acknowledged.values {
-            for id in ids { lastErrors.take(id) }
-        }
+        lastErrors.forget(done.acknowledged.values.joined())
         for (stream, counts) in done.outcomes {
             for (outcome, count) in counts { metrics.consumed(stream: stream, group: group, outcome: outcome, count: count) }
         }
-        done = Completed()
+        done = Completed(redelivered: done.redelivered)
     }
 
     /// Runs the handler; false when it threw (the entry stays pending and is retried).
-    private func run(_ envelope: EventEnvelope, entry: Entry) async -> Bool {
+    private func run(_ envelope: EventEnvelope, entry: Entry, timer: Timer) async -> Bool {
         let started = ContinuousClock.now
         do {
             try await handler(envelope)
@@ -360,7 +456,7 @@ public final class EventConsumer: Sendable {
                 metadata: ["entry": "\(entry.id)", "event": "\(envelope.id)", "error": "\(error)"])
             return false
         }
-        metrics.handled(stream: entry.stream, group: group, duration: ContinuousClock.now - started)
+        timer.record(duration: ContinuousClock.now - started)
         return true
     }
 
@@ -373,7 +469,7 @@ public final class EventConsumer: Sendable {
     private func deadLetter(_ entry: Entry, type: EventType, reason: String) async throws {
         var arguments = ["XADD", type.deadLetterStream, "MAXLEN", "~", String(settings.retentionMaxLength), "*"]
         arguments += ["reason", reason, "stream", entry.stream, "entry", entry.id, "group", group]
-        if let raw = entry.fields["envelope"] {
+        if let raw = entry.envelope {
             arguments += ["envelope", String(decoding: raw.prefix(settings.maxEnvelopeBytes), as: UTF8.self)]
         }
         _ = try await redis.pipeline([
@@ -399,5 +495,13 @@ final class LastErrors: Sendable {
     @discardableResult
     func take(_ id: String) -> String? {
         errors.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Drops the errors of entries that are done with (one lock for a batch).
+    func forget(_ ids: some Sequence<String>) {
+        errors.withLock { errors in
+            guard !errors.isEmpty else { return }
+            for id in ids { errors.removeValue(forKey: id) }
+        }
     }
 }

@@ -108,7 +108,7 @@ public struct EventStreamInspector: Sendable {
             while !remaining.isEmpty {
                 let chunk = remaining.prefix(500)
                 remaining = remaining.dropFirst(chunk.count)
-                forgotten += Int(try await redis.command(["ZREM", "vakt:dedup:\(group)"] + chunk).integer ?? 0)
+                forgotten += Int(try await redis.command(["HDEL", EventConsumer.eventsKey(group: group)] + chunk).integer ?? 0)
             }
         }
         let reply = try await redis.command(["XGROUP", "SETID", type.stream, group, previous])

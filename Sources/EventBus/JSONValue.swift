@@ -1,7 +1,7 @@
 import Foundation
 
 /// Any JSON value: an event's payload, kept as it was published.
-public indirect enum JSONValue: Sendable, Equatable, Codable {
+public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case number(Double)

@@ -134,9 +134,8 @@ extension PolicyDocument {
     }
 
     public init(data: Data) throws(PayloadError) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            throw PayloadError(problems: ["policy document: not valid JSON"])
-        }
+        let value: JSONValue
+        do { value = try JSONValue(parsing: data) } catch { throw PayloadError(problems: ["policy document: not valid JSON: \(error)"]) }
         try self.init(json: value)
     }
 

@@ -44,7 +44,7 @@ struct ESSStore: Sendable {
             guard let state = ESSState(rawValue: state), let trigger = ESSTrigger(rawValue: trigger) else {
                 throw StoreError.corrupt("ess_state names an unknown state \"\(state)\" or trigger \"\(trigger)\"")
             }
-            let memory = try ESSMachine.Memory(json: JSONDecoder().decode(JSONValue.self, from: Data(memoryText.utf8)))
+            let memory = try ESSMachine.Memory(json: JSONValue(parsing: memoryText.utf8))
             return (ESSTransition(from: state, to: state, trigger: trigger, reason: reason, source: source, at: since), memory)
         }
         return nil

@@ -75,7 +75,7 @@ public final class RiskSystem: @unchecked Sendable {
 
     /// `GET /api/ess` as JSON.
     public func ess() async throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(url("/api/ess")).body))
+        try JSONValue(parsing: try await HTTPProbe.get(url("/api/ess")).body)
     }
 
     /// The risk service's ESS API, typed, with the control token.

@@ -121,6 +121,36 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(handled.all.map(sequence(of:)) == [1, 2])
     }
 
+    @Test func theDedupWindowKeepsTheLastHandledIdsAndForgetsOlderOnes() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings {
+            $0.dedupWindow = 100
+            $0.batchSize = 30
+        }
+        let handled = Handled()
+        let consumer = bus.consume([.policyUpdated], settings: settings) { handled.append($0) }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.policyUpdated))
+        let publisher = try await bus.publisher(settings)
+        let events = (1...400).map { event(.policyUpdated, $0) }
+        for chunk in stride(from: 0, to: events.count, by: 50) { try await publisher.publish(Array(events[chunk..<chunk + 50])) }
+        #expect(await TestEnvironment.eventually { handled.count == 400 })
+
+        // Trimmed in steps: at least the window, at most the window and its slack; no lease left.
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        let remembered = try #require(try await raw.command(["HLEN", "vakt:events:test"]).integer)
+        #expect((100...(100 + Int64(ConsumerScripts.trimSlack(window: 100)))).contains(remembered), "\(remembered)")
+        #expect(try await raw.command(["LLEN", "vakt:handled:test"]).integer == remembered)
+        let states = try await raw.command(["HVALS", "vakt:events:test"]).array ?? []
+        #expect(states.allSatisfy { $0.string == "h" })
+
+        // The newest id is still a duplicate; the oldest has left the window and runs again.
+        try await publisher.publish([events[399], events[0], event(.policyUpdated, 401)])
+        #expect(await TestEnvironment.eventually { handled.all.last.map(sequence(of:)) == 401 })
+        #expect(handled.all.suffix(2).map(sequence(of:)) == [1, 401])
+        #expect(handled.count == 402)
+    }
+
     @Test func poisonGoesToTheDeadLetterStreamAndTheStreamKeepsFlowing() async throws {
         let bus = try await BusFixture()
         let settings = bus.settings()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaktTesting
 
 @testable import EventBus
 @testable import VaktConfig
@@ -53,6 +54,26 @@ import Testing
         #expect(EventEnvelope.timestamp(Date(timeIntervalSince1970: 951_782_400.999)) == "2000-02-29T00:00:00.999Z")
     }
 
+    @Test func writtenTimestampsReadBackToTheMillisecond() throws {
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<20_000 {
+            // Any millisecond from 1970 to 2200.
+            let milliseconds = Int64(generator.next() % 7_258_118_400_000)
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = EventEnvelope.timestamp(date)
+            let parsed = EventEnvelope.parseTimestamp(text)
+            #expect(parsed.map(EventEnvelope.timestamp) == text, "\(milliseconds)")
+            // The hand-read shape agrees with Foundation's reading of it.
+            let foundation = try Date(text, strategy: EventEnvelope.timeFormat)
+            #expect(abs(parsed!.timeIntervalSince(foundation)) < 0.000_001, "\(text)")
+        }
+        for impossible in ["2026-02-30T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-01-01T24:00:00.000Z", "2026-01-01T00:00:00.00xZ"] {
+            #expect(EventEnvelope.parseWrittenTimestamp(impossible) == nil, "\(impossible)")
+        }
+        // Other ISO 8601 shapes still read, through Foundation.
+        #expect(EventEnvelope.parseTimestamp("2026-11-27T01:00:00+01:00") == Date(timeIntervalSince1970: 1_795_737_600))
+    }
+
     @Test func idsAreUniqueAndTimeOrdered() {
         let earlier = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000))
         let later = EventID.make(now: Date(timeIntervalSince1970: 1_800_000_000.002))
@@ -65,8 +86,8 @@ import Testing
         #"{"id":"x","type":"order.filled","source":"execution","occurredAt":"2026-11-27T00:00:00.000Z","schemaVersion":1,"payload":{}}"#
 
     @Test(arguments: [
-        ("", "not JSON"),
-        ("{not json", "not JSON"),
+        ("", "not JSON: unexpected end of input at byte 0"),
+        ("{not json", "not JSON: expected a string key at byte 1"),
         ("[1]", "envelope is not a JSON object"),
         (valid.replacingOccurrences(of: #""id":"x","#, with: ""), "missing field \"id\""),
         (valid.replacingOccurrences(of: #""id":"x""#, with: #""id":7"#), "field \"id\" is not a non-empty string"),

@@ -31,9 +31,8 @@ public final class PayloadReader {
 
     /// Parses `data` as a JSON object; invalid JSON is an error of its own.
     public convenience init(json data: Data, name: String = "body") throws(PayloadError) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            throw PayloadError(problems: ["\(name): not valid JSON"])
-        }
+        let value: JSONValue
+        do { value = try JSONValue(parsing: data) } catch { throw PayloadError(problems: ["\(name): not valid JSON: \(error)"]) }
         try self.init(value, name: name)
     }
 

@@ -59,7 +59,7 @@ public struct ControlClient: Sendable {
 
     /// `error`, then each of `problems` on a line of its own; the raw body if it is not that.
     static func message(in body: Data) -> String {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body), case .object(let fields) = value,
+        guard let value = try? JSONValue(parsing: body), case .object(let fields) = value,
             case .string(let error)? = fields["error"]
         else { return String(decoding: body, as: UTF8.self) }
         guard case .array(let problems)? = fields["problems"] else { return error }

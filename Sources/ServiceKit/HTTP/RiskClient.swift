@@ -82,9 +82,11 @@ public struct RiskClient: Sendable {
 
     private static func decode(_ data: Data) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue(parsing: data)
         } catch {
-            throw PayloadError(problems: ["the risk service's answer is not JSON: \(String(decoding: data.prefix(200), as: UTF8.self))"])
+            throw PayloadError(problems: [
+                "the risk service's answer is not JSON (\(error)): \(String(decoding: data.prefix(200), as: UTF8.self))"
+            ])
         }
     }
 }
