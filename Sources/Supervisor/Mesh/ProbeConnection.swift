@@ -247,6 +247,15 @@ final class ProbeConnection: @unchecked Sendable {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            // A kept-alive connection the target closed meanwhile: the request may meet a reset
+            // (ECONNRESET) rather than a clean close, depending on timing. Either way nothing
+            // was answered, so the request goes again on a new connection.
+            if let exchange = current, exchange.reusedConnection, !exchange.receivedAnything, !exchange.isDone {
+                current = nil
+                context.close(promise: nil)
+                connection?.retry(exchange)
+                return
+            }
             fail(error, context: context)
         }
     }
