@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "EventBus",
             dependencies: [
-                "RedisClient", "VaktConfig",
+                "RedisClient", "VaktConfig", "Money", "HealthFormat",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +91,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "PrometheusText", swiftSettings: swiftSettings),
+        .target(
+            name: "PrometheusText", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
         .target(
             name: "PolicyStore",
             dependencies: [
@@ -109,7 +110,7 @@ let package = Package(
                 "VaktConfig",
                 "EmergencyStop",
                 "Money",
-                "HealthFormat",
+                "HealthFormat", "PrometheusText",
                 "EventBus",
                 "PolicyStore",
                 "SystemdNotify",
@@ -132,7 +133,7 @@ let package = Package(
         .target(
             name: "Alerting",
             dependencies: [
-                "EventBus", "ServiceKit", "VaktConfig",
+                "EventBus", "PrometheusText", "VaktConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,7 +147,7 @@ let package = Package(
         service(
             "Risk",
             extra: [
-                "EmergencyStop", "PolicyStore", "EventBus", "RedisClient", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "EmergencyStop", "PolicyStore", "EventBus", "RedisClient", "Money", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
@@ -236,7 +237,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EventBusTests",
-            dependencies: ["EventBus", "VaktTesting", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EventBus", "EmergencyStop", "PolicyStore", "VaktTesting", "RedisClient", "VaktConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import Prometheus
-import ServiceKit
+import PrometheusText
 import Synchronization
 import VaktConfig
 
@@ -236,7 +236,7 @@ public actor NotificationDelivery {
             case .failure(let missing): return .failure(missing)
             }
         }
-        request.body = .bytes(ByteBuffer(data: payload))
+        request.body = .bytes(ByteBuffer(bytes: payload))
         return .success(request)
     }
 }

@@ -81,10 +81,7 @@ public final class ESSClient: Sendable {
 
     /// The handler for `ess.state_changed` events.
     public func handle(_ event: EventEnvelope) throws {
-        guard case .object(let fields) = event.payload, let status = fields["status"] else {
-            throw PayloadError(problems: ["payload.status: missing"])
-        }
-        apply(try ESSStatus(json: status))
+        apply(try event.decode(ESSStateChanged.self).status)
     }
 
     static func failSafe(reason: String, now: Date) -> ESSStatus {

@@ -13,6 +13,9 @@ extension DecimalAmount {
 
     public static var zero: Self { Self(.zero) }
 
+    /// `significand` × 10^-`scale`: `Quantity(15, scale: 3)` is 0.015.
+    public init(_ significand: Int, scale: Int = 0) { self.init(FixedDecimal(significand, scale: scale)) }
+
     public var description: String { value.description }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }

@@ -73,6 +73,15 @@ public struct FixedDecimal: Sendable, Hashable, Comparable {
         units = Int128(integer) * Int128(Self.unitsPerOne)
     }
 
+    /// `significand` × 10^-`scale`, exactly: `FixedDecimal(15, scale: 3)` is 0.015.
+    /// - Precondition: `scale` is within 0...18.
+    public init(_ significand: Int, scale: Int) {
+        precondition((0...Self.maxScale).contains(scale), "FixedDecimal scale \(scale) is outside 0...\(Self.maxScale)")
+        var power: Int128 = 1
+        for _ in 0..<(Self.maxScale - scale) { power *= 10 }
+        units = Int128(significand) * power
+    }
+
     public var isNegative: Bool { units < 0 }
     public var isZero: Bool { units == 0 }
     public var magnitude: FixedDecimal { FixedDecimal(units: Int128(units.magnitude)) }

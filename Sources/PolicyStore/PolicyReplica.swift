@@ -99,7 +99,7 @@ public final class PolicyReplica: Sendable {
 
     /// The handler for `policy.updated` events.
     public func handle(_ event: EventEnvelope) throws {
-        apply(try PolicyDocument(json: event.payload), from: .event)
+        apply(try event.decode(PolicyUpdated.self).document, from: .event)
     }
 
     /// Reads the policy from Redis, or from the snapshot when Redis cannot answer.

@@ -172,9 +172,9 @@ actor ESSEngine {
         publishing = true
         defer { publishing = false }
         while let transition = unpublished.first {
-            let payload: JSONValue = .object(["transition": transition.json, "status": machine.status(confirmedAt: clock()).json])
+            let change = ESSStateChanged(transition: transition, status: machine.status(confirmedAt: clock()))
             do {
-                try await events.publish(EventEnvelope(type: .essStateChanged, source: "risk", payload: payload))
+                try await events.publish(EventEnvelope(change, source: "risk"))
                 unpublished.removeFirst()
             } catch {
                 logger.error("cannot publish ess.state_changed; retrying on the next tick", metadata: ["error": "\(error)"])

@@ -126,7 +126,7 @@ actor PolicyAuthority {
         }
         current = document
         if announce {
-            try await events.publish(EventEnvelope(type: .policyUpdated, source: "risk", payload: document.json))
+            try await events.publish(EventEnvelope(PolicyUpdated(document), source: "risk"))
         }
     }
 

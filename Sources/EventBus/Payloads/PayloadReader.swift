@@ -1,4 +1,5 @@
 import Foundation
+import Money
 
 /// Why a JSON document is not what it should be: one line per bad field, each naming it.
 public struct PayloadError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -166,6 +167,117 @@ public final class PayloadReader {
             return nil
         }
         return PayloadReader(object: nested, path: "\(path)\(key).", sink: sink)
+    }
+
+    /// An exchange symbol such as `BTCUSDT`: upper-case letters and digits, at most 20.
+    public func symbol(_ key: String) -> String? {
+        guard let text = string(key, maxLength: 20) else { return nil }
+        guard
+            text.utf8.allSatisfy({
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            })
+        else {
+            report(key, "\"\(text)\" is not a symbol such as \"BTCUSDT\" (upper-case letters and digits)")
+            return nil
+        }
+        return text
+    }
+
+    /// An exact price, quantity or money amount: a decimal string, never a JSON number.
+    public func amount<Amount: DecimalAmount>(_ key: String) -> Amount? {
+        guard let value = value(key, required: true) else { return nil }
+        return amount(key, value)
+    }
+
+    public func optionalAmount<Amount: DecimalAmount>(_ key: String) -> Amount? {
+        guard let value = value(key, required: false) else { return nil }
+        return amount(key, value)
+    }
+
+    private func amount<Amount: DecimalAmount>(_ key: String, _ value: JSONValue) -> Amount? {
+        guard case .string(let text) = value else {
+            report(key, "expected a decimal string such as \"1234.50\", got \(value.kindName)")
+            return nil
+        }
+        do {
+            return try Amount(parsing: text)
+        } catch {
+            report(key, "\(error)")
+            return nil
+        }
+    }
+
+    /// One of an enumeration's raw values; the message lists them.
+    public func choice<Choice: RawRepresentable & CaseIterable>(_ key: String) -> Choice? where Choice.RawValue == String {
+        guard let text = string(key, maxLength: 64) else { return nil }
+        return choice(key, text)
+    }
+
+    public func optionalChoice<Choice: RawRepresentable & CaseIterable>(_ key: String) -> Choice? where Choice.RawValue == String {
+        guard let text = optionalString(key, maxLength: 64) else { return nil }
+        return choice(key, text)
+    }
+
+    private func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, _ text: String) -> Choice? where Choice.RawValue == String {
+        guard let value = Choice(rawValue: text) else {
+            report(key, "\"\(text)\" is not one of \(Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    public func optionalInt(_ key: String) -> Int? {
+        guard contains(key) else {
+            knownKeys.insert(key)
+            return nil
+        }
+        return int(key)
+    }
+
+    public func optionalDate(_ key: String) -> Date? {
+        guard contains(key) else {
+            knownKeys.insert(key)
+            return nil
+        }
+        return date(key)
+    }
+
+    /// The keys and values of an object of strings, such as an alert's labels.
+    public func stringMap(_ key: String, maxCount: Int = 100) -> [String: String]? {
+        guard let nested = object(key) else { return nil }
+        guard nested.object.count <= maxCount else {
+            report(key, "more than \(maxCount) entries")
+            return nil
+        }
+        var result: [String: String] = [:]
+        for name in nested.object.keys.sorted() {
+            if let text = nested.optionalString(name, maxLength: 4096) { result[name] = text }
+        }
+        return result
+    }
+
+    /// The value under `key` read by a reader of its own (a type's `init(json:)`); its problems
+    /// are reported here under the key's path (`status.state: ...`).
+    public func reading<Value>(_ key: String, with read: (JSONValue) throws(PayloadError) -> Value) -> Value? {
+        guard let value = value(key, required: true) else { return nil }
+        do {
+            return try read(value)
+        } catch {
+            for problem in error.problems { sink.problems.append("\(path)\(key).\(problem)") }
+            return nil
+        }
+    }
+
+    /// The whole object this reader reads, for a type that reads it with a reader of its own;
+    /// that reader's problems come back through ``absorb(_:)``.
+    public var whole: JSONValue {
+        knownKeys.formUnion(object.keys)
+        return .object(object)
+    }
+
+    /// Reports the problems another reader found in this reader's object, as they are.
+    public func absorb(_ error: PayloadError) {
+        sink.problems.append(contentsOf: error.problems.map { path + $0 })
     }
 
     /// The keys and values of an object of decimals, such as per-symbol limits.

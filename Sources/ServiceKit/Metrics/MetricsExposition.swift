@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import PrometheusText
 
 /// The process's Prometheus registry, fed by swift-metrics (libraries such as Hummingbird's
 /// `MetricsMiddleware`) and by Vakt's own collectors, served on `/metrics` in text format 0.0.4.

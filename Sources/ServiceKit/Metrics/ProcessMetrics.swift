@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import PrometheusText
 import Synchronization
 
 /// The standard `process_*` metrics of Prometheus client libraries, read from `/proc/self` at

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import VaktConfig
 
 /// A service's start-up phase, run once the runtime's clients are running (the PostgreSQL
 /// pool, Redis, the event bus) and the HTTP server answers `/health`: the service's migrations,

@@ -91,12 +91,11 @@ actor AlertPipeline {
         guard let events else { return }
         var envelopes: [EventEnvelope] = []
         for (fingerprint, alert) in after where before[fingerprint] == nil {
-            envelopes.append(EventEnvelope(type: .alertFired, source: "supervisor", payload: Self.payload(alert, fingerprint: fingerprint)))
+            envelopes.append(EventEnvelope(AlertFired(Self.notice(alert, fingerprint: fingerprint)), source: "supervisor"))
         }
         for (fingerprint, var alert) in before where after[fingerprint] == nil {
             alert.endsAt = now
-            envelopes.append(
-                EventEnvelope(type: .alertResolved, source: "supervisor", payload: Self.payload(alert, fingerprint: fingerprint)))
+            envelopes.append(EventEnvelope(AlertResolved(Self.notice(alert, fingerprint: fingerprint)), source: "supervisor"))
         }
         guard !envelopes.isEmpty else { return }
         do {
@@ -106,13 +105,8 @@ actor AlertPipeline {
         }
     }
 
-    static func payload(_ alert: Alert, fingerprint: String) -> JSONValue {
-        var fields: [String: JSONValue] = [
-            "fingerprint": .string(fingerprint), "labels": .object(alert.labels.mapValues(JSONValue.string)),
-            "annotations": .object(alert.annotations.mapValues(JSONValue.string)),
-            "startsAt": .string(EventEnvelope.timestamp(alert.startsAt)),
-        ]
-        if let ends = alert.endsAt { fields["endsAt"] = .string(EventEnvelope.timestamp(ends)) }
-        return .object(fields)
+    static func notice(_ alert: Alert, fingerprint: String) -> AlertNotice {
+        AlertNotice(
+            fingerprint: fingerprint, labels: alert.labels, annotations: alert.annotations, startsAt: alert.startsAt, endsAt: alert.endsAt)
     }
 }

@@ -254,12 +254,9 @@ actor MeshMonitor {
                 ])
             announcements.append(
                 EventEnvelope(
-                    type: .healthChanged, source: "supervisor",
-                    payload: .object([
-                        "node": .string(node.name), "from": .string(previous?.rawValue ?? "unknown"),
-                        "to": .string(verdict.effective.rawValue),
-                        "rootCause": verdict.rootCause.map(JSONValue.string) ?? .null, "output": .string(verdict.output),
-                    ])))
+                    HealthChanged(
+                        node: node.name, from: previous, to: verdict.effective, rootCause: verdict.rootCause, output: verdict.output),
+                    source: "supervisor"))
         }
         if let events = dependencies.events, !announcements.isEmpty {
             let logger = self.logger

@@ -127,12 +127,10 @@ actor SafetyDriver {
 
     private func announce(_ firing: SafetyFiring, source: String) async {
         guard let events else { return }
-        let payload: JSONValue = .object([
-            "rule": .string(firing.rule), "condition": .string(firing.condition), "reason": .string(firing.reason),
-            "since": .string(EventEnvelope.timestamp(firing.since)), "source": .string(source),
-        ])
+        let request = ESSTripRequested(
+            rule: firing.rule, condition: firing.condition, reason: firing.reason, since: firing.since, source: source)
         do {
-            try await events.publish(EventEnvelope(type: .essTripRequested, source: "supervisor", payload: payload))
+            try await events.publish(EventEnvelope(request, source: "supervisor"))
         } catch {
             logger.error("cannot announce the trip request on the bus", metadata: ["rule": "\(firing.rule)", "error": "\(error)"])
         }
