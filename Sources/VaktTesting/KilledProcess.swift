@@ -16,12 +16,7 @@ enum KilledProcess {
     static func waitUntilExited(_ pid: pid_t, timeout: Duration = .seconds(5)) {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let endOfName = stat.lastIndex(of: ")")
-            else { return }
-            // "pid (name) S ...": the state follows the name, which may itself hold spaces.
-            let state = stat[stat.index(after: endOfName)...].drop { $0 == " " }.first
-            if state == "Z" || state == "X" { return }
+            guard let process = ProcStat.read(pid), !process.hasExited else { return }
             usleep(1_000)
         }
     }

@@ -9,17 +9,15 @@ import VaktConfig
     import Glibc
 #endif
 
-/// A real `vakt risk` with a Redis of its own, a fresh PostgreSQL database, a control token
-/// and a notify socket this test owns; it can be killed and started again on the same state.
+/// A real `vakt risk` with a Redis of its own and a fresh PostgreSQL database (a
+/// ``ServiceInstance``), and the risk service's typed client.
 public final class RiskSystem: @unchecked Sendable {
-    public static let controlToken = "test-risk-token-0123456789abcdef"
+    public static let controlToken = ServiceInstance.controlToken
 
     public let redis: RedisServer
     public let postgres: PostgresServer
-    public let configuration: TestConfiguration
+    public let service: ServiceInstance
     public let connection: RedisConnection
-    public private(set) var process: ServiceProcess
-    public private(set) var recorder: NotifyRecorder
 
     /// - Parameters:
     ///   - sections: top-level YAML for the test, such as `ess:` and `policy:` settings.
@@ -29,48 +27,28 @@ public final class RiskSystem: @unchecked Sendable {
         redis = try RedisServer()
         try await redis.start()
         postgres = try await PostgresServer().freshDatabase()
-        configuration = try TestConfiguration(
-            redisPort: redis.port, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting([.risk]), sections: sections)
         connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port))
         if let policy {
             _ = try await connection.pipeline(bytes: [[Array("SET".utf8), Array("vakt:policy:current".utf8), Array(policy)]])
         }
-        (process, recorder) = try Self.launch(configuration)
-        try await waitUntilReady()
+        service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections)
+        try await service.waitUntilReady()
     }
 
-    private static func launch(_ configuration: TestConfiguration) throws -> (ServiceProcess, NotifyRecorder) {
-        let recorder = try NotifyRecorder()
-        let process = try ServiceProcess(
-            arguments: ["risk", "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": controlToken],
-            notifySocket: recorder.address)
-        return (process, recorder)
-    }
-
-    public func waitUntilReady() async throws {
-        guard await recorder.waitFor(timeout: .seconds(30), { $0.contains(.ready) }) else {
-            throw MissingFixture("the risk service did not become ready: \(process.output())")
-        }
-    }
+    public var configuration: TestConfiguration { service.configuration }
+    public var process: ServiceProcess { service.process }
+    public var recorder: NotifyRecorder { service.recorder }
 
     /// SIGKILL, then a new process on the same Redis, database and files.
-    public func killAndRestart() async throws {
-        process.signal(SIGKILL)
-        _ = await process.waitForExit()
-        recorder.stop()
-        (process, recorder) = try Self.launch(configuration)
-        try await waitUntilReady()
-    }
+    public func killAndRestart() async throws { try await service.killAndRestart() }
 
-    public func url(_ path: String) -> String { configuration.url(.risk, path) }
+    public func url(_ path: String) -> String { service.url(path) }
 
     /// A request with the control token unless `authorization` says otherwise.
     public func request(
         _ method: HTTPMethod, _ path: String, body: String? = nil, authorization: String? = "Bearer \(controlToken)"
     ) async throws -> HTTPResult {
-        var headers = authorization.map { [("Authorization", $0)] } ?? []
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        return try await HTTPProbe.request(method, url(path), headers: headers, body: body)
+        try await service.request(method, path, body: body, authorization: authorization)
     }
 
     /// `GET /api/ess` as JSON.

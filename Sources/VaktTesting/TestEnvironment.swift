@@ -127,27 +127,14 @@ public struct MissingFixture: Error, CustomStringConvertible {
 }
 
 extension TestEnvironment {
-    /// The pids whose parent is `parent`, read from /proc.
+    /// The pids whose parent is `parent` and that are alive (not zombies), read from /proc.
     public static func childPIDs(of parent: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, Int32(fields[1]) == parent else { return nil }
-            // A zombie (state Z) is already dead; only living children count.
-            return fields[0] == "Z" ? nil : pid
-        }
+        ProcStat.all().filter { $0.parent == parent && !$0.hasExited }.map(\.pid)
     }
 
-    /// Whether a process with this pid exists and is not a zombie.
+    /// Whether a process with this pid exists and has not exited.
     public static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
-            return false
-        }
-        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+        ProcStat.read(pid).map { !$0.hasExited } ?? false
     }
 }
 
@@ -161,13 +148,6 @@ extension TestEnvironment {
 extension TestEnvironment {
     /// Children of `parent` that have exited but were not reaped.
     public static func zombieChildren(of parent: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == parent ? pid : nil
-        }
+        ProcStat.all().filter { $0.parent == parent && $0.state == "Z" }.map(\.pid)
     }
 }

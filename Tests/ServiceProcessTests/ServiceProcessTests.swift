@@ -19,17 +19,16 @@ import VaktTesting
         let redis = try RedisServer()
         try await redis.start()
         let postgres = kind.infrastructure.contains(.postgres) ? try await PostgresServer().freshDatabase() : nil
-        // The supervisor runs alone here; its children are covered in SupervisorProcessTests.
-        let disabled = kind == .supervisor ? Set(ServiceKind.allCases) : []
-        let configuration = try TestConfiguration(redisPort: redis.port, postgres: postgres, disabled: disabled)
-        let recorder = try NotifyRecorder()
+        // Only this kind is enabled: the supervisor runs alone here (its children are covered in
+        // SupervisorProcessTests).
+        let service = try ServiceInstance(kind, redisPort: redis.port, postgres: postgres)
+        let (process, recorder) = (service.process, service.recorder)
         defer { recorder.stop() }
-        let process = try ServiceProcess(arguments: [kind.rawValue, "--config", configuration.path], notifySocket: recorder.address)
 
-        #expect(await recorder.waitFor { $0.contains(.ready) }, "no READY=1 from \(kind): \(process.output())")
+        #expect(await service.isReady(), "no READY=1 from \(kind): \(process.output())")
         #expect(recorder.datagrams.allSatisfy { $0.senderPID == process.pid })
 
-        let health = try await HTTPProbe.get(configuration.url(kind, "/health"))
+        let health = try await HTTPProbe.get(service.url("/health"))
         #expect(health.contentType == "application/health+json")
         let report = try HealthReport.parse(health.body)
         #expect(health.status == report.httpStatusCode)
@@ -57,7 +56,7 @@ import VaktTesting
             #expect(report.checks["policy:age"] == nil && report.checks["ess:status"] == nil, "\(health.text)")
         }
 
-        let metrics = try await HTTPProbe.get(configuration.url(kind, "/metrics"))
+        let metrics = try await HTTPProbe.get(service.url("/metrics"))
         #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(metrics.text.contains("process_resident_memory_bytes"))
         #expect(metrics.text.contains("http_requests_total"))
@@ -74,12 +73,11 @@ import VaktTesting
     @Test func redisOutageFailsTheCheckAndRecoveryPassesWithoutRestart() async throws {
         let redis = try RedisServer()
         try await redis.start()
-        let configuration = try TestConfiguration(redisPort: redis.port, postgres: try PostgresServer())
-        let recorder = try NotifyRecorder()
+        let service = try ServiceInstance(.gateway, redisPort: redis.port, postgres: try PostgresServer())
+        let (process, recorder) = (service.process, service.recorder)
         defer { recorder.stop() }
-        let process = try ServiceProcess(arguments: ["gateway", "--config", configuration.path], notifySocket: recorder.address)
-        #expect(await recorder.waitFor { $0.contains(.ready) })
-        let url = configuration.url(.gateway, "/health")
+        #expect(await service.isReady(), "\(process.output())")
+        let url = service.url("/health")
         #expect(try await HTTPProbe.get(url).status == 200)
 
         redis.stop()
@@ -108,11 +106,9 @@ import VaktTesting
     @Test func theTradingGuardsFollowTheESSMirror() async throws {
         let redis = try RedisServer()
         try await redis.start()
-        let configuration = try TestConfiguration(redisPort: redis.port, postgres: nil)
-        let recorder = try NotifyRecorder()
-        defer { recorder.stop() }
-        let process = try ServiceProcess(arguments: ["ai-engine", "--config", configuration.path], notifySocket: recorder.address)
-        #expect(await recorder.waitFor { $0.contains(.ready) }, "\(process.output())")
+        let service = try ServiceInstance(.aiEngine, redisPort: redis.port, postgres: nil)
+        defer { service.recorder.stop() }
+        #expect(await service.isReady(), "\(service.process.output())")
         let now = Date()
         let mirrored = ESSStatus(
             state: .armed, since: now, reason: "conditions clear", source: "risk", trigger: .conditionsCleared, cooldownEndsAt: nil,
@@ -123,13 +119,12 @@ import VaktTesting
         var output: String?
         #expect(
             await TestEnvironment.eventually {
-                let health = try? HealthReport.parse(try await HTTPProbe.get(configuration.url(.aiEngine, "/health")).body)
+                let health = try? HealthReport.parse(try await HTTPProbe.get(service.url("/health")).body)
                 output = health?.checks["ess:status"]?.first?.output
                 return health?.checks["ess:status"]?.first?.status == .pass
             }, "\(output ?? "no ess:status")")
         #expect(output == "armed: conditions clear")
-        process.signal(SIGTERM)
-        #expect(await process.waitForExit() == 0)
+        #expect(await service.stop() == 0)
     }
 
     @Test func configCheckRefusesAProgramThatCannotBeFoundNamingTheServiceAndTheProgram() async throws {

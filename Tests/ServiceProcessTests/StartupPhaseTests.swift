@@ -11,20 +11,8 @@ import VaktTesting
 /// database: instances that start together migrate once; a start-up that waits keeps its own
 /// routes at 503 while /health answers; a changed migration stops start-up, named.
 @Suite struct StartupPhaseTests {
-    struct Instance {
-        let configuration: TestConfiguration
-        let process: ServiceProcess
-        let recorder: NotifyRecorder
-    }
-
-    static func start(redis: RedisServer, postgres: PostgresServer) throws -> Instance {
-        let configuration = try TestConfiguration(
-            redisPort: redis.port, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting([.risk]))
-        let recorder = try NotifyRecorder()
-        let process = try ServiceProcess(
-            arguments: ["risk", "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": RiskSystem.controlToken],
-            notifySocket: recorder.address)
-        return Instance(configuration: configuration, process: process, recorder: recorder)
+    static func start(redis: RedisServer, postgres: PostgresServer) throws -> ServiceInstance {
+        try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres)
     }
 
     /// A psql session that takes the risk service's migration lock and keeps it until `release`
@@ -63,16 +51,14 @@ import VaktTesting
         let postgres = try await PostgresServer().freshDatabase()
         let instances = try [Self.start(redis: redis, postgres: postgres), Self.start(redis: redis, postgres: postgres)]
         for instance in instances {
-            #expect(await instance.recorder.waitFor { $0.contains(.ready) }, "\(instance.process.output())")
+            #expect(await instance.isReady(), "\(instance.process.output())")
         }
         #expect(try await Self.query(postgres, "SELECT count(*) FROM vakt_migrations WHERE service = 'risk'") == "1")
         let appliers = instances.filter { $0.process.output().contains("msg=\"migration applied\"") }
         #expect(appliers.count == 1, "exactly one instance applied the migration")
         for instance in instances {
             #expect(instance.process.output().contains("msg=\"schema up to date\""))
-            instance.process.signal(SIGTERM)
-            #expect(await instance.process.waitForExit() == 0)
-            instance.recorder.stop()
+            #expect(await instance.stop() == 0)
         }
     }
 
@@ -88,7 +74,7 @@ import VaktTesting
                 (try? await Self.query(postgres, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")) == "1"
             })
         let instance = try Self.start(redis: redis, postgres: postgres)
-        let url = { (path: String) in instance.configuration.url(.risk, path) }
+        let url = instance.url
         var starting: HTTPResult?
         #expect(
             await TestEnvironment.eventually {
@@ -103,11 +89,9 @@ import VaktTesting
         #expect(!instance.recorder.assignments.contains(.ready), "READY=1 waits for the start-up phase")
 
         holder.release()
-        #expect(await instance.recorder.waitFor { $0.contains(.ready) }, "\(instance.process.output())")
+        #expect(await instance.isReady(), "\(instance.process.output())")
         #expect(try await HTTPProbe.get(url("/api/ess")).status == 200)
-        instance.process.signal(SIGTERM)
-        #expect(await instance.process.waitForExit() == 0)
-        instance.recorder.stop()
+        #expect(await instance.stop() == 0)
     }
 
     @Test func aChangedAppliedMigrationStopsStartUpNamingIt() async throws {
@@ -115,10 +99,8 @@ import VaktTesting
         try await redis.start()
         let postgres = try await PostgresServer().freshDatabase()
         let first = try Self.start(redis: redis, postgres: postgres)
-        #expect(await first.recorder.waitFor { $0.contains(.ready) }, "\(first.process.output())")
-        first.process.signal(SIGTERM)
-        #expect(await first.process.waitForExit() == 0)
-        first.recorder.stop()
+        #expect(await first.isReady(), "\(first.process.output())")
+        #expect(await first.stop() == 0)
         // As if the applied migration's text had been edited since.
         _ = try await Self.query(postgres, "UPDATE vakt_migrations SET checksum = repeat('0', 64) WHERE service = 'risk' AND version = 1")
 
