@@ -89,6 +89,26 @@ enum ConsumerScripts {
         return #released
         """
 
+    /// KEYS: events. ARGV: the new lease (`end:owner`), the owner, then ids. Extends each lease
+    /// the owner still holds; answers one digit per id, 1 renewed, 0 no longer the owner's (it
+    /// ran out and another consumer took it, or it was handled).
+    static let renew = """
+        local lease, owner = ARGV[1], ARGV[2]
+        local answers = {}
+        for i = 3, #ARGV do
+          local state = redis.call('HGET', KEYS[1], ARGV[i])
+          local holder
+          if state and state ~= 'h' then holder = select(2, string.match(state, '^(%d+):(.*)$')) end
+          if holder == owner then
+            redis.call('HSET', KEYS[1], ARGV[i], lease)
+            answers[i - 2] = '1'
+          else
+            answers[i - 2] = '0'
+          end
+        end
+        return table.concat(answers)
+        """
+
     /// KEYS: events, handled. ARGV: the dedup window. Drops the oldest handled ids past it.
     static let trim =
         chunked + """

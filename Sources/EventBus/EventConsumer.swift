@@ -89,8 +89,11 @@ public final class EventConsumer: Sendable {
         var lastClaim = ContinuousClock.now
         var outage = Outage()
         // The read of the next batch of new entries, started before the current one is handled.
-        var nextRead: Task<[Entry], any Error>?
-        defer { nextRead?.cancel() }
+        var nextRead: NextRead?
+        defer { nextRead?.task.cancel() }
+        // Handled events whose record waits to go with the next batch's lease script, in one
+        // round trip: done only when that batch has already been read.
+        var unrecorded = Completed(redelivered: false)
         while !Task.isCancelled {
             do {
                 if !groupsReady {
@@ -98,6 +101,7 @@ public final class EventConsumer: Sendable {
                     groupsReady = true
                 }
                 if !pendingDone {
+                    try await record(&unrecorded)
                     // Our own unacknowledged entries first, in order, as they were before a crash
                     // or a lost connection, so nothing newer overtakes them.
                     let entries = try await read(from: "0", after: pendingPositions, block: false)
@@ -108,25 +112,30 @@ public final class EventConsumer: Sendable {
                     for entry in entries { pendingPositions[entry.stream] = entry.id }
                     // Leases this consumer holds on its own pending entries are left over from a
                     // batch it dropped (Redis failed): nothing of ours is handling them.
-                    try await handle(try await prepare(entries, source: .ownPending))
+                    var done = try await handle(try await prepare(entries, source: .ownPending))
+                    try await record(&done)
                     continue
                 }
                 if ContinuousClock.now - lastClaim >= min(settings.claimIdle, .seconds(1)) {
                     lastClaim = .now
-                    try await handle(try await prepare(try await claimIdle(), source: .claimed))
+                    try await record(&unrecorded)
+                    var done = try await handle(try await prepare(try await claimIdle(), source: .claimed))
+                    try await record(&done)
                     try await sampleGroup()
                 }
-                let entries = try await (nextRead ?? readNew()).value
+                let entries = try await (nextRead ?? readNew()).task.value
                 nextRead = readNew()
                 if let ended = outage.succeeded(at: .now) {
                     logger.notice(
                         "event consumer reading again",
                         metadata: ["failed_reads": "\(ended.failedAttempts)", "outage_ms": "\(ended.lasted.milliseconds)"])
                 }
-                try await handle(try await prepare(entries, source: .new))
+                unrecorded = try await handle(try await prepare(entries, source: .new, recording: &unrecorded))
+                // Nothing read yet: record now rather than wait for what may not come soon.
+                if nextRead?.finished.isSet != true { try await record(&unrecorded) }
             } catch {
                 // Entries of a read in flight stay pending on this consumer: the pending pass reads them.
-                nextRead?.cancel()
+                nextRead?.task.cancel()
                 nextRead = nil
                 if Task.isCancelled { break }
                 // A Redis that restarted without its data has lost the groups too: make them again.
@@ -146,6 +155,8 @@ public final class EventConsumer: Sendable {
                 try? await Task.sleep(for: pause)
             }
         }
+        // Cancelled: what was handled is recorded, or its handlers would run again after a restart.
+        try? await record(&unrecorded)
     }
 
     struct Entry: Sendable {
@@ -162,10 +173,27 @@ public final class EventConsumer: Sendable {
         var reason: String
     }
 
+    /// The read of the next batch of new entries, and whether it has finished.
+    struct NextRead {
+        var task: Task<[Entry], any Error>
+        var finished: Flag
+    }
+
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .acquiring) }
+        func set() { value.store(true, ordering: .releasing) }
+    }
+
     /// Starts the next batch of new entries: its blocking read (on the reader connection) and
     /// its decoding, while the previous batch is handled and recorded.
-    private func readNew() -> Task<[Entry], any Error> {
-        Task { try await read(from: ">", block: true, on: reader) }
+    private func readNew() -> NextRead {
+        let finished = Flag()
+        let task = Task {
+            defer { finished.set() }
+            return try await read(from: ">", block: true, on: reader)
+        }
+        return NextRead(task: task, finished: finished)
     }
 
     /// Where a batch's entries come from.
@@ -188,6 +216,8 @@ public final class EventConsumer: Sendable {
         var verdicts: [UInt8] = []
         /// Per event (redelivered batches only): deliveries while another consumer held it.
         var courtesies: [RedisReply] = []
+        /// When the leases were taken (or last renewed).
+        var leasedAt = ContinuousClock.now
     }
 
     private func createGroups() async throws {
@@ -272,7 +302,10 @@ public final class EventConsumer: Sendable {
     /// Readies one read batch: entries that cannot be events are dead-lettered one by one; for
     /// the rest, one script checks the dedup window and leases the new ids. Throws only when
     /// Redis failed, so the caller re-reads its pending entries in order once Redis is back.
-    private func prepare(_ entries: [Entry], source: Source) async throws -> Batch {
+    ///
+    /// `recording`: handled events of the previous batch, recorded in the same round trip,
+    /// before the lease script (which then finds them handled).
+    private func prepare(_ entries: [Entry], source: Source, recording previous: inout Completed) async throws -> Batch {
         var batch = Batch(source: source)
         for entry in entries {
             guard let type = EventType(rawValue: entry.stream) else { continue }
@@ -282,16 +315,22 @@ public final class EventConsumer: Sendable {
             case .failure(let problem): try await deadLetter(entry, type: type, reason: problem.reason)
             }
         }
-        guard !batch.events.isEmpty else { return batch }
+        guard !batch.events.isEmpty else {
+            try await record(&previous)
+            return batch
+        }
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        batch.leasedAt = .now
         var arguments = [
             "EVAL", ConsumerScripts.acquire, "2", eventsKey, courtesyKey, String(now), String(now + settings.lease.milliseconds),
             leaseOwner, source == .ownPending ? "1" : "0", String(batch.events.count),
         ]
         arguments += batch.events.map(\.envelope.id)
         if source.redelivered { arguments += batch.events.map { "\($0.entry.stream) \($0.entry.id)" } }
-        let answers = try await redis.command(arguments)
+        guard let answers = try await record(&previous, then: arguments) else {
+            throw RedisError.unexpectedReply("no answer from the dedup script")
+        }
         if case .error(let message) = answers { throw RedisError.server(message) }
         guard case .array(let parts) = answers, case .bulk(let verdicts)? = parts.first, verdicts.count == batch.events.count,
             verdicts.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "2")).contains($0) })
@@ -308,12 +347,17 @@ public final class EventConsumer: Sendable {
         return batch
     }
 
-    /// Runs the handlers of a readied batch, in order, and records what was handled and
-    /// acknowledges it with the duplicates, in one pipeline (or as they finish, when handlers
-    /// are slow). Throws only when Redis failed; an event whose handler already returned is
-    /// then only recorded when it comes again.
-    private func handle(_ batch: Batch) async throws {
-        guard !batch.events.isEmpty else { return }
+    private func prepare(_ entries: [Entry], source: Source) async throws -> Batch {
+        var nothing = Completed(redelivered: source.redelivered)
+        return try await prepare(entries, source: source, recording: &nothing)
+    }
+
+    /// Runs the handlers of a readied batch, in order, and returns what was handled, to be
+    /// recorded and acknowledged with the duplicates in one pipeline (slow handlers are recorded
+    /// as they finish). Throws only when Redis failed; an event whose handler already returned
+    /// is then only recorded when it comes again.
+    private func handle(_ batch: Batch) async throws -> Completed {
+        guard !batch.events.isEmpty else { return Completed(redelivered: batch.source.redelivered) }
         let redelivered = batch.source.redelivered
         let courtesies = batch.courtesies
         var done = Completed(redelivered: redelivered)
@@ -321,10 +365,20 @@ public final class EventConsumer: Sendable {
         var lastRecord = ContinuousClock.now
         let unrecorded = handledUnacknowledged.withLock { $0 }
         var timers: [String: Timer] = [:]
+        var leasedAt = batch.leasedAt
+        // Leases that ran out under slow handlers and went to another consumer.
+        var lost: Set<String> = []
         for (index, (entry, envelope)) in batch.events.enumerated() {
             let id = envelope.id
             let alreadyHandled = !unrecorded.isEmpty && unrecorded.contains(id)
+            if batch.verdicts[index] == 1, ContinuousClock.now - leasedAt >= settings.lease / 2 {
+                // Slow handlers: the rest of the batch keeps its leases for another full term.
+                leasedAt = .now
+                lost.formUnion(try await renewLeases(batch, from: index))
+            }
             switch batch.verdicts[index] {
+            case 1 where lost.contains(id):
+                done.count(entry.stream, "in_flight_elsewhere")
             case 1 where seen.insert(id).inserted:
                 // Only an entry leased to us counts its deliveries: one that another consumer is
                 // handling is delivered again by every claim while it runs, and is no poison.
@@ -364,7 +418,26 @@ public final class EventConsumer: Sendable {
                 done.acknowledge(entry, outcome: "duplicate")
             }
         }
-        try await record(&done)
+        return done
+    }
+
+    /// Extends the leases of the batch's events from `index` on; returns the ids whose lease is
+    /// no longer this consumer's.
+    private func renewLeases(_ batch: Batch, from index: Int) async throws -> Set<String> {
+        let ids = batch.events[index...].indices.filter { batch.verdicts[$0] == 1 }.map { batch.events[$0].envelope.id }
+        let end = Int64(Date().timeIntervalSince1970 * 1000) + settings.lease.milliseconds
+        let reply = try await redis.command(["EVAL", ConsumerScripts.renew, "1", eventsKey, "\(end):\(leaseOwner)", leaseOwner] + ids)
+        if case .error(let message) = reply { throw RedisError.server(message) }
+        guard case .bulk(let answers) = reply, answers.count == ids.count else {
+            throw RedisError.unexpectedReply("the lease renewal answered \(reply) for \(ids.count) events")
+        }
+        let lost = zip(ids, answers).filter { $0.1 != UInt8(ascii: "1") }.map(\.0)
+        if !lost.isEmpty {
+            logger.warning(
+                "event leases ran out while earlier handlers of the batch ran; another consumer has them",
+                metadata: ["events": "\(lost.count)", "lease_ms": "\(settings.lease.milliseconds)"])
+        }
+        return Set(lost)
     }
 
     /// How long handled events may wait to be recorded together.
@@ -399,7 +472,15 @@ public final class EventConsumer: Sendable {
     /// One round trip: marks the handled ids in the dedup window (which ends their leases), ends
     /// the leases of failed handlers, and acknowledges the entries. Trims the window when due.
     private func record(_ done: inout Completed) async throws {
-        guard !done.isEmpty else { return }
+        _ = try await record(&done, then: nil)
+    }
+
+    /// The same, with `command` after it in the same pipeline; returns its reply.
+    private func record(_ done: inout Completed, then command: [String]?) async throws -> RedisReply? {
+        guard !done.isEmpty else {
+            guard let command else { return nil }
+            return try await redis.command(command)
+        }
         var commands: [[String]] = []
         if !done.handled.isEmpty {
             commands.append(["HSET", eventsKey] + done.handled.flatMap { [$0, "h"] })
@@ -412,9 +493,12 @@ public final class EventConsumer: Sendable {
             // a redelivered entry can have any).
             if done.redelivered { commands.append(["HDEL", courtesyKey] + ids.map { "\(stream) \($0)" }) }
         }
+        let recordCount = commands.count
+        if let command { commands.append(command) }
+        let replies: [RedisReply]
         do {
-            let replies = try await redis.pipeline(commands)
-            for reply in replies {
+            replies = try await redis.pipeline(commands)
+            for reply in replies.prefix(recordCount) {
                 if case .error(let message) = reply { throw RedisError.server(message) }
             }
             if !done.handled.isEmpty, let length = replies[1].integer,
@@ -442,6 +526,7 @@ public final class EventConsumer: Sendable {
             for (outcome, count) in counts { metrics.consumed(stream: stream, group: group, outcome: outcome, count: count) }
         }
         done = Completed(redelivered: done.redelivered)
+        return command == nil ? nil : replies.last
     }
 
     /// Runs the handler; false when it threw (the entry stays pending and is retried).

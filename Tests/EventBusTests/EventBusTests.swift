@@ -151,6 +151,68 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(handled.count == 402)
     }
 
+    /// A batch whose handlers together take longer than the lease keeps its leases (renewed at
+    /// half-term), so another member that claims its idle entries leaves them alone.
+    @Test func aSlowBatchKeepsItsLeasesWhileAnotherMemberClaims() async throws {
+        let bus = try await BusFixture()
+        // Lease 4 s (twice claim_idle); 30 handlers of 150 ms take 4.5 s.
+        let settings = bus.settings {
+            $0.batchSize = 30
+            $0.claimIdle = .seconds(2)
+            $0.maxDeliveries = 100
+        }
+        // All 30 on the stream before the slow member reads: one read, one batch, one lease term.
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        _ = try await raw.command(["XGROUP", "CREATE", "order.canceled", "test", "0", "MKSTREAM"])
+        let publisher = try await bus.publisher(settings)
+        try await publisher.publish((1...30).map { event(.orderCanceled, $0) })
+        let bySlow = Handled()
+        let byClaimer = Handled()
+        let slow = bus.consume([.orderCanceled], consumer: "slow", settings: settings) { event in
+            try await Task.sleep(for: .milliseconds(150))
+            bySlow.append(event)
+        }
+        defer { slow.cancel() }
+        #expect(await TestEnvironment.eventually { bySlow.count >= 1 })
+        let claimer = bus.consume([.orderCanceled], consumer: "claimer", settings: settings) { byClaimer.append($0) }
+        defer { claimer.cancel() }
+
+        // Done when every entry is acknowledged: the slow member acknowledges only what it handled.
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                guard bySlow.count + byClaimer.count >= 30, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
+                else { return false }
+                return pending.array?.first == .integer(0)
+            })
+        #expect(bySlow.all.map(sequence(of:)) == Array(1...30))
+        #expect(byClaimer.all.isEmpty, "the claimer ran \(byClaimer.all.map(sequence(of:)))")
+    }
+
+    /// A consumer records what it handled in the round trip of the next batch's lease script;
+    /// stopped, it records what is left, so a restart runs none of those handlers again.
+    @Test func aConsumerStoppedCleanlyLeavesNothingHandledUnrecorded() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings { $0.batchSize = 20 }
+        let handled = Handled()
+        let consumer = bus.consume([.orderSubmitted], settings: settings) { handled.append($0) }
+        #expect(await bus.waitForGroup(.orderSubmitted))
+        let publisher = try await bus.publisher(settings)
+        for chunk in 0..<10 { try await publisher.publish((1...50).map { event(.orderSubmitted, chunk * 50 + $0) }) }
+        #expect(await TestEnvironment.eventually { handled.count == 500 })
+        consumer.cancel()
+        await consumer.value
+
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        let pending = try await raw.command(["XPENDING", "order.submitted", "test"])
+        #expect(pending.array?.first == .integer(0), "\(pending)")
+        #expect(try await raw.command(["LLEN", "vakt:handled:test"]).integer == 500)
+        let again = bus.consume([.orderSubmitted], settings: settings) { handled.append($0) }
+        defer { again.cancel() }
+        try await publisher.publish([event(.orderSubmitted, 501)])
+        #expect(await TestEnvironment.eventually { handled.count >= 501 })
+        #expect(handled.all.map(sequence(of:)) == Array(1...501))
+    }
+
     @Test func poisonGoesToTheDeadLetterStreamAndTheStreamKeepsFlowing() async throws {
         let bus = try await BusFixture()
         let settings = bus.settings()
