@@ -5,8 +5,8 @@
 ///   or the lease of the consumer handling it now (when it ends, in ms, and who holds it);
 /// - `vakt:handled:<group>`, a list of the handled ids, oldest first, that bounds the hash to
 ///   the dedup window: ids falling out of it leave the hash;
-/// - `vakt:leased-deliveries:<group>`, deliveries of entries while another consumer held their
-///   event (see ``acquire``).
+/// - `vakt:attempts:<group>`, for entries read again (pending or claimed), how many times a
+///   consumer got the lease to run their handler: what decides that an entry is poison.
 ///
 /// A hash and a list rather than sorted sets: the check and both writes are constant time, and
 /// inserting every handled id into a sorted set of the window's size was most of what Redis
@@ -26,9 +26,9 @@ enum ConsumerScripts {
 
         """
 
-    /// KEYS: events, courtesy. ARGV: now (ms), lease end (ms), the caller's lease owner name,
+    /// KEYS: events, attempts. ARGV: now (ms), lease end (ms), the caller's lease owner name,
     /// whether to take back the caller's own leases ("1") or respect them ("0"), n, n event ids,
-    /// then the n entries ("stream entry-id") when they were redelivered (none for a first read).
+    /// then the n entries ("stream entry-id") when they were read again (none for a first read).
     ///
     /// Answers one digit per id, as a string: 0, handled already (a duplicate: acknowledge it);
     /// 1, now leased to the caller (run the handler); 2, leased to another consumer that is
@@ -37,16 +37,17 @@ enum ConsumerScripts {
     /// claimed a slow handler's entry) never both run the handler for one event id. A lease is
     /// stored as `end:owner`.
     ///
-    /// For redelivered entries a second answer counts, per entry, the deliveries it had while
-    /// another consumer held its event: every claim and re-read of a pending entry counts as a
-    /// delivery in Redis, so that an event held by a slow (or killed) consumer would otherwise
-    /// be taken for poison afterwards.
+    /// For entries read again, a second answer gives each leased one's attempt count (how many
+    /// times a consumer got it to run its handler after its first delivery), 0 for the others.
+    /// Counting leases rather than Redis's delivery count means that claims of an entry while
+    /// another consumer holds or is about to lease it never make it look like poison, while a
+    /// handler that throws or crashes its process every time is still caught.
     static let acquire =
-        chunked + """
+        chunked + "\n" + """
             local now, owner, reclaim, n = tonumber(ARGV[1]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
             local lease = ARGV[2] .. ':' .. owner
             local redelivered = #ARGV > 5 + n
-            local answers, leases, courtesy, leased = {}, {}, {}, 0
+            local answers, leases, attempts, leased = {}, {}, {}, 0
             for first = 6, 5 + n, 4000 do
               local states = redis.call('HMGET', KEYS[1], unpack(ARGV, first, math.min(first + 3999, 5 + n)))
               for i, state in ipairs(states) do
@@ -57,7 +58,6 @@ enum ConsumerScripts {
                   answers[k] = '0'
                 elseif ends and tonumber(ends) > now and not (reclaim and holder == owner) then
                   answers[k] = '2'
-                  if redelivered then redis.call('HINCRBY', KEYS[2], ARGV[5 + n + k], 1) end
                 else
                   answers[k] = '1'
                   leases[leased + 1] = ARGV[5 + k]
@@ -65,12 +65,12 @@ enum ConsumerScripts {
                   leased = leased + 2
                 end
                 if redelivered then
-                  courtesy[k] = answers[k] == '1' and tonumber(redis.call('HGET', KEYS[2], ARGV[5 + n + k]) or '0') or 0
+                  attempts[k] = answers[k] == '1' and redis.call('HINCRBY', KEYS[2], ARGV[5 + n + k], 1) or 0
                 end
               end
             end
             if leased > 0 then chunked('HSET', KEYS[1], leases) end
-            if redelivered then return {table.concat(answers), courtesy} end
+            if redelivered then return {table.concat(answers), attempts} end
             return {table.concat(answers)}
             """
 

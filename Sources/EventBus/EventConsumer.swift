@@ -71,7 +71,7 @@ public final class EventConsumer: Sendable {
 
     var eventsKey: String { Self.eventsKey(group: group) }
     var handledKey: String { "vakt:handled:\(group)" }
-    var courtesyKey: String { "vakt:leased-deliveries:\(group)" }
+    var attemptsKey: String { "vakt:attempts:\(group)" }
 
     /// The hash of a group's handled and leased event ids (see ``ConsumerScripts``).
     static func eventsKey(group: String) -> String { "vakt:events:\(group)" }
@@ -214,8 +214,8 @@ public final class EventConsumer: Sendable {
         var events: [(entry: Entry, envelope: EventEnvelope)] = []
         /// One per event: 0 handled already, 1 leased to this consumer, 2 leased to another.
         var verdicts: [UInt8] = []
-        /// Per event (redelivered batches only): deliveries while another consumer held it.
-        var courtesies: [RedisReply] = []
+        /// Per event (batches read again only): its attempt count when leased to this consumer.
+        var attempts: [RedisReply] = []
         /// When the leases were taken (or last renewed).
         var leasedAt = ContinuousClock.now
     }
@@ -323,7 +323,7 @@ public final class EventConsumer: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         batch.leasedAt = .now
         var arguments = [
-            "EVAL", ConsumerScripts.acquire, "2", eventsKey, courtesyKey, String(now), String(now + settings.lease.milliseconds),
+            "EVAL", ConsumerScripts.acquire, "2", eventsKey, attemptsKey, String(now), String(now + settings.lease.milliseconds),
             leaseOwner, source == .ownPending ? "1" : "0", String(batch.events.count),
         ]
         arguments += batch.events.map(\.envelope.id)
@@ -342,7 +342,7 @@ public final class EventConsumer: Sendable {
             guard parts.count == 2, case .array(let counts) = parts[1], counts.count == batch.events.count else {
                 throw RedisError.unexpectedReply("the dedup script answered \(answers) for \(batch.events.count) redelivered events")
             }
-            batch.courtesies = counts
+            batch.attempts = counts
         }
         return batch
     }
@@ -359,7 +359,6 @@ public final class EventConsumer: Sendable {
     private func handle(_ batch: Batch) async throws -> Completed {
         guard !batch.events.isEmpty else { return Completed(redelivered: batch.source.redelivered) }
         let redelivered = batch.source.redelivered
-        let courtesies = batch.courtesies
         var done = Completed(redelivered: redelivered)
         var seen: Set<String> = []
         var lastRecord = ContinuousClock.now
@@ -380,14 +379,13 @@ public final class EventConsumer: Sendable {
             case 1 where lost.contains(id):
                 done.count(entry.stream, "in_flight_elsewhere")
             case 1 where seen.insert(id).inserted:
-                // Only an entry leased to us counts its deliveries: one that another consumer is
-                // handling is delivered again by every claim while it runs, and is no poison.
+                // Poison: its handler was given it as often as allowed (its first delivery and
+                // each lease since) and never returned, by throwing or by taking its process down.
                 if !alreadyHandled, redelivered, let type = EventType(rawValue: entry.stream),
-                    let deliveries = try await deliveryCount(entry),
-                    deliveries - Int(courtesies[index].integer ?? 0) > settings.maxDeliveries
+                    let attempts = batch.attempts[index].integer, attempts >= settings.maxDeliveries
                 {
-                    let last = lastErrors.take(entry.id) ?? "unknown (handled on another consumer)"
-                    try await deadLetter(entry, type: type, reason: "delivered \(deliveries) times; last error: \(last)")
+                    let last = lastErrors.take(entry.id) ?? "unknown (it failed on another consumer, or its process died)"
+                    try await deadLetter(entry, type: type, reason: "delivered \(attempts + 1) times; last error: \(last)")
                     done.released.append(id)
                     continue
                 }
@@ -489,9 +487,8 @@ public final class EventConsumer: Sendable {
         if !done.released.isEmpty { commands.append(["EVAL", ConsumerScripts.release, "1", eventsKey] + done.released) }
         for (stream, ids) in done.acknowledged.sorted(by: { $0.key < $1.key }) {
             commands.append(["XACK", stream, group] + ids)
-            // Deliveries counted while another consumer held the event no longer matter (only
-            // a redelivered entry can have any).
-            if done.redelivered { commands.append(["HDEL", courtesyKey] + ids.map { "\(stream) \($0)" }) }
+            // Attempts no longer matter (only an entry read again can have any).
+            if done.redelivered { commands.append(["HDEL", attemptsKey] + ids.map { "\(stream) \($0)" }) }
         }
         let recordCount = commands.count
         if let command { commands.append(command) }
@@ -545,12 +542,6 @@ public final class EventConsumer: Sendable {
         return true
     }
 
-    private func deliveryCount(_ entry: Entry) async throws -> Int? {
-        let reply = try await redis.command(["XPENDING", entry.stream, group, entry.id, entry.id, "1"])
-        guard case .array(let rows) = reply, case .array(let row)? = rows.first, row.count >= 4 else { return nil }
-        return row[3].integer.map(Int.init)
-    }
-
     private func deadLetter(_ entry: Entry, type: EventType, reason: String) async throws {
         var arguments = ["XADD", type.deadLetterStream, "MAXLEN", "~", String(settings.retentionMaxLength), "*"]
         arguments += ["reason", reason, "stream", entry.stream, "entry", entry.id, "group", group]
@@ -558,7 +549,7 @@ public final class EventConsumer: Sendable {
             arguments += ["envelope", String(decoding: raw.prefix(settings.maxEnvelopeBytes), as: UTF8.self)]
         }
         _ = try await redis.pipeline([
-            arguments, ["XACK", entry.stream, group, entry.id], ["HDEL", courtesyKey, "\(entry.stream) \(entry.id)"],
+            arguments, ["XACK", entry.stream, group, entry.id], ["HDEL", attemptsKey, "\(entry.stream) \(entry.id)"],
         ])
         metrics.consumed(stream: entry.stream, group: group, outcome: "dead_lettered")
         logger.error(
