@@ -69,6 +69,10 @@ let package = Package(
         .target(name: "Money", swiftSettings: swiftSettings),
         // The health response format: Foundation only, so that the mesh rules need no runtime.
         .target(name: "HealthFormat", swiftSettings: swiftSettings),
+        .target(
+            name: "Binance",
+            dependencies: ["EventBus", "Money", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -157,7 +161,7 @@ let package = Package(
         service(
             "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Public")]),
-        service("ExchangeSimulator"),
+        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money"]),
         service(
             "Supervisor",
             extra: [
@@ -242,6 +246,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "BinanceTests", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskTests",
@@ -269,7 +274,7 @@ let package = Package(
             name: "ServiceProcessTests",
             dependencies: [
                 "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
-                "RedisClient",
+                "RedisClient", "Binance", "Money",
             ],
             swiftSettings: swiftSettings),
     ],

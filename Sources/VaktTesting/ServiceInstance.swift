@@ -18,21 +18,29 @@ public final class ServiceInstance: @unchecked Sendable {
     public let configuration: TestConfiguration
     public private(set) var process: ServiceProcess
     public private(set) var recorder: NotifyRecorder
+    /// The process's environment beyond the control token (secrets, for example).
+    public let environment: [String: String]
 
     /// Starts the process; ``waitUntilReady(timeout:)`` waits for its `READY=1`.
-    /// - Parameter sections: top-level YAML for the test, such as `ess:` settings.
-    public init(_ kind: ServiceKind, redisPort: Int, postgres: PostgresServer?, sections: String = "") throws {
+    /// - Parameters:
+    ///   - sections: top-level YAML for the test, such as `ess:` settings.
+    ///   - environment: variables for the process, such as `VAKT_SECRET_<NAME>` secrets.
+    public init(
+        _ kind: ServiceKind, redisPort: Int, postgres: PostgresServer?, sections: String = "", environment: [String: String] = [:]
+    ) throws {
         self.kind = kind
+        self.environment = environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given }
         configuration = try TestConfiguration(
             redisPort: redisPort, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting([kind]), sections: sections)
-        (process, recorder) = try Self.launch(kind, configuration)
+        (process, recorder) = try Self.launch(kind, configuration, environment: self.environment)
     }
 
-    private static func launch(_ kind: ServiceKind, _ configuration: TestConfiguration) throws -> (ServiceProcess, NotifyRecorder) {
+    private static func launch(
+        _ kind: ServiceKind, _ configuration: TestConfiguration, environment: [String: String]
+    ) throws -> (ServiceProcess, NotifyRecorder) {
         let recorder = try NotifyRecorder()
         let process = try ServiceProcess(
-            arguments: [kind.rawValue, "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": controlToken],
-            notifySocket: recorder.address)
+            arguments: [kind.rawValue, "--config", configuration.path], environment: environment, notifySocket: recorder.address)
         return (process, recorder)
     }
 
@@ -52,7 +60,7 @@ public final class ServiceInstance: @unchecked Sendable {
         process.signal(SIGKILL)
         _ = await process.waitForExit()
         recorder.stop()
-        (process, recorder) = try Self.launch(kind, configuration)
+        (process, recorder) = try Self.launch(kind, configuration, environment: environment)
         try await waitUntilReady()
     }
 

@@ -1,0 +1,42 @@
+/// An error as Binance answers it: `{"code": -1121, "msg": "Invalid symbol."}` with its HTTP
+/// status. The messages are Binance's own (errors.md), so clients that match on them (ccxt
+/// does) behave against the paper exchange as against Binance.
+public struct BinanceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var msg: String
+    public var httpStatus: Int
+
+    public init(code: Int, msg: String, httpStatus: Int = 400) {
+        self.code = code
+        self.msg = msg
+        self.httpStatus = httpStatus
+    }
+
+    public var description: String { "Binance error \(code): \(msg)" }
+
+    public static func mandatory(_ parameter: String) -> BinanceError {
+        BinanceError(code: -1102, msg: "Mandatory parameter '\(parameter)' was not sent, was empty/null, or malformed.")
+    }
+
+    public static func notRequired(_ parameter: String) -> BinanceError {
+        BinanceError(code: -1106, msg: "Parameter '\(parameter)' sent when not required.")
+    }
+
+    public static func illegalCharacters(_ parameter: String) -> BinanceError {
+        BinanceError(
+            code: -1100, msg: "Illegal characters found in parameter '\(parameter)'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
+    }
+
+    public static let badSymbol = BinanceError(code: -1121, msg: "Invalid symbol.")
+    public static let badSide = BinanceError(code: -1117, msg: "Invalid side.")
+    public static let badOrderType = BinanceError(code: -1116, msg: "Invalid orderType.")
+    public static let badTimeInForce = BinanceError(code: -1115, msg: "Invalid timeInForce.")
+    public static let badSignature = BinanceError(code: -1022, msg: "Signature for this request is not valid.")
+    public static let badAPIKey = BinanceError(code: -2015, msg: "Invalid API-key, IP, or permissions for action.", httpStatus: 401)
+    public static let timestampAhead = BinanceError(code: -1021, msg: "Timestamp for this request was 1000ms ahead of the server's time.")
+    public static let outsideRecvWindow = BinanceError(code: -1021, msg: "Timestamp for this request is outside of the recvWindow.")
+
+    public static func filter(_ failure: FilterFailure) -> BinanceError {
+        BinanceError(code: -1013, msg: failure.message)
+    }
+}

@@ -1,0 +1,72 @@
+import Binance
+import EventBus
+import Money
+
+/// `POST /api/v3/order` (and `/order/test`) parameters, read and checked as Binance does: each
+/// problem is Binance's error for it, the first one found.
+enum NewOrderRequest {
+    /// Binance's rule for `newClientOrderId`.
+    static func isValidClientOrderId(_ text: String) -> Bool {
+        (1...36).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || Array(".:/_-".utf8).contains(byte)
+            }
+    }
+
+    static func read(_ parameters: [String: String], markets: SimulatedMarkets) -> Result<
+        (OrderTerms, clientOrderId: String?), BinanceError
+    > {
+        func present(_ name: String) -> String? { parameters[name].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let symbol = present("symbol") else { return .failure(.mandatory("symbol")) }
+        guard markets.symbol(symbol) != nil else { return .failure(.badSymbol) }
+        guard let sideText = present("side") else { return .failure(.mandatory("side")) }
+        guard let side = OrderSide(rawValue: sideText) else { return .failure(.badSide) }
+        guard let typeText = present("type") else { return .failure(.mandatory("type")) }
+        guard let type = BinanceOrderType(rawValue: typeText) else { return .failure(.badOrderType) }
+
+        func amount<Amount: DecimalAmount>(_ name: String) -> Result<Amount?, BinanceError> {
+            guard let text = present(name) else { return .success(nil) }
+            guard let value = try? Amount(parsing: text), value > .zero else { return .failure(.illegalCharacters(name)) }
+            return .success(value)
+        }
+        let quantity: Quantity?
+        let quote: Money?
+        let price: Price?
+        switch (
+            amount("quantity") as Result<Quantity?, BinanceError>, amount("quoteOrderQty") as Result<Money?, BinanceError>,
+            amount("price") as Result<Price?, BinanceError>
+        )
+        {
+        case (.success(let q), .success(let m), .success(let p)): (quantity, quote, price) = (q, m, p)
+        case (.failure(let error), _, _), (_, .failure(let error), _), (_, _, .failure(let error)): return .failure(error)
+        }
+        let timeInForce = present("timeInForce")
+        switch type {
+        case .limit:
+            guard let timeInForce else { return .failure(.mandatory("timeInForce")) }
+            guard ["GTC", "IOC", "FOK"].contains(timeInForce) else { return .failure(.badTimeInForce) }
+            guard quantity != nil else { return .failure(.mandatory("quantity")) }
+            guard price != nil else { return .failure(.mandatory("price")) }
+            if quote != nil { return .failure(.notRequired("quoteOrderQty")) }
+        case .limitMaker:
+            guard quantity != nil else { return .failure(.mandatory("quantity")) }
+            guard price != nil else { return .failure(.mandatory("price")) }
+            if timeInForce != nil { return .failure(.notRequired("timeInForce")) }
+        case .market:
+            if quantity == nil, quote == nil { return .failure(.mandatory("quantity")) }
+            if quantity != nil, quote != nil { return .failure(.notRequired("quoteOrderQty")) }
+            if price != nil { return .failure(.notRequired("price")) }
+            if timeInForce != nil { return .failure(.notRequired("timeInForce")) }
+        }
+        let clientOrderId = present("newClientOrderId")
+        if let clientOrderId, !isValidClientOrderId(clientOrderId) {
+            return .failure(
+                BinanceError(
+                    code: -1100,
+                    msg: "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'."))
+        }
+        return .success(
+            (OrderTerms(symbol: symbol, side: side, type: type, quantity: quantity, quoteQuantity: quote, price: price), clientOrderId))
+    }
+}

@@ -1,0 +1,79 @@
+import Binance
+import Foundation
+
+/// A signed request as Binance checks it (`SIGNED` endpoints): the API key header names the
+/// account, the signature covers the total parameters (query string, then form body, as sent,
+/// without the `signature` parameter itself), and the timestamp is within `recvWindow` of the
+/// server's clock and not more than a second ahead of it.
+struct SignedRequest {
+    /// The parameters, query and body together (the query wins on a clash, as on Binance).
+    var parameters: [String: String]
+
+    struct Credentials: Sendable {
+        var apiKey: String
+        var secret: String
+    }
+
+    /// - Parameters:
+    ///   - query: the raw query string (percent-encoded, as sent).
+    ///   - body: the raw `application/x-www-form-urlencoded` body.
+    ///   - now: the server's clock, in milliseconds since 1970.
+    static func verify(
+        query: String, body: String, apiKey: String?, credentials: Credentials?, now: Int64
+    ) -> Result<SignedRequest, BinanceError> {
+        guard let credentials, let apiKey, constantTimeEqual(apiKey, credentials.apiKey) else { return .failure(.badAPIKey) }
+        var signature: String?
+        var signedParts: [String] = []
+        for part in [query, body] where !part.isEmpty {
+            var kept: [Substring] = []
+            for pair in part.split(separator: "&", omittingEmptySubsequences: false) {
+                if pair.hasPrefix("signature=") {
+                    signature = String(pair.dropFirst("signature=".count))
+                } else {
+                    kept.append(pair)
+                }
+            }
+            signedParts.append(kept.joined(separator: "&"))
+        }
+        guard let signature, !signature.isEmpty else { return .failure(.mandatory("signature")) }
+        guard RequestSignature.isValid(signature, for: signedParts.joined(), secret: credentials.secret) else {
+            return .failure(.badSignature)
+        }
+        let parameters = decode(body).merging(decode(query)) { _, fromQuery in fromQuery }
+        guard let timestampText = parameters["timestamp"], let timestamp = Int64(timestampText) else {
+            return .failure(.mandatory("timestamp"))
+        }
+        let recvWindow: Int64
+        if let text = parameters["recvWindow"] {
+            guard let window = Double(text), window > 0, window <= 60_000 else {
+                return .failure(BinanceError(code: -1131, msg: "recvWindow must be less than 60000"))
+            }
+            recvWindow = Int64(window)
+        } else {
+            recvWindow = 5_000
+        }
+        if timestamp >= now + 1_000 { return .failure(.timestampAhead) }
+        if now - timestamp > recvWindow { return .failure(.outsideRecvWindow) }
+        return .success(SignedRequest(parameters: parameters))
+    }
+
+    /// `application/x-www-form-urlencoded` pairs (`+` is a space).
+    static func decode(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[0])
+            let value =
+                parts.count > 1
+                ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            if result[name] == nil { result[name] = value }
+        }
+        return result
+    }
+
+    private static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+        let (a, b) = (Array(left.utf8), Array(right.utf8))
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
