@@ -129,7 +129,7 @@ public struct ESSStatus: Sendable, Equatable {
             if trigger == nil { reader.report("trigger", "unknown trigger \"\(name)\"") }
             return trigger
         }
-        let cooldownEndsAt = reader.contains("cooldownEndsAt") ? reader.date("cooldownEndsAt") : nil
+        let cooldownEndsAt = reader.optionalDate("cooldownEndsAt")
         let confirmedAt = reader.date("confirmedAt")
         try reader.finish(allowing: true)
         guard let state, let since, let reason, let source, let trigger, let confirmedAt else {

@@ -360,6 +360,10 @@ public final class EventConsumer: Sendable {
         guard !batch.events.isEmpty else { return Completed(redelivered: batch.source.redelivered) }
         let redelivered = batch.source.redelivered
         var done = Completed(redelivered: redelivered)
+        // Redis failing mid-batch (a dead letter, a lease renewal) leaves handled events
+        // unrecorded: they must not run again when they come back.
+        var returned = false
+        defer { if !returned { rememberUnrecorded(done.handled) } }
         var seen: Set<String> = []
         var lastRecord = ContinuousClock.now
         let unrecorded = handledUnacknowledged.withLock { $0 }
@@ -416,6 +420,7 @@ public final class EventConsumer: Sendable {
                 done.acknowledge(entry, outcome: "duplicate")
             }
         }
+        returned = true
         return done
     }
 
@@ -507,12 +512,7 @@ public final class EventConsumer: Sendable {
                 if case .error(let message) = reply { throw RedisError.server(message) }
             }
         } catch {
-            // Handled but perhaps not recorded: on redelivery, only recorded and acknowledged.
-            handledUnacknowledged.withLock { handled in
-                // Bounded: only the events caught by an outage between handler and record.
-                if handled.count >= 100_000 { handled.removeAll() }
-                handled.formUnion(done.handled)
-            }
+            rememberUnrecorded(done.handled)
             throw error
         }
         if !done.handled.isEmpty, !handledUnacknowledged.withLock({ $0.isEmpty }) {
@@ -524,6 +524,17 @@ public final class EventConsumer: Sendable {
         }
         done = Completed(redelivered: done.redelivered)
         return command == nil ? nil : replies.last
+    }
+
+    /// Events handled but perhaps not recorded (Redis failed in between): on redelivery they
+    /// are only recorded and acknowledged.
+    private func rememberUnrecorded(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        handledUnacknowledged.withLock { handled in
+            // Bounded: only the events caught by an outage between handler and record.
+            if handled.count >= 100_000 { handled.removeAll() }
+            handled.formUnion(ids)
+        }
     }
 
     /// Runs the handler; false when it threw (the entry stays pending and is retried).

@@ -5,15 +5,6 @@ import Money
 /// `POST /api/v3/order` (and `/order/test`) parameters, read and checked as Binance does: each
 /// problem is Binance's error for it, the first one found.
 enum NewOrderRequest {
-    /// Binance's rule for `newClientOrderId`.
-    static func isValidClientOrderId(_ text: String) -> Bool {
-        (1...36).contains(text.utf8.count)
-            && text.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || Array(".:/_-".utf8).contains(byte)
-            }
-    }
-
     static func read(_ parameters: [String: String], markets: SimulatedMarkets) -> Result<
         (OrderTerms, clientOrderId: String?), BinanceError
     > {
@@ -60,7 +51,7 @@ enum NewOrderRequest {
             if timeInForce != nil { return .failure(.notRequired("timeInForce")) }
         }
         let clientOrderId = present("newClientOrderId")
-        if let clientOrderId, !isValidClientOrderId(clientOrderId) {
+        if let clientOrderId, !ClientOrderID.isValid(clientOrderId) {
             return .failure(
                 BinanceError(
                     code: -1100,

@@ -105,6 +105,17 @@ import Testing
         ) { try OrderFilled(json: bad) }
     }
 
+    @Test func anOptionalFieldMayBeNullButNotMalformed() throws {
+        guard case .object(var fields) = OrderRejected.example.json else { return }
+        fields["code"] = .null
+        #expect(try OrderRejected(json: .object(fields)).code == nil)
+        fields["code"] = .string("-2010")
+        #expect(throws: PayloadError(problems: ["code: expected an integer, got a string"])) { try OrderRejected(json: .object(fields)) }
+        guard case .object(var alert) = AlertResolved.example.json else { return }
+        alert["endsAt"] = .null
+        #expect(try AlertResolved(json: .object(alert)).alert.endsAt == nil)
+    }
+
     @Test func aReaderRefusesAnotherTypeOrANewerSchema() {
         var envelope = EventEnvelope(PortfolioSnapshot.example, source: "test")
         #expect(throws: PayloadError(problems: ["expected a order.filled event, got portfolio.snapshot"])) {

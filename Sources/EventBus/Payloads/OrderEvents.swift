@@ -229,16 +229,23 @@ public struct OrderRejected: EventPayload {
         code: -2010)
 }
 
-extension PayloadReader {
+/// Client order ids: ours, chosen before an order is sent, so a retry or a restart sends the
+/// same one and the exchange refuses a duplicate.
+public enum ClientOrderID {
     /// Binance's rule for `newClientOrderId`: `^[.A-Z:/a-z0-9_-]{1,36}$`.
+    public static func isValid(_ text: String) -> Bool {
+        (1...36).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || ".:/_-".utf8.contains(byte)
+            }
+    }
+}
+
+extension PayloadReader {
     func clientOrderId() -> String? {
         guard let text = string("clientOrderId", maxLength: 36) else { return nil }
-        let allowed = Set(".:/_-".utf8)
-        guard
-            text.utf8.allSatisfy({
-                $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || allowed.contains($0))
-            })
-        else {
+        guard ClientOrderID.isValid(text) else {
             report("clientOrderId", "\"\(text)\" has characters outside [.A-Z:/a-z0-9_-]")
             return nil
         }

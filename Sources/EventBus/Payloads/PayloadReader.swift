@@ -116,6 +116,16 @@ public final class PayloadReader {
 
     public func int(_ key: String) -> Int? {
         guard let value = value(key, required: true) else { return nil }
+        return integer(key, value)
+    }
+
+    /// An integer that may be absent (or null).
+    public func optionalInt(_ key: String) -> Int? {
+        guard let value = value(key, required: false) else { return nil }
+        return integer(key, value)
+    }
+
+    private func integer(_ key: String, _ value: JSONValue) -> Int? {
         guard case .number(let number) = value, number == number.rounded(), abs(number) < 9_007_199_254_740_992 else {
             report(key, "expected an integer, got \(value.kindName)")
             return nil
@@ -134,6 +144,16 @@ public final class PayloadReader {
 
     public func date(_ key: String) -> Date? {
         guard let text = string(key, maxLength: 64) else { return nil }
+        return date(key, text)
+    }
+
+    /// A time that may be absent (or null).
+    public func optionalDate(_ key: String) -> Date? {
+        guard let text = optionalString(key, maxLength: 64) else { return nil }
+        return date(key, text)
+    }
+
+    private func date(_ key: String, _ text: String) -> Date? {
         guard let date = EventEnvelope.parseTimestamp(text) else {
             report(key, "\"\(text)\" is not an ISO 8601 time such as \"2026-11-27T10:00:00.000Z\"")
             return nil
@@ -224,22 +244,6 @@ public final class PayloadReader {
             return nil
         }
         return value
-    }
-
-    public func optionalInt(_ key: String) -> Int? {
-        guard contains(key) else {
-            knownKeys.insert(key)
-            return nil
-        }
-        return int(key)
-    }
-
-    public func optionalDate(_ key: String) -> Date? {
-        guard contains(key) else {
-            knownKeys.insert(key)
-            return nil
-        }
-        return date(key)
     }
 
     /// The keys and values of an object of strings, such as an alert's labels.
