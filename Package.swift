@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        // Hummingbird's HTTP types, named directly where a service sets headers of its own.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning
@@ -161,7 +163,7 @@ let package = Package(
         service(
             "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Public")]),
-        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money"]),
+        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money", .product(name: "HTTPTypes", package: "swift-http-types")]),
         service(
             "Supervisor",
             extra: [

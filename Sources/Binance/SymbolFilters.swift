@@ -1,7 +1,8 @@
 // Binance: what Binance Spot and the paper exchange agree on, as pure values and functions: a
 // symbol's trading rules (exchange filters) and the check of an order against them, request
-// signing, and Binance's error codes and messages. The adapter and the simulator both use it,
-// so the order an adapter sends and the order the simulator accepts are judged by one code.
+// signing, the rate limits and how they are counted and enforced, and Binance's error codes and
+// messages. The adapter and the simulator both use it, so the order an adapter sends and the
+// order the simulator accepts are judged by one code.
 
 import EventBus
 import Money

@@ -10,7 +10,8 @@ import VaktConfig
 
 /// Binance-compatible paper exchange. It serves Binance's general endpoints, the market rules
 /// (`exchangeInfo`) and the order check (`order/test`) with Binance's signature, timestamp,
-/// parameter and filter errors; the order book and matching arrive with the execution work.
+/// parameter and filter errors, under Binance's request limits (429, then 418 bans, and the
+/// used-weight headers); the order book and matching arrive with the execution work.
 public struct ExchangeSimulatorService: VaktService {
     public let kind = ServiceKind.exchangeSim
 
@@ -35,12 +36,13 @@ public struct ExchangeSimulatorService: VaktService {
     }
 
     static func addRoutes(to router: Router<BasicRequestContext>, markets: SimulatedMarkets, credentials: SignedRequest.Credentials?) {
+        let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: now))
         // GET /api/v3/ping: Binance's connectivity test answers an empty object.
-        router.get("/api/v3/ping") { _, _ in JSONResponse.make(.ok, JSONValue.object([:])) }
+        api.get("ping") { _, _ in JSONResponse.make(.ok, JSONValue.object([:])) }
         // GET /api/v3/time: the server's clock in milliseconds since the epoch, which signed
         // requests are checked against.
-        router.get("/api/v3/time") { _, _ in JSONResponse.make(.ok, JSONValue.object(["serverTime": .number(Double(now()))])) }
-        router.get("/api/v3/exchangeInfo") { request, _ in
+        api.get("time") { _, _ in JSONResponse.make(.ok, JSONValue.object(["serverTime": .number(Double(now()))])) }
+        api.get("exchangeInfo") { request, _ in
             var info = markets.exchangeInfo(serverTime: now())
             // ?symbol= and ?symbols=["A","B"] narrow the list, as on Binance.
             let query = request.uri.queryParameters
@@ -68,7 +70,7 @@ public struct ExchangeSimulatorService: VaktService {
         }
         // POST /api/v3/order/test: a new order checked as Binance checks it (signature, time,
         // parameters, filters), never placed.
-        router.post("/api/v3/order/test") { request, _ in
+        api.post("order/test") { request, _ in
             let body = (try? await request.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             let verified = SignedRequest.verify(
                 query: request.uri.query ?? "", body: body, apiKey: apiKey(request), credentials: credentials, now: now())

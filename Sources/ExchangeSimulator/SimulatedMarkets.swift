@@ -16,13 +16,6 @@ struct SimulatedMarkets: Sendable {
         var filters: SymbolFilters
     }
 
-    struct RateLimit: Sendable {
-        var type: String
-        var interval: String
-        var intervalNum: Int
-        var limit: Int
-    }
-
     var symbols: [Symbol]
     var rateLimits: [RateLimit]
 
@@ -35,10 +28,10 @@ struct SimulatedMarkets: Sendable {
             usdtPair("ETH", stepPlaces: 4, marketMaxQty: Quantity(2_000)),
         ],
         rateLimits: [
-            RateLimit(type: "REQUEST_WEIGHT", interval: "MINUTE", intervalNum: 1, limit: 6_000),
-            RateLimit(type: "ORDERS", interval: "SECOND", intervalNum: 10, limit: 100),
-            RateLimit(type: "ORDERS", interval: "DAY", intervalNum: 1, limit: 200_000),
-            RateLimit(type: "RAW_REQUESTS", interval: "MINUTE", intervalNum: 5, limit: 61_000),
+            RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: 6_000),
+            RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: 100),
+            RateLimit(kind: .orders, interval: .day, intervalNum: 1, limit: 200_000),
+            RateLimit(kind: .rawRequests, interval: .minute, intervalNum: 5, limit: 61_000),
         ])
 
     /// A `<base>USDT` pair with Binance's rules for its majors: a cent tick, a quantity step of
@@ -62,7 +55,8 @@ struct SimulatedMarkets: Sendable {
             "rateLimits": .array(
                 rateLimits.map {
                     .object([
-                        "rateLimitType": .string($0.type), "interval": .string($0.interval), "intervalNum": .number(Double($0.intervalNum)),
+                        "rateLimitType": .string($0.kind.rawValue), "interval": .string($0.interval.rawValue),
+                        "intervalNum": .number(Double($0.intervalNum)),
                         "limit": .number(Double($0.limit)),
                     ])
                 }),

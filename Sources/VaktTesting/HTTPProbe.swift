@@ -8,8 +8,15 @@ public struct HTTPResult: Sendable {
     public var status: Int
     public var contentType: String?
     public var body: [UInt8]
+    /// Every header, in order (names as sent).
+    public var headers: [(name: String, value: String)] = []
 
     public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The first header of this name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
 }
 
 public enum HTTPProbe {
@@ -23,7 +30,8 @@ public enum HTTPProbe {
         let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(timeout.components.seconds * 1000))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return HTTPResult(
-            status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: Array(buffer: bytes))
+            status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), body: Array(buffer: bytes),
+            headers: response.headers.map { ($0.name, $0.value) })
     }
 
     public static func get(_ url: String) async throws -> HTTPResult {

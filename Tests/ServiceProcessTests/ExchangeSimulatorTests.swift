@@ -96,4 +96,45 @@ import VaktTesting
             #expect(answer.status == status && answer.body == body, "\(parameters): \(answer)")
         }
     }
+
+    /// Binance's limits: the used weight in every answer, 429 over the limit with `Retry-After`,
+    /// and a 418 ban for a client that does not wait.
+    @Test func overTheWeightLimitA429AndForAClientThatKeepsGoingABan() async throws {
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+        let first = try await HTTPProbe.get(simulator.url("/api/v3/exchangeInfo"))
+        #expect(first.header("X-MBX-USED-WEIGHT-1M").flatMap(Int.init).map { $0 >= 20 } == true, "\(first.headers)")
+        // A new minute may begin between the 429 and the next request (the count starts again):
+        // then the scenario runs again.
+        for _ in 0..<3 {
+            var refused: HTTPResult?
+            for _ in 0..<700 {
+                let answer = try await HTTPProbe.get(simulator.url("/api/v3/exchangeInfo"))
+                if answer.status == 429 {
+                    refused = answer
+                    break
+                }
+                #expect(answer.status == 200, "\(answer.text)")
+            }
+            let tooMany = try #require(refused)
+            #expect(tooMany.header("X-MBX-USED-WEIGHT-1M").flatMap(Int.init).map { $0 > 6_000 } == true)
+            #expect(tooMany.header("Retry-After").flatMap(Int.init).map { (1...60).contains($0) } == true)
+            #expect(
+                try JSONValue(parsing: tooMany.body)
+                    == Self.error(
+                        -1003,
+                        "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
+                            + "Please use WebSocket Streams for live updates to avoid polling the API."))
+            let next = try await HTTPProbe.get(simulator.url("/api/v3/ping"))
+            if next.status == 418 {
+                #expect(next.header("Retry-After").flatMap(Int.init).map { (119...120).contains($0) } == true, "\(next.headers)")
+                #expect(next.text.contains("\"code\":-1003") && next.text.contains("IP banned until"), "\(next.text)")
+                // Still banned: even the cheapest request.
+                #expect(try await HTTPProbe.get(simulator.url("/api/v3/time")).status == 418)
+                return
+            }
+            #expect(next.status == 200 && next.header("X-MBX-USED-WEIGHT-1M") == "1", "a new minute began: \(next.headers)")
+        }
+        Issue.record("no ban in three tries")
+    }
 }
