@@ -155,17 +155,18 @@ func sequence(of envelope: EventEnvelope) -> Int {
     /// half-term), so another member that claims its idle entries leaves them alone.
     @Test func aSlowBatchKeepsItsLeasesWhileAnotherMemberClaims() async throws {
         let bus = try await BusFixture()
-        // Lease 4 s (twice claim_idle); 30 handlers of 150 ms take 4.5 s.
+        // Lease 6 s (twice claim_idle), renewed after 3 s; 50 handlers of 150 ms take 7.5 s. Only
+        // a stall of about 3 s between two handlers could let the lease run out.
         let settings = bus.settings {
-            $0.batchSize = 30
-            $0.claimIdle = .seconds(2)
+            $0.batchSize = 50
+            $0.claimIdle = .seconds(3)
             $0.maxDeliveries = 100
         }
-        // All 30 on the stream before the slow member reads: one read, one batch, one lease term.
+        // All 50 on the stream before the slow member reads: one read, one batch, one lease term.
         let raw = RedisConnection(endpoint: bus.redis.endpoint)
         _ = try await raw.command(["XGROUP", "CREATE", "order.canceled", "test", "0", "MKSTREAM"])
         let publisher = try await bus.publisher(settings)
-        try await publisher.publish((1...30).map { event(.orderCanceled, $0) })
+        try await publisher.publish((1...50).map { event(.orderCanceled, $0) })
         let bySlow = Handled()
         let byClaimer = Handled()
         let slow = bus.consume([.orderCanceled], consumer: "slow", settings: settings) { event in
@@ -180,11 +181,11 @@ func sequence(of envelope: EventEnvelope) -> Int {
         // Done when every entry is acknowledged: the slow member acknowledges only what it handled.
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(60)) {
-                guard bySlow.count + byClaimer.count >= 30, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
+                guard bySlow.count + byClaimer.count >= 50, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
                 else { return false }
                 return pending.array?.first == .integer(0)
             })
-        #expect(bySlow.all.map(sequence(of:)) == Array(1...30))
+        #expect(bySlow.all.map(sequence(of:)) == Array(1...50))
         #expect(byClaimer.all.isEmpty, "the claimer ran \(byClaimer.all.map(sequence(of:)))")
     }
 
