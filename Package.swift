@@ -5,7 +5,7 @@ import PackageDescription
 ///
 /// Layering (a module imports only modules listed above it):
 ///   C shims       CHiredis, CSystemd, CPosix
-///   shared        Money, VaktConfig, SystemdNotify, RedisClient, EventBus, PrometheusText, PolicyStore,
+///   shared        Money, VaktConfig, SystemdNotify, RedisClient, EventBus, Binance, PaperExchange, PrometheusText, PolicyStore,
 ///                 EmergencyStop, ServiceKit, HealthMesh, Alerting
 ///   services      Gateway, AIEngine, Execution, Risk, Portfolio, Training,
 ///                 MarketData, Dashboard, ExchangeSimulator, Supervisor
@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "VaktConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["Money", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // Exact amounts: no dependencies, so every layer may use it.
@@ -75,6 +75,8 @@ let package = Package(
             name: "Binance",
             dependencies: ["EventBus", "Money", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // The paper exchange's market, pure: books, matching, fees, balances, a seeded price path.
+        .target(name: "PaperExchange", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -163,7 +165,7 @@ let package = Package(
         service(
             "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Public")]),
-        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money", .product(name: "HTTPTypes", package: "swift-http-types")]),
+        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money", "PaperExchange", .product(name: "HTTPTypes", package: "swift-http-types")]),
         service(
             "Supervisor",
             extra: [
@@ -228,7 +230,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig", "Money"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MoneyTests", dependencies: ["Money", "VaktTesting"], exclude: ["decimal_reference.py"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "VaktTesting"], swiftSettings: swiftSettings),
@@ -249,6 +251,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaperExchangeTests", dependencies: ["PaperExchange", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskTests",
@@ -276,7 +279,7 @@ let package = Package(
             name: "ServiceProcessTests",
             dependencies: [
                 "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
-                "RedisClient", "Binance", "Money",
+                "RedisClient", "Binance", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
     ],

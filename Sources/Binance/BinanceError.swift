@@ -40,3 +40,13 @@ public struct BinanceError: Error, Sendable, Equatable, CustomStringConvertible 
         BinanceError(code: -1013, msg: failure.message)
     }
 }
+
+/// Exact arithmetic in Binance's terms: amounts that overflow (out of any real order's range)
+/// are refused as Binance refuses an impossible amount, never trapped.
+public func exact<T>(_ body: () throws -> T) throws(BinanceError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw BinanceError(code: -1013, msg: "Price * QTY is zero or less.")
+    }
+}

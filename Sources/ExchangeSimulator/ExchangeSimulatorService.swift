@@ -1,17 +1,19 @@
 // ExchangeSimulator: the paper exchange (9100). It speaks Binance's spot REST API so the same
-// adapter trades against it in paper mode and against Binance live or on testnet.
+// adapter trades against it in paper mode and against Binance live or on testnet; the market
+// itself (books, matching, balances) is the pure `PaperExchange` module.
 
 import Binance
 import EventBus
 import Foundation
+import HTTPTypes
 import Hummingbird
+import PaperExchange
 import ServiceKit
 import VaktConfig
 
-/// Binance-compatible paper exchange. It serves Binance's general endpoints, the market rules
-/// (`exchangeInfo`) and the order check (`order/test`) with Binance's signature, timestamp,
-/// parameter and filter errors, under Binance's request limits (429, then 418 bans, and the
-/// used-weight headers); the order book and matching arrive with the execution work.
+/// Binance-compatible paper exchange: Binance's general, market data, trading and account
+/// endpoints with its signatures, parameter and filter errors, weights and limits (429, then 418
+/// bans, and the used-weight headers), over the simulated market configured in `paper_exchange`.
 public struct ExchangeSimulatorService: VaktService {
     public let kind = ServiceKind.exchangeSim
 
@@ -31,62 +33,69 @@ public struct ExchangeSimulatorService: VaktService {
                 "no exchange API key; signed requests are refused (-2015)",
                 metadata: ["secrets": "\(Self.apiKeySecret), \(Self.apiSecretSecret)"])
         }
-        let markets = SimulatedMarkets.binanceDefaults
-        return ServiceParts(addRoutes: { Self.addRoutes(to: $0, markets: markets, credentials: credentials) })
+        let settings = context.configuration.paperExchange
+        let markets = try SimulatedMarkets(settings)
+        let clock = SimulatorClock(rate: settings.clockRate)
+        let desk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: clock.now()), clock: clock)
+        context.logger.info(
+            "paper exchange open",
+            metadata: [
+                "markets": "\(markets.symbols.map(\.name).joined(separator: ","))", "seed": "\(settings.seed)",
+                "clock_rate": "\(settings.clockRate)",
+            ])
+        return ServiceParts(addRoutes: { Self.addRoutes(to: $0, markets: markets, desk: desk, credentials: credentials) })
     }
 
-    static func addRoutes(to router: Router<BasicRequestContext>, markets: SimulatedMarkets, credentials: SignedRequest.Credentials?) {
-        let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: now))
-        // GET /api/v3/ping: Binance's connectivity test answers an empty object.
-        api.get("ping") { _, _ in JSONResponse.make(.ok, JSONValue.object([:])) }
-        // GET /api/v3/time: the server's clock in milliseconds since the epoch, which signed
-        // requests are checked against.
-        api.get("time") { _, _ in JSONResponse.make(.ok, JSONValue.object(["serverTime": .number(Double(now()))])) }
-        api.get("exchangeInfo") { request, _ in
-            var info = markets.exchangeInfo(serverTime: now())
-            // ?symbol= and ?symbols=["A","B"] narrow the list, as on Binance.
-            let query = request.uri.queryParameters
-            var wanted: [String]?
-            if let one = query.get("symbol") { wanted = [one] }
-            if let list = query.get("symbols") {
-                guard case .array(let items)? = try? JSONValue(parsing: Array(list.utf8)) else { return binance(.mandatory("symbols")) }
-                wanted = items.compactMap { if case .string(let name) = $0 { name } else { nil } }
+    typealias Handler = @Sendable (RequestParameters, inout PaperExchange, _ now: Int64) throws(BinanceError) -> JSONValue
+
+    static func addRoutes(
+        to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk, credentials: SignedRequest.Credentials?
+    ) {
+        let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: desk.clock.now))
+        /// A public endpoint: parameters in the query string.
+        func open(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+            api.on(RouterPath(path), method: method) { request, _ in
+                let parameters = RequestParameters(values: SignedRequest.decode(request.uri.query ?? ""))
+                return reply(desk.at { exchange, now throws(BinanceError) in try handler(parameters, &exchange, now) })
             }
-            if let wanted {
-                guard wanted.allSatisfy({ markets.symbol($0) != nil }) else { return binance(.badSymbol) }
-                if case .object(var fields) = info, case .array(let symbols)? = fields["symbols"] {
-                    fields["symbols"] = .array(
-                        symbols.filter {
-                            if case .object(let symbol) = $0, case .string(let name)? = symbol["symbol"] {
-                                wanted.contains(name)
-                            } else {
-                                false
-                            }
-                        })
-                    info = .object(fields)
+        }
+        /// A `SIGNED` endpoint: the API key, the signature over query and body, the timestamp.
+        func signed(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+            api.on(RouterPath(path), method: method) { request, _ in
+                let body = (try? await request.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+                switch SignedRequest.verify(
+                    query: request.uri.query ?? "", body: body, apiKey: apiKey(request), credentials: credentials, now: desk.clock.now())
+                {
+                case .failure(let error): return binance(error)
+                case .success(let signed):
+                    let parameters = RequestParameters(values: signed.parameters)
+                    return reply(desk.at { exchange, now throws(BinanceError) in try handler(parameters, &exchange, now) })
                 }
             }
-            return JSONResponse.make(.ok, info)
         }
-        // POST /api/v3/order/test: a new order checked as Binance checks it (signature, time,
-        // parameters, filters), never placed.
-        api.post("order/test") { request, _ in
-            let body = (try? await request.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            let verified = SignedRequest.verify(
-                query: request.uri.query ?? "", body: body, apiKey: apiKey(request), credentials: credentials, now: now())
-            let signed: SignedRequest
-            switch verified {
-            case .success(let request): signed = request
-            case .failure(let error): return binance(error)
+
+        // General: connectivity, the clock signed requests are checked against, the rules.
+        open(.get, "ping") { _, _, _ in .object([:]) }
+        open(.get, "time") { _, _, now in .object(["serverTime": .number(Double(now))]) }
+        open(.get, "exchangeInfo") { parameters, _, now throws(BinanceError) in
+            // ?symbol= and ?symbols=["A","B"] narrow the list, as on Binance.
+            var wanted: [String]?
+            if let one = parameters.present("symbol") { wanted = [one] }
+            if let list = parameters.present("symbols") {
+                guard case .array(let items)? = try? JSONValue(parsing: Array(list.utf8)) else { throw .mandatory("symbols") }
+                wanted = items.compactMap { if case .string(let name) = $0 { name } else { nil } }
             }
-            switch NewOrderRequest.read(signed.parameters, markets: markets) {
-            case .failure(let error): return binance(error)
-            case .success(let (order, _)):
-                // No price process yet: a MARKET order's notional is not judged here.
-                let filters = markets.symbol(order.symbol)?.filters ?? SymbolFilters()
-                if let failure = filters.failure(of: order, referencePrice: nil, openOrders: 0) { return binance(.filter(failure)) }
-                return JSONResponse.make(.ok, JSONValue.object([:]))
-            }
+            if let wanted, !wanted.allSatisfy({ markets.symbol($0) != nil }) { throw .badSymbol }
+            return markets.exchangeInfo(serverTime: now, only: wanted)
+        }
+        MarketDataRoutes.add(to: open, markets: markets)
+        TradingRoutes.add(to: signed, markets: markets)
+    }
+
+    static func reply(_ result: Result<JSONValue, BinanceError>) -> Response {
+        switch result {
+        case .success(let value): JSONResponse.make(.ok, value)
+        case .failure(let error): binance(error)
         }
     }
 
@@ -94,8 +103,6 @@ public struct ExchangeSimulatorService: VaktService {
     static func apiKey(_ request: Request) -> String? {
         request.headers.first { $0.name.canonicalName == "x-mbx-apikey" }?.value
     }
-
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Binance's error body and status.
     static func binance(_ error: BinanceError) -> Response {

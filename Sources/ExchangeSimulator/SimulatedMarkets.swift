@@ -1,54 +1,64 @@
 import Binance
 import EventBus
+import Foundation
 import Money
+import PaperExchange
+import VaktConfig
 
-/// The symbols the paper exchange lists, with Binance's own trading rules for them, and the
-/// request limits it announces: what `GET /api/v3/exchangeInfo` serves and orders are checked
-/// against.
+/// The paper exchange's markets as configured (`paper_exchange`), and the request limits it
+/// announces: what `GET /api/v3/exchangeInfo` serves and orders are checked against.
 struct SimulatedMarkets: Sendable {
-    struct Symbol: Sendable {
-        var name: String
-        var baseAsset: String
-        var quoteAsset: String
-        /// Places of the base and quote assets (Binance's `baseAssetPrecision`, `quoteAssetPrecision`).
-        var basePrecision: Int
-        var quotePrecision: Int
-        var filters: SymbolFilters
-    }
-
-    var symbols: [Symbol]
+    var exchange: PaperExchange.Settings
     var rateLimits: [RateLimit]
 
-    func symbol(_ name: String) -> Symbol? { symbols.first { $0.name == name } }
+    var symbols: [ListedSymbol] { exchange.markets.map(\.symbol) }
 
-    /// Binance Spot's rules for BTCUSDT and ETHUSDT, and its published request limits.
-    static let binanceDefaults = SimulatedMarkets(
-        symbols: [
-            usdtPair("BTC", stepPlaces: 5, marketMaxQty: Quantity(100)),
-            usdtPair("ETH", stepPlaces: 4, marketMaxQty: Quantity(2_000)),
-        ],
-        rateLimits: [
-            RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: 6_000),
-            RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: 100),
-            RateLimit(kind: .orders, interval: .day, intervalNum: 1, limit: 200_000),
+    func symbol(_ name: String) -> ListedSymbol? { symbols.first { $0.name == name } }
+
+    struct ReplayFileError: Error, CustomStringConvertible {
+        var market: String
+        var file: String
+        var reason: String
+        var description: String { "paper_exchange.markets.\(market).replay_file \(file): \(reason)" }
+    }
+
+    /// The configured markets; a replay file is read here, and one that cannot be read or
+    /// parsed stops start-up naming it.
+    init(_ settings: PaperExchangeSettings) throws {
+        var markets: [SimulatedMarket] = []
+        for market in settings.markets {
+            var path = PricePath.Source.randomWalk(
+                PricePath.RandomWalk(
+                    volatilityPPM: market.volatilityPPM, burstMultiplier: PricePath.RandomWalk.standard.burstMultiplier,
+                    trendPPM: PricePath.RandomWalk.standard.trendPPM))
+            if let file = market.replayFile {
+                do {
+                    let csv = try String(contentsOfFile: file, encoding: .utf8)
+                    path = .replay(try KlineReplay.path(csv: csv, tickSize: Price(market.tickSize)))
+                } catch {
+                    throw ReplayFileError(market: market.symbol, file: file, reason: "\(error)")
+                }
+            }
+            markets.append(
+                .standard(
+                    symbol: market.symbol, baseAsset: market.baseAsset, quoteAsset: market.quoteAsset, tickSize: Price(market.tickSize),
+                    stepSize: Quantity(market.stepSize), minNotional: Money(market.minNotional), startPrice: Price(market.startPrice),
+                    depthPerLevel: Quantity(market.depthPerLevel), path: path))
+        }
+        exchange = PaperExchange.Settings(
+            markets: markets, balances: settings.balances, makerCommission: settings.makerCommission,
+            takerCommission: settings.takerCommission, seed: UInt64(settings.seed),
+            stepMilliseconds: settings.step.milliseconds)
+        rateLimits = [
+            RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: settings.requestWeightPerMinute),
+            RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: settings.ordersPer10Seconds),
+            RateLimit(kind: .orders, interval: .day, intervalNum: 1, limit: settings.ordersPerDay),
             RateLimit(kind: .rawRequests, interval: .minute, intervalNum: 5, limit: 61_000),
-        ])
-
-    /// A `<base>USDT` pair with Binance's rules for its majors: a cent tick, a quantity step of
-    /// `stepPlaces` places, 5 USDT minimum notional, 200 open orders.
-    static func usdtPair(_ base: String, stepPlaces: Int, marketMaxQty: Quantity) -> Symbol {
-        Symbol(
-            name: base + "USDT", baseAsset: base, quoteAsset: "USDT", basePrecision: 8, quotePrecision: 8,
-            filters: SymbolFilters(
-                price: .init(minPrice: Price(1, scale: 2), maxPrice: Price(1_000_000), tickSize: Price(1, scale: 2)),
-                lotSize: .init(minQty: Quantity(1, scale: stepPlaces), maxQty: Quantity(9_000), stepSize: Quantity(1, scale: stepPlaces)),
-                marketLotSize: .init(minQty: .zero, maxQty: marketMaxQty, stepSize: .zero),
-                notional: .init(minNotional: Money(5), applyMinToMarket: true, maxNotional: Money(9_000_000), applyMaxToMarket: false),
-                maxNumOrders: 200))
+        ]
     }
 
     /// `GET /api/v3/exchangeInfo`, in Binance's shape.
-    func exchangeInfo(serverTime: Int64) -> JSONValue {
+    func exchangeInfo(serverTime: Int64, only wanted: [String]?) -> JSONValue {
         .object([
             "timezone": .string("UTC"),
             "serverTime": .number(Double(serverTime)),
@@ -62,7 +72,7 @@ struct SimulatedMarkets: Sendable {
                 }),
             "exchangeFilters": .array([]),
             "symbols": .array(
-                symbols.map { symbol in
+                symbols.filter { wanted?.contains($0.name) ?? true }.map { symbol in
                     .object([
                         "symbol": .string(symbol.name), "status": .string("TRADING"), "baseAsset": .string(symbol.baseAsset),
                         "baseAssetPrecision": .number(Double(symbol.basePrecision)), "quoteAsset": .string(symbol.quoteAsset),

@@ -1,4 +1,5 @@
 import Foundation
+import Money
 
 /// Reads a configuration tree against the schema that code states key by key, collecting every
 /// problem instead of stopping at the first.
@@ -188,6 +189,24 @@ public final class ConfigReader {
             }
             guard range.contains(number) else {
                 fail(key, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)", origin)
+                return nil
+            }
+            return number
+        }
+
+        /// An exact decimal (`0.001`, `64000.5`), at least `minimum`; money and prices are read
+        /// with this, never as a binary floating-point number.
+        public func optionalDecimal(_ key: String, atLeast minimum: FixedDecimal = .zero) -> FixedDecimal? {
+            guard let (text, origin) = scalar(key) else { return nil }
+            let number: FixedDecimal
+            do {
+                number = try FixedDecimal(parsing: text.trimmingCharacters(in: .whitespaces))
+            } catch {
+                fail(key, "expected a decimal number such as 0.001, got \"\(text)\": \(error)", origin)
+                return nil
+            }
+            guard number >= minimum else {
+                fail(key, "\(text) is below the least allowed, \(minimum)", origin)
                 return nil
             }
             return number

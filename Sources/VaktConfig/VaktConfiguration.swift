@@ -8,6 +8,7 @@ public struct VaktConfiguration: Sendable {
     public var redis: RedisSettings
     public var postgres: PostgresSettings
     public var exchange: ExchangeSettings
+    public var paperExchange: PaperExchangeSettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -162,6 +163,7 @@ extension VaktConfiguration {
             exchangeSection.optionalHTTPURL("base_url") ?? "http://127.0.0.1:\(ServiceKind.exchangeSim.defaultPort)"
         exchange = ExchangeSettings(baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
         exchangeSection.finish()
+        paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

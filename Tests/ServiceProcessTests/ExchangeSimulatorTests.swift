@@ -2,6 +2,7 @@ import Binance
 import EventBus
 import Foundation
 import Money
+import NIOHTTP1
 import Testing
 import VaktConfig
 import VaktTesting
@@ -12,11 +13,20 @@ import VaktTesting
     static let apiKey = "test-api-key-0123456789"
     static let secret = "test-api-secret-abcdefghijklmnopqrstuvwxyz"
 
+    static let market = """
+        paper_exchange:
+          seed: 42
+          balances: { USDT: "100000", BTC: "2" }
+          maker_commission: "0.0005"
+          taker_commission: "0.001"
+
+        """
+
     static func start() async throws -> (RedisServer, ServiceInstance) {
         let redis = try RedisServer()
         try await redis.start()
         let simulator = try ServiceInstance(
-            .exchangeSim, redisPort: redis.port, postgres: nil,
+            .exchangeSim, redisPort: redis.port, postgres: nil, sections: market,
             environment: ["VAKT_SECRET_EXCHANGE_API_KEY": apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": secret])
         try await simulator.waitUntilReady()
         return (redis, simulator)
@@ -33,6 +43,29 @@ import VaktTesting
         if let key { headers.append(("X-MBX-APIKEY", key)) }
         let result = try await HTTPProbe.request(.POST, simulator.url("/api/v3/order/test"), headers: headers, body: body)
         return (result.status, try JSONValue(parsing: result.body))
+    }
+
+    /// A signed request as Binance clients send it: parameters in the query for GET and
+    /// DELETE, in the form body for POST.
+    static func signed(_ simulator: ServiceInstance, _ method: HTTPMethod, _ path: String, _ parameters: String) async throws
+        -> (status: Int, body: JSONValue)
+    {
+        let time = Int64(Date().timeIntervalSince1970 * 1000)
+        let payload = (parameters.isEmpty ? "" : parameters + "&") + "recvWindow=10000&timestamp=\(time)"
+        let signedPayload = payload + "&signature=" + RequestSignature.sign(payload, secret: secret)
+        var headers = [("X-MBX-APIKEY", apiKey)]
+        let result: HTTPResult
+        if method == .POST {
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+            result = try await HTTPProbe.request(method, simulator.url(path), headers: headers, body: signedPayload)
+        } else {
+            result = try await HTTPProbe.request(method, simulator.url(path + "?" + signedPayload), headers: headers)
+        }
+        return (result.status, try JSONValue(parsing: result.body))
+    }
+
+    static func field(_ value: JSONValue, _ name: String) -> JSONValue? {
+        if case .object(let fields) = value { fields[name] } else { nil }
     }
 
     static func error(_ code: Int, _ message: String) -> JSONValue { .object(["code": .number(Double(code)), "msg": .string(message)]) }
@@ -136,5 +169,107 @@ import VaktTesting
             #expect(next.status == 200 && next.header("X-MBX-USED-WEIGHT-1M") == "1", "a new minute began: \(next.headers)")
         }
         Issue.record("no ban in three tries")
+    }
+
+    /// A trading session as a Binance client runs it: balances, a resting limit order found by
+    /// its client order id and canceled, a market order with its fills, the trades, and the
+    /// market data; bad references get Binance's errors.
+    @Test func anOrderIsPlacedQueriedCanceledAndFilledInBinancesShapes() async throws {
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+
+        let account = try await Self.signed(simulator, .GET, "/api/v3/account", "omitZeroBalances=true")
+        #expect(account.status == 200)
+        #expect(
+            Self.field(account.body, "balances")
+                == .array([
+                    .object(["asset": .string("BTC"), "free": .string("2.00000000"), "locked": .string("0.00000000")]),
+                    .object(["asset": .string("USDT"), "free": .string("100000.00000000"), "locked": .string("0.00000000")]),
+                ]))
+        #expect(Self.field(account.body, "makerCommission") == .number(5))
+
+        let resting = try await Self.signed(
+            simulator, .POST, "/api/v3/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01000&price=30000.00&newClientOrderId=vakt-rest-1")
+        #expect(resting.status == 200, "\(resting.body)")
+        #expect(Self.field(resting.body, "status") == .string("NEW") && Self.field(resting.body, "fills") == .array([]))
+        let found = try await Self.signed(simulator, .GET, "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=vakt-rest-1")
+        #expect(Self.field(found.body, "orderId") == Self.field(resting.body, "orderId"))
+        #expect(Self.field(found.body, "price") == .string("30000.00000000") && Self.field(found.body, "isWorking") == .bool(true))
+        let open = try await Self.signed(simulator, .GET, "/api/v3/openOrders", "symbol=BTCUSDT")
+        #expect(open.body == .array([found.body]))
+        let locked = try await Self.signed(simulator, .GET, "/api/v3/account", "")
+        guard case .array(let balances)? = Self.field(locked.body, "balances") else {
+            Issue.record("account: \(locked.body)")
+            return
+        }
+        #expect(
+            balances.contains(.object(["asset": .string("USDT"), "free": .string("99700.00000000"), "locked": .string("300.00000000")])))
+        let canceled = try await Self.signed(
+            simulator, .DELETE, "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=vakt-rest-1&newClientOrderId=vakt-undo-1")
+        #expect(Self.field(canceled.body, "status") == .string("CANCELED"))
+        #expect(Self.field(canceled.body, "origClientOrderId") == .string("vakt-rest-1"))
+        #expect(Self.field(canceled.body, "clientOrderId") == .string("vakt-undo-1"))
+        let again = try await Self.signed(simulator, .DELETE, "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=vakt-rest-1")
+        #expect(again == (400, Self.error(-2011, "Unknown order sent.")))
+
+        let market = try await Self.signed(
+            simulator, .POST, "/api/v3/order", "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.60000&newClientOrderId=vakt-mkt-1")
+        #expect(Self.field(market.body, "status") == .string("FILLED"), "\(market.body)")
+        guard case .array(let fills)? = Self.field(market.body, "fills") else {
+            Issue.record("no fills: \(market.body)")
+            return
+        }
+        // 0.5 BTC a level: the first level, then the next.
+        #expect(fills.count == 2 && fills.allSatisfy { Self.field($0, "commissionAsset") == .string("USDT") })
+        let trades = try await Self.signed(simulator, .GET, "/api/v3/myTrades", "symbol=BTCUSDT")
+        guard case .array(let listed) = trades.body else {
+            Issue.record("myTrades: \(trades.body)")
+            return
+        }
+        #expect(listed.map { Self.field($0, "id") } == fills.map { Self.field($0, "tradeId") })
+        #expect(listed.allSatisfy { Self.field($0, "isBuyer") == .bool(false) && Self.field($0, "isMaker") == .bool(false) })
+
+        let depth = try JSONValue(parsing: try await HTTPProbe.get(simulator.url("/api/v3/depth?symbol=BTCUSDT&limit=5")).body)
+        guard case .array(let bids)? = Self.field(depth, "bids"), case .array(let asks)? = Self.field(depth, "asks") else {
+            Issue.record("depth: \(depth)")
+            return
+        }
+        #expect(bids.count == 5 && asks.count == 5)
+        let klines = try JSONValue(
+            parsing: try await HTTPProbe.get(simulator.url("/api/v3/klines?symbol=BTCUSDT&interval=1s&limit=3")).body)
+        if case .array(let rows) = klines, case .array(let first)? = rows.first {
+            #expect(first.count == 12)
+        } else {
+            Issue.record("klines: \(klines)")
+        }
+        let ticker = try JSONValue(parsing: try await HTTPProbe.get(simulator.url("/api/v3/ticker/24hr?symbol=BTCUSDT")).body)
+        #expect(Self.field(ticker, "lastPrice") != nil && Self.field(ticker, "volume") != nil, "\(ticker)")
+
+        let badReferences: [(HTTPMethod, String, String, JSONValue)] = [
+            (
+                .GET, "/api/v3/order", "symbol=BTCUSDT",
+                Self.error(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            ),
+            (
+                .GET, "/api/v3/order", "symbol=BTCUSDT&orderId=12x",
+                Self.error(-1100, "Illegal characters found in parameter 'orderId'; legal range is '^[0-9]{1,20}$'.")
+            ),
+            (.GET, "/api/v3/order", "symbol=BTCUSDT&orderId=999999", Self.error(-2013, "Order does not exist.")),
+            (.GET, "/api/v3/openOrders", "symbol=DOGEUSDT", Self.error(-1121, "Invalid symbol.")),
+            (
+                .POST, "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=5",
+                Self.error(-2010, "Account has insufficient balance for requested action.")
+            ),
+        ]
+        for (method, path, parameters, expected) in badReferences {
+            let answer = try await Self.signed(simulator, method, path, parameters)
+            #expect(answer == (400, expected), "\(path)?\(parameters)")
+        }
+        let interval = try await HTTPProbe.get(simulator.url("/api/v3/klines?symbol=BTCUSDT&interval=7m"))
+        #expect(try JSONValue(parsing: interval.body) == Self.error(-1120, "Invalid interval."))
+        // The refusals changed nothing.
+        let after = try await Self.signed(simulator, .GET, "/api/v3/openOrders", "")
+        #expect(after.body == .array([]))
     }
 }

@@ -1,0 +1,66 @@
+import Money
+import Testing
+
+@testable import VaktConfig
+
+/// The paper exchange's market settings: exact amounts, known markets needing only what
+/// differs, and every mistake named by its path.
+@Suite struct PaperExchangeSettingsTests {
+    func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConfigErrors) -> VaktConfiguration {
+        try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml", environment: environment)
+    }
+
+    @Test func defaultsAreBinancesMajorsAndAnOverrideChangesOneValue() throws {
+        let defaults = try parse("").paperExchange
+        #expect(defaults.markets.map(\.symbol) == ["BTCUSDT", "ETHUSDT"])
+        #expect(defaults.balances == ["USDT": FixedDecimal(10_000)])
+        #expect(defaults.takerCommission == FixedDecimal(1, scale: 3))
+        let configured = try parse(
+            """
+            paper_exchange:
+              balances: { USDT: "2500.50", BTC: 0.1 }
+              markets:
+                BTCUSDT: { start_price: "50000.25" }
+                SOLUSDT: { base_asset: SOL, quote_asset: USDT, start_price: 150, tick_size: "0.01", step_size: "0.001", depth_per_level: 40 }
+            """, environment: ["VAKT_PAPER_EXCHANGE__TAKER_COMMISSION": "0.00075"]
+        ).paperExchange
+        #expect(configured.balances == ["USDT": try FixedDecimal(parsing: "2500.50"), "BTC": FixedDecimal(1, scale: 1)])
+        #expect(configured.markets.map(\.symbol) == ["BTCUSDT", "SOLUSDT"])
+        #expect(configured.markets[0].startPrice == (try FixedDecimal(parsing: "50000.25")))
+        #expect(configured.markets[0].stepSize == FixedDecimal(1, scale: 5))
+        #expect(configured.markets[1].depthPerLevel == FixedDecimal(40))
+        #expect(configured.takerCommission == FixedDecimal(75, scale: 5))
+    }
+
+    @Test func eachMistakeIsNamed() {
+        let yaml = """
+            paper_exchange:
+              taker_commission: 1.5
+              maker_commission: 0.1%
+              balances: { USDT: -5 }
+              markets:
+                DOGEUSDT: { base_asset: DOGE, quote_asset: USDT }
+                XRPUSDT: { base_asset: XRP, quote_asset: EUR, start_price: 1 }
+                ETHUSDT: { start_price: 0, speed: 3 }
+            """
+        var messages: [String] = []
+        do {
+            _ = try parse(yaml)
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        let expected = [
+            "paper_exchange.taker_commission: 1.5 would take the whole trade",
+            "paper_exchange.maker_commission: expected a decimal number such as 0.001, got \"0.1%\"",
+            "paper_exchange.balances.USDT: -5 is below the least allowed, 0",
+            "paper_exchange.markets.DOGEUSDT.start_price: missing",
+            "paper_exchange.markets.XRPUSDT.base_asset: XRP and EUR do not spell XRPUSDT",
+            "paper_exchange.markets.ETHUSDT.start_price: 0 is below the least allowed",
+            "paper_exchange.markets.ETHUSDT.speed: unknown key",
+        ]
+        for part in expected {
+            #expect(messages.contains { $0.contains(part) }, "\(part) not in \(messages)")
+        }
+        #expect(messages.count == expected.count, "\(messages)")
+    }
+}
