@@ -110,6 +110,17 @@ public enum TestEnvironment {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// The Python that has the test tools from PyPI (ccxt), which `scripts/test` installs into
+    /// `var/test/venv` (pinned in `scripts/test-requirements.txt`); `VAKT_TEST_PYTHON` names another.
+    public static func testPython() throws -> String {
+        let path =
+            ProcessInfo.processInfo.environment["VAKT_TEST_PYTHON"] ?? packageRoot.appendingPathComponent("var/test/venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw MissingFixture("no Python with the test tools at \(path); scripts/test installs them")
+        }
+        return path
+    }
+
     /// Finds a program on PATH.
     public static func which(_ name: String) -> String? {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {

@@ -272,4 +272,48 @@ import VaktTesting
         let after = try await Self.signed(simulator, .GET, "/api/v3/openOrders", "")
         #expect(after.body == .array([]))
     }
+
+    /// ccxt, the most used third-party Binance client, trades against the paper exchange as
+    /// against Binance, pointed at it by its base URL: markets, balance, ticker, book, a limit
+    /// order placed, fetched, listed and canceled, a market order filled, trades, candles, and
+    /// Binance's errors read as ccxt's exceptions.
+    @Test func ccxtTradesAgainstThePaperExchangeAsAgainstBinance() async throws {
+        let python = try TestEnvironment.testPython()
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+        let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/ServiceProcessTests/Python/ccxt_session.py").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["VAKT_TEST_API_KEY"] = Self.apiKey
+        environment["VAKT_TEST_API_SECRET"] = Self.secret
+        let run = try await TestEnvironment.run(python, [script, simulator.url("")], environment: environment)
+        #expect(run.status == 0, "\(run.output)")
+        guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }) else {
+            Issue.record("no report: \(run.output)")
+            return
+        }
+        let report = try JSONValue(parsing: Array(line.utf8))
+        let expected: [String: JSONValue] = [
+            "markets": .array([.string("BTC/USDT"), .string("ETH/USDT")]),
+            "btc_precision": .object(["price": .number(0.01), "amount": .number(0.00001)]),
+            "btc_min_cost": .number(5),
+            "balance_before": .object(["USDT": .number(100_000), "BTC": .number(2)]),
+            "ticker_last_positive": .bool(true), "book_sizes": .array([.number(5), .number(5)]),
+            "limit_status": .string("open"), "fetched_same": .bool(true), "open_ids": .bool(true),
+            "canceled_status": .string("canceled"), "market_status": .string("closed"), "market_filled": .number(0.002),
+            "market_trades": .number(1), "my_trades": .number(1), "ohlcv_width": .number(6),
+            "insufficient": .string("InsufficientFunds"), "missing_order": .string("OrderNotFound"),
+        ]
+        for (name, value) in expected {
+            #expect(Self.field(report, name) == value, "\(name): \(report)")
+        }
+        // 0.002 BTC bought less the 0.1% taker fee; USDT down by what it cost.
+        guard case .object(let after)? = Self.field(report, "balance_after"), case .number(let btc)? = after["BTC"],
+            case .number(let usdt)? = after["USDT"]
+        else {
+            Issue.record("balance_after: \(report)")
+            return
+        }
+        #expect(btc == 2.001998)
+        #expect((99_800...99_900).contains(usdt), "\(usdt)")
+    }
 }
