@@ -77,6 +77,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         // The paper exchange's market, pure: books, matching, fees, balances, a seeded price path.
         .target(name: "PaperExchange", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        // The Binance Spot REST client every trading service shares.
+        .target(
+            name: "BinanceAdapter",
+            dependencies: [
+                "Binance", "EventBus", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -279,8 +288,10 @@ let package = Package(
             name: "ServiceProcessTests",
             dependencies: [
                 "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
-                "RedisClient", "Binance", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
+                "RedisClient", "Binance", "BinanceAdapter", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Python"],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

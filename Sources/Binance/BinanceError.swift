@@ -50,3 +50,13 @@ public func exact<T>(_ body: () throws -> T) throws(BinanceError) -> T {
         throw BinanceError(code: -1013, msg: "Price * QTY is zero or less.")
     }
 }
+
+extension BinanceError {
+    /// -1001: the server failed before processing (HTTP 5xx).
+    public static let internalError = BinanceError(
+        code: -1001, msg: "Internal error; unable to process your request. Please try again.", httpStatus: 503)
+    /// -1007: the backend did not answer in time; the order may or may not have executed.
+    public static let statusUnknown = BinanceError(
+        code: -1007, msg: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        httpStatus: 503)
+}

@@ -8,6 +8,26 @@ public enum BinanceOrderType: String, Sendable, CaseIterable {
     case market = "MARKET"
 }
 
+/// Binance's order statuses (`X` / `status`) the paper exchange produces.
+public enum OrderStatus: String, Sendable, CaseIterable {
+    case new = "NEW"
+    case partiallyFilled = "PARTIALLY_FILLED"
+    case filled = "FILLED"
+    case canceled = "CANCELED"
+    case rejected = "REJECTED"
+    case expired = "EXPIRED"
+
+    /// Still on the book: it can fill and can be canceled.
+    public var isOpen: Bool { self == .new || self == .partiallyFilled }
+}
+
+/// Binance's `timeInForce`.
+public enum TimeInForce: String, Sendable, CaseIterable {
+    case gtc = "GTC"
+    case ioc = "IOC"
+    case fok = "FOK"
+}
+
 /// What the exchange filters judge of a new order: its type, side, price and size.
 public struct OrderTerms: Sendable, Equatable {
     public var symbol: String
@@ -37,6 +57,11 @@ public struct OrderTerms: Sendable, Equatable {
 public struct FilterFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var filter: String
     public var detail: String
+
+    public init(filter: String, detail: String) {
+        self.filter = filter
+        self.detail = detail
+    }
 
     /// Binance's message, exactly.
     public var message: String { "Filter failure: \(filter)" }

@@ -1,5 +1,4 @@
 import Binance
-import Foundation
 import PaperExchange
 import Synchronization
 
@@ -7,11 +6,13 @@ import Synchronization
 /// the market to the present, then reads or trades.
 final class ExchangeDesk: Sendable {
     private let state: Mutex<PaperExchange>
-    let clock: SimulatorClock
+    let clock: ScaledClock
+    let faults: Mutex<SimulatorFaults>
 
-    init(_ exchange: PaperExchange, clock: SimulatorClock) {
+    init(_ exchange: PaperExchange, clock: ScaledClock, faults: SimulatorFaults) {
         state = Mutex(exchange)
         self.clock = clock
+        self.faults = Mutex(faults)
     }
 
     /// Runs `body` on the market at the present; Binance's error when it refuses.
@@ -26,24 +27,4 @@ final class ExchangeDesk: Sendable {
             }
         }
     }
-}
-
-/// The exchange's clock in milliseconds since 1970: the wall clock, or a clock running
-/// `rate` times faster from the moment the exchange started (for soak tests that need hours of
-/// market in minutes; their clients must run on the same clock).
-struct SimulatorClock: Sendable {
-    let origin: Int64
-    let rate: Int64
-
-    init(rate: Int) {
-        origin = Self.wall()
-        self.rate = Int64(rate)
-    }
-
-    func now() -> Int64 {
-        let wall = Self.wall()
-        return rate == 1 ? wall : origin + (wall - origin) * rate
-    }
-
-    static func wall() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

@@ -7,6 +7,7 @@ import EventBus
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import PaperExchange
 import ServiceKit
 import VaktConfig
@@ -35,15 +36,25 @@ public struct ExchangeSimulatorService: VaktService {
         }
         let settings = context.configuration.paperExchange
         let markets = try SimulatedMarkets(settings)
-        let clock = SimulatorClock(rate: settings.clockRate)
-        let desk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: clock.now()), clock: clock)
+        let clock = ScaledClock(origin: settings.clockOrigin ?? ScaledClock.wall(), rate: settings.clockRate)
+        let faults = SimulatorFaults(
+            latencyMilliseconds: Int(settings.latency.milliseconds), failEveryNthOrder: settings.failEveryNthOrder,
+            dropEveryNthOrder: settings.dropEveryNthOrder, dropHoldMilliseconds: Int(settings.dropHold.milliseconds))
+        let desk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: clock.now()), clock: clock, faults: faults)
+        let tokenSecret = context.configuration.supervisor.controlTokenSecret
+        let authenticator = ControlAuthenticator(
+            token: context.secrets.secret(named: tokenSecret), failuresPerMinute: context.configuration.http.authFailuresPerMinute,
+            logger: context.logger)
         context.logger.info(
             "paper exchange open",
             metadata: [
                 "markets": "\(markets.symbols.map(\.name).joined(separator: ","))", "seed": "\(settings.seed)",
                 "clock_rate": "\(settings.clockRate)",
             ])
-        return ServiceParts(addRoutes: { Self.addRoutes(to: $0, markets: markets, desk: desk, credentials: credentials) })
+        return ServiceParts(addRoutes: { router in
+            Self.addRoutes(to: router, markets: markets, desk: desk, credentials: credentials)
+            Self.addAdminRoutes(to: router, desk: desk, authenticator: authenticator, logger: context.logger)
+        })
     }
 
     typealias Handler = @Sendable (RequestParameters, inout PaperExchange, _ now: Int64) throws(BinanceError) -> JSONValue
@@ -52,6 +63,7 @@ public struct ExchangeSimulatorService: VaktService {
         to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk, credentials: SignedRequest.Credentials?
     ) {
         let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: desk.clock.now))
+            .add(middleware: FaultMiddleware(desk: desk))
         /// A public endpoint: parameters in the query string.
         func open(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
             api.on(RouterPath(path), method: method) { request, _ in
@@ -90,6 +102,33 @@ public struct ExchangeSimulatorService: VaktService {
         }
         MarketDataRoutes.add(to: open, markets: markets)
         TradingRoutes.add(to: signed, markets: markets)
+    }
+
+    /// `/admin/faults` (control token): the faults in force, changed, cleared.
+    static func addAdminRoutes(
+        to router: Router<BasicRequestContext>, desk: ExchangeDesk, authenticator: ControlAuthenticator, logger: Logger
+    ) {
+        let admin = router.controlRoutes(authenticator)
+        admin.get("/admin/faults") { _, _ in JSONResponse.make(.ok, desk.faults.withLock(\.json)) }
+        admin.post("/admin/faults") { request, _ in
+            guard let body = try? await request.body.collect(upTo: 64 << 10), let value = try? JSONValue(parsing: Array(buffer: body))
+            else { return JSONResponse.error(.badRequest, "the body must be a JSON object of fault settings") }
+            let current = desk.faults.withLock { $0 }
+            let next: SimulatorFaults
+            do throws(PayloadError) {
+                next = try current.updated(by: value)
+            } catch {
+                return JSONResponse.error(.badRequest, "faults not changed", problems: error.problems)
+            }
+            desk.faults.withLock { $0 = next }
+            logger.notice("paper exchange faults changed", metadata: ["faults": "\(next.json)"])
+            return JSONResponse.make(.ok, next.json)
+        }
+        admin.delete("/admin/faults") { _, _ in
+            desk.faults.withLock { $0 = SimulatorFaults() }
+            logger.notice("paper exchange faults cleared")
+            return JSONResponse.make(.ok, SimulatorFaults().json)
+        }
     }
 
     static func reply(_ result: Result<JSONValue, BinanceError>) -> Response {

@@ -22,30 +22,10 @@ struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         self.clock = clock
     }
 
-    /// Binance's weights (rest-api.md) for the paths the simulator serves, some by their
-    /// parameters; new orders also count against the ORDERS limits.
-    static func cost(method: HTTPRequest.Method, path: String, query: [String: String]) -> RateLimitCounter.Cost {
-        let oneSymbol = query["symbol"] != nil
-        switch (method, path.dropFirst("/api/v3/".count)) {
-        case (_, "exchangeInfo"): return RateLimitCounter.Cost(weight: 20)
-        case (.post, "order"): return RateLimitCounter.Cost(weight: 1, orders: 1)
-        case (.get, "order"): return RateLimitCounter.Cost(weight: 4)
-        case (.get, "openOrders"): return RateLimitCounter.Cost(weight: oneSymbol ? 6 : 80)
-        case (.get, "account"): return RateLimitCounter.Cost(weight: 20)
-        case (.get, "myTrades"): return RateLimitCounter.Cost(weight: query["orderId"] != nil ? 5 : 20)
-        case (_, "klines"), (_, "avgPrice"): return RateLimitCounter.Cost(weight: 2)
-        case (_, "ticker/price"), (_, "ticker/bookTicker"): return RateLimitCounter.Cost(weight: oneSymbol ? 2 : 4)
-        case (_, "ticker/24hr"): return RateLimitCounter.Cost(weight: oneSymbol ? 2 : 80)
-        case (_, "depth"):
-            let limit = query["limit"].flatMap(Int.init) ?? 100
-            return RateLimitCounter.Cost(weight: limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1_000 ? 50 : 250)
-        default: return RateLimitCounter.Cost(weight: 1)
-        }
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let now = clock()
-        let cost = Self.cost(method: request.method, path: request.uri.path, query: SignedRequest.decode(request.uri.query ?? ""))
+        let cost = EndpointWeights.cost(
+            method: request.method.rawValue, path: request.uri.path, parameters: SignedRequest.decode(request.uri.query ?? ""))
         let (verdict, used) = shared.gate.withLock { gate in
             let verdict = gate.admit(cost, at: now)
             return (verdict, gate.counter.used(at: now))

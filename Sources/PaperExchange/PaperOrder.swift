@@ -2,26 +2,6 @@ import Binance
 import EventBus
 import Money
 
-/// Binance's order statuses (`X` / `status`) the paper exchange produces.
-public enum OrderStatus: String, Sendable, CaseIterable {
-    case new = "NEW"
-    case partiallyFilled = "PARTIALLY_FILLED"
-    case filled = "FILLED"
-    case canceled = "CANCELED"
-    case rejected = "REJECTED"
-    case expired = "EXPIRED"
-
-    /// Still on the book: it can fill and can be canceled.
-    public var isOpen: Bool { self == .new || self == .partiallyFilled }
-}
-
-/// Binance's `timeInForce`.
-public enum TimeInForce: String, Sendable, CaseIterable {
-    case gtc = "GTC"
-    case ioc = "IOC"
-    case fok = "FOK"
-}
-
 /// An order at the paper exchange, in the terms Binance reports it.
 public struct PaperOrder: Sendable, Equatable {
     public let id: Int64

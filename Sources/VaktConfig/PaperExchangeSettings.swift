@@ -42,6 +42,9 @@ public struct PaperExchangeSettings: Sendable, Equatable {
     /// How many times faster than the wall clock the exchange's clock runs (1: real time).
     /// A soak test runs ten simulated minutes in seconds with it; clients must use the same.
     public var clockRate: Int
+    /// Where a fast clock starts (ms since 1970); clients given the same origin and rate read
+    /// the same time. Default: when the exchange starts.
+    public var clockOrigin: Int64?
     public var makerCommission: FixedDecimal
     public var takerCommission: FixedDecimal
     public var balances: [String: FixedDecimal]
@@ -50,6 +53,11 @@ public struct PaperExchangeSettings: Sendable, Equatable {
     public var requestWeightPerMinute: Int
     public var ordersPer10Seconds: Int
     public var ordersPerDay: Int
+    /// Faults injected from the start (`/admin/faults` changes them at run time).
+    public var latency: Duration
+    public var failEveryNthOrder: Int
+    public var dropEveryNthOrder: Int
+    public var dropHold: Duration
 
     public static let defaultMarkets = [
         Market(
@@ -66,6 +74,7 @@ public struct PaperExchangeSettings: Sendable, Equatable {
         seed = section.int("seed", default: 1, in: 0...Int.max)
         step = section.duration("step", default: .seconds(1), in: .milliseconds(10)...(.seconds(60)))
         clockRate = section.int("clock_rate", default: 1, in: 1...1_000)
+        clockOrigin = section.optionalInt("clock_origin", in: 0...Int.max).map(Int64.init)
         makerCommission = section.optionalDecimal("maker_commission") ?? FixedDecimal(1, scale: 3)
         takerCommission = section.optionalDecimal("taker_commission") ?? FixedDecimal(1, scale: 3)
         requestWeightPerMinute = section.int("request_weight_per_minute", default: 6_000, in: 1...1_000_000)
@@ -74,6 +83,13 @@ public struct PaperExchangeSettings: Sendable, Equatable {
         for (key, rate) in [("maker_commission", makerCommission), ("taker_commission", takerCommission)] where rate >= FixedDecimal(1) {
             section.report(key, "\(rate) would take the whole trade; write a fraction (0.001 is 0.1%)")
         }
+
+        let faults = section.section("faults")
+        latency = faults.duration("latency", default: .zero, in: .zero...(.seconds(60)))
+        failEveryNthOrder = faults.int("fail_every_nth_order", default: 0, in: 0...1_000_000)
+        dropEveryNthOrder = faults.int("drop_every_nth_order", default: 0, in: 0...1_000_000)
+        dropHold = faults.duration("drop_hold", default: .zero, in: .zero...(.seconds(600)))
+        faults.finish()
 
         let balanceSection = section.section("balances")
         var balances: [String: FixedDecimal] = [:]

@@ -1,0 +1,44 @@
+import Binance
+import Metrics
+
+/// The adapter's metrics: requests by endpoint and outcome, the time spent waiting for the
+/// budget, 429s, bans, reconciliations, and the limits announced (the used counts are
+/// reported from the budget by the service's health and metrics refresh).
+struct AdapterMetrics: Sendable {
+    func requests(endpoint: String, outcome: String) {
+        Counter(label: "vakt_exchange_requests_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)]).increment()
+    }
+
+    func waited(milliseconds: Int64) {
+        Counter(label: "vakt_exchange_budget_wait_milliseconds_total").increment(by: max(milliseconds, 0))
+    }
+
+    func rateLimited(code: Int) {
+        Counter(label: "vakt_exchange_rate_limited_total", dimensions: [("code", String(code))]).increment()
+    }
+
+    func banned() {
+        Counter(label: "vakt_exchange_bans_total").increment()
+    }
+
+    func reconciled(outcome: String) {
+        Counter(label: "vakt_exchange_reconciliations_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    func announce(_ limits: [RateLimit]) {
+        for limit in limits {
+            Gauge(label: "vakt_exchange_limit", dimensions: [("limit", Self.name(limit))]).record(limit.limit)
+        }
+    }
+
+    func used(_ used: [(limit: RateLimit, count: Int)]) {
+        for (limit, count) in used {
+            Gauge(label: "vakt_exchange_used", dimensions: [("limit", Self.name(limit))]).record(count)
+        }
+    }
+
+    /// `REQUEST_WEIGHT_1M`, `ORDERS_10S`.
+    static func name(_ limit: RateLimit) -> String {
+        "\(limit.kind.rawValue)_\(limit.intervalNum)\(limit.interval.rawValue.prefix(1))"
+    }
+}

@@ -1,0 +1,343 @@
+// BinanceAdapter: the one client of Binance Spot's REST API that Execution, Market Data and the
+// AI engine share. It signs as Binance specifies, tracks the clock offset to the server, refuses
+// locally what the filters would refuse, reserves every request from the host's shared request
+// budget, backs off on 429 and stops on 418, and reconciles an order whose reply was lost by its
+// client order id instead of sending it again.
+
+import AsyncHTTPClient
+import Binance
+import EventBus
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// A Binance Spot REST client (or of the paper exchange, which speaks the same API).
+public final class BinanceClient: Sendable {
+    public struct Settings: Sendable {
+        /// `https://api.binance.com`, or the paper exchange's `http://127.0.0.1:9100`.
+        public var baseURL: String
+        /// Binance's `recvWindow`: how long after its timestamp a request is still accepted.
+        public var recvWindow: Int64
+        /// One request's longest wait for an answer.
+        public var requestTimeout: Duration
+        /// How often a lost order reply is looked for before its outcome is called unknown.
+        public var reconcileAttempts: Int
+        /// How many lookups in a row must not find an order before it counts as never placed
+        /// (an order the exchange is still processing may not be found at once).
+        public var notFoundConfirmations: Int
+        /// How many 429s one call waits out before it gives up.
+        public var rateLimitRetries: Int
+
+        public init(
+            baseURL: String, recvWindow: Int64 = 5_000, requestTimeout: Duration = .seconds(10), reconcileAttempts: Int = 10,
+            notFoundConfirmations: Int = 3, rateLimitRetries: Int = 5
+        ) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.recvWindow = recvWindow
+            self.requestTimeout = requestTimeout
+            self.reconcileAttempts = reconcileAttempts
+            self.notFoundConfirmations = notFoundConfirmations
+            self.rateLimitRetries = rateLimitRetries
+        }
+    }
+
+    /// The API key and its HMAC secret; never logged.
+    public struct Credentials: Sendable {
+        public var apiKey: String
+        public var secret: String
+
+        public init(apiKey: String, secret: String) {
+            self.apiKey = apiKey
+            self.secret = secret
+        }
+    }
+
+    struct State: Sendable {
+        /// Server time minus local time, ms.
+        var offset: Int64 = 0
+        var rules: [String: SymbolFilters] = [:]
+        var lastAnswer: Int64?
+        var lastFailure: String?
+    }
+
+    let settings: Settings
+    let credentials: Credentials?
+    let http: HTTPClient
+    let budget: SharedRequestBudget
+    let clock: any ExchangeClock
+    let logger: Logger
+    let incidents: @Sendable (ExchangeIncident) async -> Void
+    let state = Mutex(State())
+    let metrics = AdapterMetrics()
+
+    public init(
+        settings: Settings, credentials: Credentials?, http: HTTPClient, budget: SharedRequestBudget, clock: any ExchangeClock,
+        logger: Logger, incidents: @escaping @Sendable (ExchangeIncident) async -> Void = { _ in }
+    ) {
+        self.settings = settings
+        self.credentials = credentials
+        self.http = http
+        self.budget = budget
+        self.clock = clock
+        self.logger = logger
+        self.incidents = incidents
+    }
+
+    /// The exchange's time now, as this client reckons it.
+    public var serverNow: Int64 { clock.now() + state.withLock(\.offset) }
+
+    /// Reads the clock offset and `exchangeInfo`: the symbols' filters and the rate limits the
+    /// budget then keeps to.
+    public func connect() async throws(ExchangeError) {
+        try await synchronizeClock()
+        let info = try await call(.GET, "exchangeInfo", [], signed: false)
+        guard case .object(let fields) = info, case .array(let limits)? = fields["rateLimits"],
+            case .array(let symbols)? = fields["symbols"]
+        else { throw .malformedReply(endpoint: "exchangeInfo", problem: "expected rateLimits and symbols lists") }
+        var rateLimits: [RateLimit] = []
+        for (index, item) in limits.enumerated() {
+            do {
+                let reader = try PayloadReader(item, name: "rateLimits[\(index)]")
+                let kind: RateLimit.Kind? = reader.choice("rateLimitType")
+                let interval: RateLimit.Interval? = reader.choice("interval")
+                let number = reader.int("intervalNum")
+                let limit = reader.int("limit")
+                try reader.finish(allowing: true)
+                if let kind, let interval, let number, let limit, number > 0, limit > 0 {
+                    rateLimits.append(RateLimit(kind: kind, interval: interval, intervalNum: number, limit: limit))
+                }
+            } catch {
+                throw .malformedReply(endpoint: "exchangeInfo", problem: "\(error)")
+            }
+        }
+        var rules: [String: SymbolFilters] = [:]
+        for (index, item) in symbols.enumerated() {
+            guard case .object(let symbol) = item, case .string(let name)? = symbol["symbol"], let filters = symbol["filters"] else {
+                throw .malformedReply(endpoint: "exchangeInfo", problem: "symbols[\(index)]: expected symbol and filters")
+            }
+            do {
+                rules[name] = try SymbolFilters(json: filters)
+            } catch {
+                throw .malformedReply(endpoint: "exchangeInfo", problem: "symbols[\(index)] (\(name)).\(error)")
+            }
+        }
+        budget.adopt(rateLimits)
+        metrics.announce(rateLimits)
+        state.withLock { $0.rules = rules }
+        logger.info(
+            "exchange connected",
+            metadata: [
+                "base_url": "\(settings.baseURL)", "symbols": "\(rules.count)", "offset_ms": "\(state.withLock(\.offset))",
+                "limits":
+                    "\(rateLimits.map { "\($0.kind.rawValue)/\($0.intervalNum)\($0.interval.rawValue)=\($0.limit)" }.joined(separator: ","))",
+            ])
+    }
+
+    /// A symbol's filters as `exchangeInfo` listed them.
+    public func rules(for symbol: String) -> SymbolFilters? { state.withLock { $0.rules[symbol] } }
+
+    /// Measures the offset to the server's clock (`GET /api/v3/time`), taking the middle of
+    /// the round trip as the moment the server read its clock.
+    public func synchronizeClock() async throws(ExchangeError) {
+        let sent = clock.now()
+        let reply = try await call(.GET, "time", [], signed: false)
+        let received = clock.now()
+        guard case .object(let fields) = reply, case .number(let serverTime)? = fields["serverTime"] else {
+            throw .malformedReply(endpoint: "time", problem: "serverTime: missing")
+        }
+        let offset = Int64(serverTime) - (sent + received) / 2
+        state.withLock { $0.offset = offset }
+    }
+
+    /// Reachability and the budget, for the service's `/health`.
+    public struct Status: Sendable {
+        public var lastAnswer: Int64?
+        public var lastFailure: String?
+        public var bannedUntil: Int64
+        public var pausedUntil: Int64
+        public var used: [(limit: RateLimit, count: Int)]
+        public var now: Int64
+    }
+
+    public func status() async -> Status {
+        let now = serverNow
+        let budgetState = await budget.update { budget in (budget.used(at: now), budget.bannedUntil, budget.pausedUntil) }
+        let (lastAnswer, lastFailure) = state.withLock { ($0.lastAnswer, $0.lastFailure) }
+        return Status(
+            lastAnswer: lastAnswer, lastFailure: lastFailure, bannedUntil: budgetState.1, pausedUntil: budgetState.2,
+            used: budgetState.0, now: now)
+    }
+
+    // MARK: - One request
+
+    /// Sends one request within the budget and answers its JSON: waits for room in the
+    /// limits, pauses and retries on 429 (the request was not processed), stops on 418,
+    /// resynchronizes the clock once on -1021.
+    func call(_ method: HTTPMethod, _ endpoint: String, _ parameters: [(String, String)], signed: Bool) async throws(ExchangeError)
+        -> JSONValue
+    {
+        let path = "/api/v3/" + endpoint
+        let cost = EndpointWeights.cost(
+            method: method.rawValue, path: path, parameters: Dictionary(parameters, uniquingKeysWith: { first, _ in first }))
+        var refusals = 0
+        var resynchronized = false
+        while true {
+            try await reserve(cost, endpoint: endpoint)
+            let answer = try await send(method, path, parameters, signed: signed, endpoint: endpoint)
+            let now = serverNow
+            let used = answer.headers.reduce(into: [String: Int]()) { used, header in
+                let name = header.name.uppercased()
+                if name.hasPrefix("X-MBX-USED-WEIGHT-") || name.hasPrefix("X-MBX-ORDER-COUNT-"), let count = Int(header.value) {
+                    used[name] = count
+                }
+            }
+            let status = answer.status
+            let error = status == 200 ? nil : Self.binanceError(answer.body, status: status)
+            let retryAfter = answer.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
+            let jitter = Double.random(in: 0..<1)
+            await budget.update { budget in
+                budget.observe(used: used, at: now)
+                switch status {
+                case 429: budget.refused(retryAfter: retryAfter ?? 1_000, orders: error?.code == -1015, at: now, jitter: jitter)
+                case 418: budget.banned(until: now + (retryAfter ?? 120_000))
+                default: budget.succeeded()
+                }
+            }
+            metrics.requests(endpoint: endpoint, outcome: status == 200 ? "ok" : String(status))
+            switch status {
+            case 200:
+                state.withLock {
+                    $0.lastAnswer = now
+                    $0.lastFailure = nil
+                }
+                do {
+                    return try JSONValue(parsing: answer.body)
+                } catch {
+                    throw .malformedReply(endpoint: endpoint, problem: "not JSON: \(error)")
+                }
+            case 429:
+                refusals += 1
+                metrics.rateLimited(code: error?.code ?? -1003)
+                logger.warning(
+                    "exchange rate limit: pausing",
+                    metadata: [
+                        "endpoint": "\(endpoint)", "code": "\(error?.code ?? 0)", "retry_after_ms": "\(retryAfter ?? 1_000)",
+                        "refusals": "\(refusals)",
+                    ])
+                await incidents(.rateLimited(code: error?.code ?? -1003, retryAfter: retryAfter ?? 1_000))
+                if refusals > settings.rateLimitRetries { throw .rateLimited(until: now + (retryAfter ?? 1_000)) }
+            case 418:
+                let until = now + (retryAfter ?? 120_000)
+                metrics.banned()
+                logger.critical("exchange banned this IP (418): every request stops", metadata: ["until": "\(until)"])
+                await incidents(.banned(until: until, message: error?.msg ?? "HTTP 418"))
+                throw .banned(until: until)
+            default:
+                // 5xx, and Binance's "unknown error" and backend timeout: no definitive answer.
+                if status >= 500 || [-1006, -1007].contains(error?.code ?? 0) {
+                    state.withLock { $0.lastFailure = "\(endpoint): HTTP \(status)" }
+                    throw .unreachable("\(endpoint): HTTP \(status)\(error.map { " \($0)" } ?? "")")
+                }
+                guard let error else {
+                    throw .malformedReply(endpoint: endpoint, problem: "HTTP \(status) without Binance's {code, msg}")
+                }
+                if error.code == -1021, !resynchronized {
+                    resynchronized = true
+                    try await synchronizeClock()
+                    continue
+                }
+                state.withLock { $0.lastFailure = "\(endpoint): \(error)" }
+                throw .rejected(error)
+            }
+        }
+    }
+
+    /// Waits until the budget has room for `cost`.
+    private func reserve(_ cost: RateLimitCounter.Cost, endpoint: String) async throws(ExchangeError) {
+        while true {
+            let now = serverNow
+            let decision = await budget.update { $0.reserve(cost, at: now) }
+            switch decision {
+            case .go: return
+            case .banned(let until): throw .banned(until: until)
+            case .wait(let until):
+                metrics.waited(milliseconds: until - now)
+                do {
+                    try await clock.sleep(until: until - state.withLock(\.offset))
+                } catch {
+                    throw .unreachable("cancelled while waiting for the request budget")
+                }
+            }
+        }
+    }
+
+    struct Answer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    /// One HTTP exchange. Signed requests carry `timestamp`, `recvWindow` and the signature of
+    /// the whole parameter string; POST parameters go in the form body, others in the query.
+    private func send(_ method: HTTPMethod, _ path: String, _ parameters: [(String, String)], signed: Bool, endpoint: String)
+        async throws(ExchangeError) -> Answer
+    {
+        var pairs = parameters
+        if signed {
+            guard let credentials else { throw .invalidRequest("\(endpoint) needs the exchange API key and secret") }
+            pairs += [("recvWindow", String(settings.recvWindow)), ("timestamp", String(serverNow))]
+            let payload = Self.encode(pairs)
+            pairs.append(("signature", RequestSignature.sign(payload, secret: credentials.secret)))
+        }
+        let encoded = Self.encode(pairs)
+        var request = HTTPClientRequest(url: settings.baseURL + path + (method == .POST || encoded.isEmpty ? "" : "?" + encoded))
+        request.method = method
+        if let credentials { request.headers.add(name: "X-MBX-APIKEY", value: credentials.apiKey) }
+        if method == .POST {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: encoded))
+        }
+        do {
+            let timeout = settings.requestTimeout.components
+            let response = try await http.execute(
+                request, timeout: .milliseconds(timeout.seconds * 1_000 + timeout.attoseconds / 1_000_000_000_000_000))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+        } catch {
+            metrics.requests(endpoint: endpoint, outcome: "unreachable")
+            state.withLock { $0.lastFailure = "\(endpoint): \(error)" }
+            throw .unreachable("\(endpoint): \(error)")
+        }
+    }
+
+    /// `application/x-www-form-urlencoded`, as Binance signs it: names and values with every
+    /// byte outside the unreserved set percent-encoded.
+    static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
+    }
+
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+
+    static func escape(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            if unreserved.contains(byte) {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                result += String(format: "%%%02X", byte)
+            }
+        }
+        return result
+    }
+
+    /// Binance's `{code, msg}` error body.
+    static func binanceError(_ body: [UInt8], status: Int) -> BinanceError? {
+        guard case .object(let fields)? = try? JSONValue(parsing: body), case .number(let code)? = fields["code"],
+            case .string(let message)? = fields["msg"]
+        else { return nil }
+        return BinanceError(code: Int(code), msg: message, httpStatus: status)
+    }
+}

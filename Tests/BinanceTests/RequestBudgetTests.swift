@@ -1,0 +1,108 @@
+import Testing
+
+@testable import Binance
+
+/// The host's request budget: never more than a limit in any window the server counts, even
+/// with the server's clock off by up to the guard, two processes sharing it, and the server's
+/// counts correcting it; 429s pause, 418s stop.
+@Suite struct RequestBudgetTests {
+    static let weight = RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: 100)
+    static let orders = RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: 5)
+
+    @Test func aFullWindowWaitsForTheNextPastTheGuard() {
+        var budget = RequestBudget(limits: [Self.weight], guardTime: 100)
+        let start: Int64 = 1_800_000_000_000  // a minute boundary
+        for _ in 0..<5 { #expect(budget.reserve(.init(weight: 20), at: start + 1_000) == .go) }
+        #expect(budget.reserve(.init(weight: 1), at: start + 2_000) == .wait(until: start + 60_000 + 100))
+        // Within the guard of the edge the server may still be in the old window.
+        #expect(budget.reserve(.init(weight: 1), at: start + 60_050) == .wait(until: start + 60_000 + 100))
+        #expect(budget.reserve(.init(weight: 1), at: start + 60_100) == .go)
+    }
+
+    /// Two processes take turns with random costs at random times while the server's clock is
+    /// off by up to the guard either way: in every window the server counts, the weight stays
+    /// within the limit, and the budget is used to within the edges' share.
+    @Test func theServerNeverCountsMoreThanTheLimitInAnyWindow() {
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<20 {
+            var shared = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 100)
+            var serverWeight: [Int64: Int] = [:]
+            var serverOrders: [Int64: Int] = [:]
+            var time: Int64 = 1_800_000_000_000 + Int64.random(in: 0..<60_000, using: &generator)
+            let end = time + 600_000
+            var sent = 0
+            while time < end {
+                let cost = RateLimitCounter.Cost(
+                    weight: Int.random(in: 1...5, using: &generator), orders: Int.random(in: 0...1, using: &generator))
+                switch shared.reserve(cost, at: time) {
+                case .go:
+                    let serverTime = time + Int64.random(in: -99...99, using: &generator)
+                    serverWeight[serverTime / 60_000, default: 0] += cost.weight
+                    serverOrders[serverTime / 10_000, default: 0] += cost.orders
+                    sent += cost.weight
+                    time += Int64.random(in: 0...20, using: &generator)
+                case .wait(let until):
+                    #expect(until > time)
+                    time = until
+                case .banned:
+                    Issue.record("no ban was reported")
+                    return
+                }
+            }
+            #expect(serverWeight.values.max() ?? 0 <= 100, "trial \(trial): \(serverWeight)")
+            #expect(serverOrders.values.max() ?? 0 <= 5, "trial \(trial): \(serverOrders)")
+            // Ten minutes at 100 a minute: 1,000, less what the edges cost (at most 11 windows'
+            // edges, 5 a time) and the last request's size.
+            #expect(sent >= 900, "trial \(trial): sent \(sent)")
+        }
+    }
+
+    @Test func theServersCountCorrectsTheBudgetUpwardsOnly() {
+        var budget = RequestBudget(limits: [Self.weight], guardTime: 100)
+        let start: Int64 = 1_800_000_000_000
+        #expect(budget.reserve(.init(weight: 10), at: start + 1_000) == .go)
+        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 95], at: start + 1_001)
+        #expect(budget.reserve(.init(weight: 10), at: start + 1_002) == .wait(until: start + 60_100))
+        budget.observe(used: ["x-mbx-used-weight-1m": 3], at: start + 1_003)
+        #expect(budget.used(at: start + 1_004).first?.count == 95)
+        // A reply from the server's next window counts there.
+        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 99], at: start + 60_010)
+        #expect(budget.reserve(.init(weight: 2), at: start + 60_200) == .wait(until: start + 120_100))
+    }
+
+    @Test func a429PausesForRetryAfterThenBacksOffLongerEachTimeAndA418StopsEverything() {
+        var budget = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 100)
+        let now: Int64 = 1_800_000_000_000
+        budget.refused(retryAfter: 5_000, orders: false, at: now, jitter: 0)
+        #expect(budget.reserve(.init(weight: 1), at: now + 5_000) == .wait(until: now + 5_500))
+        budget.refused(retryAfter: 5_000, orders: false, at: now, jitter: 0)
+        #expect(budget.pausedUntil == now + 6_000)
+        budget.refused(retryAfter: 5_000, orders: false, at: now, jitter: 0.99)
+        #expect((now + 7_000...now + 8_000).contains(budget.pausedUntil))
+        budget.succeeded()
+        #expect(budget.consecutiveRefusals == 0)
+        // -1015 stops orders only.
+        var orders = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 100)
+        orders.refused(retryAfter: 1_000, orders: true, at: now, jitter: 0)
+        #expect(orders.reserve(.init(weight: 1), at: now + 10) == .go)
+        #expect(orders.reserve(.init(weight: 1, orders: 1), at: now + 10) == .wait(until: now + 1_500))
+        orders.banned(until: now + 120_000)
+        #expect(orders.reserve(.init(weight: 1), at: now + 119_999) == .banned(until: now + 120_000))
+        #expect(orders.reserve(.init(weight: 1), at: now + 120_000) == .go)
+    }
+
+    @Test func theSharedFilesContentsReadBackAndNewLimitsKeepPausesAndBans() throws {
+        var budget = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 150)
+        let now: Int64 = 1_800_000_000_000 + 59_950
+        #expect(budget.reserve(.init(weight: 7, orders: 1), at: now) == .go)
+        budget.refused(retryAfter: 1_000, orders: true, at: now, jitter: 0)
+        budget.banned(until: now + 1)
+        let read = try #require(RequestBudget(decoding: budget.encoded))
+        #expect(read == budget)
+        #expect(RequestBudget(decoding: Array(budget.encoded.dropLast())) == nil)
+        #expect(RequestBudget(decoding: [9, 0, 0, 0, 0, 0, 0]) == nil)
+        let wider = budget.adopting([RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: 6_000), Self.orders])
+        #expect(wider.bannedUntil == budget.bannedUntil && wider.ordersPausedUntil == budget.ordersPausedUntil)
+        #expect(wider.used(at: now).map(\.count) == [0, 1])
+    }
+}
