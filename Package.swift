@@ -201,7 +201,10 @@ let package = Package(
         // A misbehaving-on-demand child for the supervisor's tests; built, never shipped.
         .executableTarget(
             name: "VaktTestChild",
-            dependencies: ["CSystemd", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSystemd", "EventBus", "RedisClient", "VaktConfig", "Binance", "BinanceAdapter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "EventBusBench",

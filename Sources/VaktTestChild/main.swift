@@ -16,6 +16,8 @@
 //                          publish events forever through the event bus (see Publisher.swift)
 //   --consume-redis-port P --consumer NAME --hold-ms N
 //                          consume market.tick in group "test", holding each handler N ms
+//   --exchange-load URL --budget-file F --clock-origin MS --clock-rate R --duration-ms D
+//   --weight-per-minute W  call the exchange through the adapter (see ExchangeLoad.swift)
 
 import CSystemd
 import Foundation
@@ -42,6 +44,7 @@ func run() async -> Never {
     func number(_ name: String) -> Int? { options[name].flatMap { Int($0) } }
 
     say("test-child started pid=\(getpid())")
+    if options["--exchange-load"] != nil { await loadExchangeAndExit(options: options) }
     if let port = number("--publish-redis-port"), let buffer = options["--buffer"] {
         await publishForever(redisPort: port, bufferPath: buffer)
     }

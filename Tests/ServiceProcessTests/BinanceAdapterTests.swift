@@ -18,6 +18,8 @@ import VaktTesting
         let simulator: ServiceInstance
         let client: BinanceClient
         let directory: URL
+        /// Where the fast clock started.
+        let origin: Int64
     }
 
     /// A paper exchange and an adapter connected to it; `clockRate` runs both on one fast clock.
@@ -48,7 +50,7 @@ import VaktTesting
             credentials: .init(apiKey: ExchangeSimulatorTests.apiKey, secret: ExchangeSimulatorTests.secret), http: HTTPClient.shared,
             budget: budget, clock: ScaledClock(origin: origin, rate: clockRate), logger: Logger(label: "test.adapter"))
         try await client.connect()
-        return Exchange(redis: redis, simulator: simulator, client: client, directory: directory)
+        return Exchange(redis: redis, simulator: simulator, client: client, directory: directory, origin: origin)
     }
 
     static func stop(_ exchange: Exchange) async {
@@ -169,5 +171,59 @@ import VaktTesting
             }
         }
         Issue.record("the adapter never met the 429")
+    }
+
+    /// The soak: two processes on one host each ask for the whole weight limit (together twice
+    /// it) for ten minutes of the exchange's clock (run 20 times faster): no 418, every 429
+    /// waited out (a client that did not wait would be banned), and together they get within
+    /// 5% of the limit.
+    @Test func twoProcessesAskingTwiceTheLimitForTenMinutesGetTheLimitAndNoBan() async throws {
+        let limit = 600
+        let exchange = try await Self.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
+        defer { Task { await Self.stop(exchange) } }
+        let origin = exchange.origin
+        let budgetFile = exchange.directory.appendingPathComponent("shared-budget").path
+        let arguments = [
+            "--exchange-load", exchange.simulator.url(""), "--budget-file", budgetFile, "--clock-origin", String(origin),
+            "--clock-rate", "20", "--duration-ms", "600000", "--weight-per-minute", String(limit),
+        ]
+        let runs = try await withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
+            for _ in 0..<2 { group.addTask { try await TestEnvironment.run(SupervisedSystem.testChild, arguments) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var weight = 0
+        var (from, to) = (Int64.max, Int64.min)
+        var byWindow: [Int64: Int] = [:]
+        var rateLimited = 0
+        for run in runs {
+            #expect(run.status == 0, "\(run.output)")
+            guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
+                case .object(let report) = try JSONValue(parsing: Array(line.utf8)), case .number(let used)? = report["weight"]
+            else {
+                Issue.record("no report: \(run.output)")
+                continue
+            }
+            #expect(report["banned"] == .number(0), "\(line)")
+            weight += Int(used)
+            if case .number(let start)? = report["from"], case .number(let end)? = report["to"] {
+                (from, to) = (min(from, Int64(start)), max(to, Int64(end)))
+            }
+            if case .object(let windows)? = report["windows"] {
+                for (window, value) in windows {
+                    if case .number(let used) = value, let key = Int64(window) { byWindow[key, default: 0] += Int(used) }
+                }
+            }
+            if case .number(let count)? = report["rate_limited"] { rateLimited += Int(count) }
+            print("exchange load: \(line)")
+        }
+        // Every whole minute of the run: within 5% of the limit, never over it (by the clients'
+        // reckoning of which minute a reply came in, a request either way at the edges).
+        let whole = ((from / 60_000 + 1)..<(to / 60_000))
+        #expect(whole.count >= 9)
+        for window in whole {
+            let used = byWindow[window] ?? 0
+            #expect(used >= limit * 95 / 100 && used <= limit + 4, "minute \(window - from / 60_000): \(used) of \(limit)")
+        }
+        print("exchange load: \(weight) weight in \(to - from) ms; whole minutes \(whole.map { byWindow[$0] ?? 0 }); 429s \(rateLimited)")
     }
 }
