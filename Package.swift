@@ -49,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         // Hummingbird's HTTP types, named directly where a service sets headers of its own.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM drops with a warning
@@ -84,6 +85,7 @@ let package = Package(
                 "Binance", "EventBus", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings),
         .target(name: "CPosix"),
@@ -143,6 +145,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -174,7 +177,12 @@ let package = Package(
         service(
             "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Public")]),
-        service("ExchangeSimulator", extra: ["Binance", "EventBus", "Money", "PaperExchange", .product(name: "HTTPTypes", package: "swift-http-types")]),
+        service(
+            "ExchangeSimulator",
+            extra: [
+                "Binance", "EventBus", "Money", "PaperExchange", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ]),
         service(
             "Supervisor",
             extra: [
@@ -263,6 +271,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        .testTarget(name: "BinanceAdapterTests", dependencies: ["BinanceAdapter", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PaperExchangeTests", dependencies: ["PaperExchange", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(

@@ -76,14 +76,17 @@ public struct RequestBudget: Sendable, Equatable {
         return .go
     }
 
-    /// A reply's used counts (header name to count) at `now`: each window's count becomes at
-    /// least what the server reports.
-    public mutating func observe(used: [String: Int], at now: Int64) {
-        roll(to: now)
+    /// A reply's used counts (header name to count), for a request sent at `sent` and
+    /// answered at `received`: each window's count becomes at least what the server reports.
+    /// A reply whose window is in doubt (the request was in flight across a window's edge,
+    /// give or take the guard) corrects nothing: counted in the wrong window, a full minute
+    /// would stop the next one for nothing, or an empty one would let the full one overflow.
+    public mutating func observe(used: [String: Int], sent: Int64, received: Int64) {
+        roll(to: received)
         for (index, limit) in limits.enumerated() {
             guard let header = limit.header, let reported = used[header] ?? used[header.lowercased()] else { continue }
-            // The server's window at the reply; the budget's may still be the one before.
-            let serverWindow = now / limit.windowMilliseconds
+            let serverWindow = (sent - guardTime) / limit.windowMilliseconds
+            guard serverWindow == (received + guardTime) / limit.windowMilliseconds else { continue }
             if serverWindow == windows[index] {
                 counts[index] = max(counts[index], reported)
             } else if serverWindow == windows[index] + 1 {

@@ -203,3 +203,26 @@ extension BinanceClient {
         return result
     }
 }
+
+extension BinanceClient {
+    /// The account's trades on `symbol` from trade id `fromId` (`GET /api/v3/myTrades`).
+    public func trades(symbol: String, fromId: Int64?, limit: Int = 500) async throws(ExchangeError) -> [TradeReport] {
+        var parameters = [("symbol", symbol), ("limit", String(min(max(limit, 1), 1_000)))]
+        if let fromId { parameters.append(("fromId", String(fromId))) }
+        let reply = try await call(.GET, "myTrades", parameters, signed: true)
+        return try Self.list(reply, endpoint: "myTrades") { item, index throws(PayloadError) in
+            try TradeReport(item, name: "myTrades[\(index)]")
+        }
+    }
+
+    /// An order by the exchange's id; nil when the exchange does not know it.
+    public func order(symbol: String, orderId: Int64) async throws(ExchangeError) -> OrderReport? {
+        let reply: JSONValue
+        do {
+            reply = try await call(.GET, "order", [("symbol", symbol), ("orderId", String(orderId))], signed: true)
+        } catch .rejected(let error) where error.code == -2013 {
+            return nil
+        }
+        return try Self.read("order") { () throws(PayloadError) in try OrderReport(reply) }
+    }
+}

@@ -139,17 +139,23 @@ public final class BinanceClient: Sendable {
     /// A symbol's filters as `exchangeInfo` listed them.
     public func rules(for symbol: String) -> SymbolFilters? { state.withLock { $0.rules[symbol] } }
 
-    /// Measures the offset to the server's clock (`GET /api/v3/time`), taking the middle of
-    /// the round trip as the moment the server read its clock.
-    public func synchronizeClock() async throws(ExchangeError) {
-        let sent = clock.now()
-        let reply = try await call(.GET, "time", [], signed: false)
-        let received = clock.now()
-        guard case .object(let fields) = reply, case .number(let serverTime)? = fields["serverTime"] else {
-            throw .malformedReply(endpoint: "time", problem: "serverTime: missing")
+    /// Measures the offset to the server's clock (`GET /api/v3/time`) as NTP does: of a few
+    /// round trips, the shortest says the most (the server read its clock at its middle,
+    /// give or take half of it), so a reply delayed by a busy machine does not skew the clock
+    /// every window is reckoned by.
+    public func synchronizeClock(samples: Int = 5) async throws(ExchangeError) {
+        var best: (roundTrip: Int64, offset: Int64)?
+        for _ in 0..<max(samples, 1) {
+            let sent = clock.now()
+            let reply = try await call(.GET, "time", [], signed: false)
+            let received = clock.now()
+            guard case .object(let fields) = reply, case .number(let serverTime)? = fields["serverTime"] else {
+                throw .malformedReply(endpoint: "time", problem: "serverTime: missing")
+            }
+            let sample = (received - sent, Int64(serverTime) - (sent + received) / 2)
+            if best.map({ sample.0 < $0.roundTrip }) ?? true { best = sample }
         }
-        let offset = Int64(serverTime) - (sent + received) / 2
-        state.withLock { $0.offset = offset }
+        if let best { state.withLock { $0.offset = best.offset } }
     }
 
     /// Reachability and the budget, for the service's `/health`.
@@ -186,6 +192,7 @@ public final class BinanceClient: Sendable {
         var resynchronized = false
         while true {
             try await reserve(cost, endpoint: endpoint)
+            let sent = serverNow
             let answer = try await send(method, path, parameters, signed: signed, endpoint: endpoint)
             let now = serverNow
             let used = answer.headers.reduce(into: [String: Int]()) { used, header in
@@ -199,7 +206,7 @@ public final class BinanceClient: Sendable {
             let retryAfter = answer.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
             let jitter = Double.random(in: 0..<1)
             await budget.update { budget in
-                budget.observe(used: used, at: now)
+                budget.observe(used: used, sent: sent, received: now)
                 switch status {
                 case 429: budget.refused(retryAfter: retryAfter ?? 1_000, orders: error?.code == -1015, at: now, jitter: jitter)
                 case 418: budget.banned(until: now + (retryAfter ?? 120_000))

@@ -51,16 +51,27 @@ public struct ExchangeSimulatorService: VaktService {
                 "markets": "\(markets.symbols.map(\.name).joined(separator: ","))", "seed": "\(settings.seed)",
                 "clock_rate": "\(settings.clockRate)",
             ])
-        return ServiceParts(addRoutes: { router in
-            Self.addRoutes(to: router, markets: markets, desk: desk, credentials: credentials)
-            Self.addAdminRoutes(to: router, desk: desk, authenticator: authenticator, logger: context.logger)
-        })
+        let hub = StreamHub()
+        let pump = MarketPump(desk: desk, hub: hub, markets: markets)
+        let streams = WebSocketRoutes(hub: hub, desk: desk, markets: markets, credentials: credentials)
+        // One pump a step of the exchange's clock (in wall time, the step over the clock's rate).
+        let pumpInterval = max(settings.step / settings.clockRate, .milliseconds(10))
+        return ServiceParts(
+            addRoutes: { router in
+                Self.addRoutes(to: router, markets: markets, desk: desk, credentials: credentials, changed: { pump.pump() })
+                Self.addAdminRoutes(to: router, desk: desk, hub: hub, authenticator: authenticator, logger: context.logger)
+            },
+            backgroundServices: [PeriodicService(every: pumpInterval) { pump.pump() }],
+            webSocket: { request in streams.upgrade(request) })
     }
 
     typealias Handler = @Sendable (RequestParameters, inout PaperExchange, _ now: Int64) throws(BinanceError) -> JSONValue
 
+    /// - Parameter changed: called after a request that may have changed the account (a new
+    ///   order, a cancel), so its execution reports go out at once, not at the next step.
     static func addRoutes(
-        to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk, credentials: SignedRequest.Credentials?
+        to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk, credentials: SignedRequest.Credentials?,
+        changed: @escaping @Sendable () -> Void = {}
     ) {
         let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: desk.clock.now))
             .add(middleware: FaultMiddleware(desk: desk))
@@ -81,7 +92,9 @@ public struct ExchangeSimulatorService: VaktService {
                 case .failure(let error): return binance(error)
                 case .success(let signed):
                     let parameters = RequestParameters(values: signed.parameters)
-                    return reply(desk.at { exchange, now throws(BinanceError) in try handler(parameters, &exchange, now) })
+                    let result = desk.at { exchange, now throws(BinanceError) in try handler(parameters, &exchange, now) }
+                    if method != .get { changed() }
+                    return reply(result)
                 }
             }
         }
@@ -106,7 +119,7 @@ public struct ExchangeSimulatorService: VaktService {
 
     /// `/admin/faults` (control token): the faults in force, changed, cleared.
     static func addAdminRoutes(
-        to router: Router<BasicRequestContext>, desk: ExchangeDesk, authenticator: ControlAuthenticator, logger: Logger
+        to router: Router<BasicRequestContext>, desk: ExchangeDesk, hub: StreamHub, authenticator: ControlAuthenticator, logger: Logger
     ) {
         let admin = router.controlRoutes(authenticator)
         admin.get("/admin/faults") { _, _ in JSONResponse.make(.ok, desk.faults.withLock(\.json)) }
@@ -120,9 +133,18 @@ public struct ExchangeSimulatorService: VaktService {
             } catch {
                 return JSONResponse.error(.badRequest, "faults not changed", problems: error.problems)
             }
-            desk.faults.withLock { $0 = next }
-            logger.notice("paper exchange faults changed", metadata: ["faults": "\(next.json)"])
-            return JSONResponse.make(.ok, next.json)
+            var stored = next
+            (stored.disconnectStreams, stored.stallStreamsMilliseconds) = (false, 0)
+            desk.faults.withLock { $0 = stored }
+            if next.stallStreamsMilliseconds > 0 { hub.stall(for: .milliseconds(next.stallStreamsMilliseconds)) }
+            if next.disconnectStreams { hub.disconnectAll() }
+            logger.notice(
+                "paper exchange faults changed",
+                metadata: [
+                    "faults": "\(stored.json)", "disconnected_streams": "\(next.disconnectStreams)",
+                    "stalled_streams_ms": "\(next.stallStreamsMilliseconds)",
+                ])
+            return JSONResponse.make(.ok, stored.json)
         }
         admin.delete("/admin/faults") { _, _ in
             desk.faults.withLock { $0 = SimulatorFaults() }

@@ -40,21 +40,28 @@ struct SignedRequest {
             return .failure(.badSignature)
         }
         let parameters = decode(body).merging(decode(query)) { _, fromQuery in fromQuery }
+        if let error = untimely(parameters, now: now) { return .failure(error) }
+        return .success(SignedRequest(parameters: parameters))
+    }
+
+    /// Binance's time check: `timestamp` within `recvWindow` (default 5,000 ms, at most
+    /// 60,000) of the server's clock, and not a second or more ahead of it.
+    static func untimely(_ parameters: [String: String], now: Int64) -> BinanceError? {
         guard let timestampText = parameters["timestamp"], let timestamp = Int64(timestampText) else {
-            return .failure(.mandatory("timestamp"))
+            return .mandatory("timestamp")
         }
         let recvWindow: Int64
         if let text = parameters["recvWindow"] {
             guard let window = Double(text), window > 0, window <= 60_000 else {
-                return .failure(BinanceError(code: -1131, msg: "recvWindow must be less than 60000"))
+                return BinanceError(code: -1131, msg: "recvWindow must be less than 60000")
             }
             recvWindow = Int64(window)
         } else {
             recvWindow = 5_000
         }
-        if timestamp >= now + 1_000 { return .failure(.timestampAhead) }
-        if now - timestamp > recvWindow { return .failure(.outsideRecvWindow) }
-        return .success(SignedRequest(parameters: parameters))
+        if timestamp >= now + 1_000 { return .timestampAhead }
+        if now - timestamp > recvWindow { return .outsideRecvWindow }
+        return nil
     }
 
     /// `application/x-www-form-urlencoded` pairs (`+` is a space).
@@ -71,7 +78,7 @@ struct SignedRequest {
         return result
     }
 
-    private static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
         let (a, b) = (Array(left.utf8), Array(right.utf8))
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0

@@ -5,7 +5,7 @@ import Hummingbird
 /// failing exchange is exercised against the real thing: added latency on every API reply; new
 /// orders answered 503 before they execute; new orders executed and their reply replaced by
 /// Binance's "execution status unknown" (-1007), optionally after a hold, as when a reply is
-/// lost. Set from configuration (`paper_exchange.faults`) and changed at run time through the
+/// lost; every WebSocket closed; streams that stall. Set from configuration (`paper_exchange.faults`) and changed at run time through the
 /// control-token-guarded `/admin/faults`.
 struct SimulatorFaults: Sendable, Equatable {
     var latencyMilliseconds = 0
@@ -18,6 +18,9 @@ struct SimulatorFaults: Sendable, Equatable {
     /// How long a dropped order's reply is held before the -1007 goes out.
     var dropHoldMilliseconds = 0
     var ordersSeen = 0
+    /// One-shot stream faults, done when set: close every WebSocket; send nothing for a while.
+    var disconnectStreams = false
+    var stallStreamsMilliseconds = 0
 
     enum OrderFault: Equatable {
         case fail
@@ -67,6 +70,8 @@ struct SimulatorFaults: Sendable, Equatable {
         read("fail_next_orders", 0...1_000_000, into: &next.failNextOrders)
         read("drop_next_orders", 0...1_000_000, into: &next.dropNextOrders)
         read("drop_hold_ms", 0...600_000, into: &next.dropHoldMilliseconds)
+        read("stall_streams_ms", 0...600_000, into: &next.stallStreamsMilliseconds)
+        if reader.contains("disconnect_streams"), let disconnect = reader.bool("disconnect_streams") { next.disconnectStreams = disconnect }
         try reader.finish()
         return next
     }

@@ -31,13 +31,21 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
     let start = clock.now()
     let end = start + number("--duration-ms")
     var (weight, requests, banned, failed) = (0, 0, 0, 0)
-    /// Weight answered, by the minute window of the exchange's clock it was answered in.
+    /// Weight answered, by the minute window of the exchange's clock it was answered in, and
+    /// the wall-clock milliseconds spent in calls (waiting for the budget included) and in
+    /// the schedule's sleeps.
     var windows: [Int64: Int] = [:]
+    var inCalls: [Int64: Int] = [:]
+    var inSleeps: [Int64: Int] = [:]
     var due = start
     while clock.now() < end {
         // Asks on schedule; when the budget holds it back it falls behind and asks at once.
+        let sleepStart = ContinuousClock.now
         try? await clock.sleep(until: due)
+        inSleeps[clock.now() / 60_000, default: 0] += milliseconds(since: sleepStart)
         due += interval
+        let callStart = ContinuousClock.now
+        defer { inCalls[clock.now() / 60_000, default: 0] += milliseconds(since: callStart) }
         do {
             _ = try await client.lastPrice(symbol: "BTCUSDT")
             weight += 2
@@ -50,9 +58,16 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
             failed += 1
         }
     }
-    let byWindow = windows.keys.sorted().map { "\"\($0)\":\(windows[$0] ?? 0)" }.joined(separator: ",")
+    func json(_ values: [Int64: Int]) -> String { values.keys.sorted().map { "\"\($0)\":\(values[$0] ?? 0)" }.joined(separator: ",") }
+    let byWindow = json(windows)
     say(
         #"{"weight":\#(weight),"requests":\#(requests),"rate_limited":\#(rateLimited.withLock { $0 }),"banned":\#(banned),"#
-            + #""failed":\#(failed),"from":\#(start),"to":\#(clock.now()),"windows":{\#(byWindow)}}"#)
+            + #""failed":\#(failed),"from":\#(start),"to":\#(clock.now()),"windows":{\#(byWindow)},"#
+            + #""call_ms":{\#(json(inCalls))},"sleep_ms":{\#(json(inSleeps))}}"#)
     exit(0)
+}
+
+func milliseconds(since start: ContinuousClock.Instant) -> Int {
+    let elapsed = (ContinuousClock.now - start).components
+    return Int(elapsed.seconds * 1_000 + elapsed.attoseconds / 1_000_000_000_000_000)
 }

@@ -61,13 +61,16 @@ import Testing
         var budget = RequestBudget(limits: [Self.weight], guardTime: 100)
         let start: Int64 = 1_800_000_000_000
         #expect(budget.reserve(.init(weight: 10), at: start + 1_000) == .go)
-        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 95], at: start + 1_001)
+        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 95], sent: start + 1_000, received: start + 1_001)
         #expect(budget.reserve(.init(weight: 10), at: start + 1_002) == .wait(until: start + 60_100))
-        budget.observe(used: ["x-mbx-used-weight-1m": 3], at: start + 1_003)
+        budget.observe(used: ["x-mbx-used-weight-1m": 3], sent: start + 1_002, received: start + 1_003)
         #expect(budget.used(at: start + 1_004).first?.count == 95)
-        // A reply from the server's next window counts there.
-        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 99], at: start + 60_010)
-        #expect(budget.reserve(.init(weight: 2), at: start + 60_200) == .wait(until: start + 120_100))
+        // A reply from a request in flight across the minute's edge says nothing of either.
+        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 100], sent: start + 59_990, received: start + 60_300)
+        #expect(budget.reserve(.init(weight: 2), at: start + 60_400) == .go)
+        // One from well inside the next minute counts there.
+        budget.observe(used: ["X-MBX-USED-WEIGHT-1M": 99], sent: start + 61_000, received: start + 61_010)
+        #expect(budget.reserve(.init(weight: 2), at: start + 61_020) == .wait(until: start + 120_100))
     }
 
     @Test func a429PausesForRetryAfterThenBacksOffLongerEachTimeAndA418StopsEverything() {

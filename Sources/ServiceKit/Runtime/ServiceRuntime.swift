@@ -4,6 +4,7 @@ import EventBus
 import Foundation
 import HealthFormat
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import PolicyStore
@@ -79,6 +80,11 @@ public enum ServiceRuntime {
         let serviceLogger = logger
         let application = Application(
             responder: StartupResponder(service: kind.rawValue, standard: standard.buildResponder(), started: started),
+            // Plain HTTP/1.1, upgraded to a WebSocket where the service's parts accept it.
+            server: .http1WebSocketUpgrade { request, _, _ in
+                guard let upgrade = started.value?.parts.webSocket else { return .dontUpgrade }
+                return await upgrade(request)
+            },
             configuration: .init(address: .hostname(configuration.http.host, port: port), serverName: "vakt-\(kind.rawValue)"),
             onServerRunning: { _ in
                 serviceLogger.info("serving", metadata: ["address": "\(address)", "version": "\(VaktVersion.current)"])

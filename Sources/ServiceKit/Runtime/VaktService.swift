@@ -5,6 +5,7 @@
 
 import HealthFormat
 import Hummingbird
+import HummingbirdWebSocket
 import ServiceLifecycle
 import VaktConfig
 
@@ -57,6 +58,12 @@ public struct ServiceParts: Sendable {
     /// Turns the process's own health report into what `/health` serves; the supervisor adds
     /// the whole system's. nil serves the process's own.
     public var aggregateHealth: (@Sendable (_ own: HealthReport) async -> HealthReport)?
+    /// Answers a WebSocket upgrade request: the handler of the connection, or `.dontUpgrade`
+    /// (the request is then served as plain HTTP). nil: the service serves no WebSocket.
+    public var webSocket: WebSocketUpgrade?
+
+    public typealias WebSocketUpgrade =
+        @Sendable (HTTPRequest) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
 
     public init(
         addRoutes: @escaping @Sendable (Router<BasicRequestContext>) throws -> Void = { _ in },
@@ -66,7 +73,8 @@ public struct ServiceParts: Sendable {
         statusUpdates: AsyncStream<String>? = nil,
         isMakingProgress: @escaping @Sendable () -> Bool = { true },
         renderMetrics: (@Sendable (_ own: [UInt8]) async -> [UInt8])? = nil,
-        aggregateHealth: (@Sendable (_ own: HealthReport) async -> HealthReport)? = nil
+        aggregateHealth: (@Sendable (_ own: HealthReport) async -> HealthReport)? = nil,
+        webSocket: WebSocketUpgrade? = nil
     ) {
         self.addRoutes = addRoutes
         self.healthChecks = healthChecks
@@ -76,5 +84,6 @@ public struct ServiceParts: Sendable {
         self.isMakingProgress = isMakingProgress
         self.renderMetrics = renderMetrics
         self.aggregateHealth = aggregateHealth
+        self.webSocket = webSocket
     }
 }
