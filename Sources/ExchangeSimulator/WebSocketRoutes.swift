@@ -58,16 +58,26 @@ struct WebSocketRoutes: Sendable {
     private func marketStreams(
         _ streams: Set<String>, combined: Bool, _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
     ) async throws {
-        let (id, messages) = hub.subscribe(streams) { channel, data in
-            combined ? #"{"stream":"\#(channel)","data":\#(data)}"# : data
-        }
+        try await serve(
+            streams, wrap: { channel, data in combined ? #"{"stream":"\#(channel)","data":\#(data)}"# : data }, inbound, outbound,
+            answer: answerStreamRequest)
+    }
+
+    /// One connection: what the hub sends its subscription goes out, each text request is
+    /// answered with `answer`, until either side ends (the hub ends it for a disconnect fault).
+    private func serve(
+        _ channels: Set<String>, wrap: @escaping @Sendable (_ channel: String, _ data: String) -> String,
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter,
+        answer: @escaping @Sendable (_ request: String, _ subscriber: Int) -> String
+    ) async throws {
+        let (id, messages) = hub.subscribe(channels, wrap: wrap)
         defer { hub.unsubscribe(id) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { for await message in messages { try await outbound.write(.text(message)) } }
             group.addTask {
                 for try await message in inbound.messages(maxSize: 1 << 16) {
                     guard case .text(let text) = message else { continue }
-                    try await outbound.write(.text(answerStreamRequest(text, subscriber: id)))
+                    try await outbound.write(.text(answer(text, id)))
                 }
             }
             try await group.next()
@@ -107,19 +117,7 @@ struct WebSocketRoutes: Sendable {
     /// `userDataStream.subscribe.signature` (then the account's events arrive as
     /// `{"subscriptionId": 0, "event": …}`) and `userDataStream.unsubscribe`.
     private func webSocketAPI(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async throws {
-        let (id, messages) = hub.subscribe([]) { _, data in data }
-        defer { hub.unsubscribe(id) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { for await message in messages { try await outbound.write(.text(message)) } }
-            group.addTask {
-                for try await message in inbound.messages(maxSize: 1 << 16) {
-                    guard case .text(let text) = message else { continue }
-                    try await outbound.write(.text(answerAPIRequest(text, subscriber: id)))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        try await serve([], wrap: { _, data in data }, inbound, outbound, answer: answerAPIRequest)
     }
 
     private func answerAPIRequest(_ text: String, subscriber: Int) -> String {
