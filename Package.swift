@@ -134,6 +134,7 @@ let package = Package(
                 "PolicyStore",
                 "SystemdNotify",
                 "RedisClient",
+                "Binance", "BinanceAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

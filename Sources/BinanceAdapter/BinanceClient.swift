@@ -61,6 +61,8 @@ public final class BinanceClient: Sendable {
         var rules: [String: SymbolFilters] = [:]
         var lastAnswer: Int64?
         var lastFailure: String?
+        /// The last reply's used counts, and when its request was sent and answered.
+        var lastUsed: (counts: [String: Int], sent: Int64, received: Int64)?
     }
 
     let settings: Settings
@@ -125,6 +127,11 @@ public final class BinanceClient: Sendable {
             }
         }
         budget.adopt(rateLimits)
+        // What the server counted until now (this client's start-up among it), under the
+        // limits now known.
+        if let last = state.withLock(\.lastUsed) {
+            await budget.update { $0.observe(used: last.counts, sent: last.sent, received: last.received) }
+        }
         metrics.announce(rateLimits)
         state.withLock { $0.rules = rules }
         logger.info(
@@ -177,6 +184,9 @@ public final class BinanceClient: Sendable {
             used: budgetState.0, now: now)
     }
 
+    /// Reports the budget's use as gauges (`vakt_exchange_used` beside `vakt_exchange_limit`).
+    public func recordUsage(_ used: [(limit: RateLimit, count: Int)]) { metrics.used(used) }
+
     // MARK: - One request
 
     /// Sends one request within the budget and answers its JSON: waits for room in the
@@ -205,6 +215,7 @@ public final class BinanceClient: Sendable {
             let error = status == 200 ? nil : Self.binanceError(answer.body, status: status)
             let retryAfter = answer.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
             let jitter = Double.random(in: 0..<1)
+            state.withLock { $0.lastUsed = (used, sent, now) }
             await budget.update { budget in
                 budget.observe(used: used, sent: sent, received: now)
                 switch status {

@@ -88,9 +88,30 @@ public struct PostgresSettings: Sendable {
     public var connectTimeout: Duration
 }
 
+extension VaktConfiguration {
+    /// The exchange's clock for its clients: the paper exchange's (which may run fast, for
+    /// soak tests) in paper mode, the wall clock otherwise.
+    public var exchangeClock: (origin: Int64?, rate: Int) {
+        system.mode == .paper ? (paperExchange.clockOrigin, paperExchange.clockRate) : (nil, 1)
+    }
+}
+
 public struct ExchangeSettings: Sendable {
     /// Base URL of the Binance-compatible REST API: the simulator in paper mode.
     public var baseURL: String
+    /// Binance's WebSocket API (user data stream) and market streams; by default the base
+    /// URL's host with `ws://` (`wss://` for `https://`), as the paper exchange serves them.
+    public var webSocketAPIURL: String
+    public var streamURL: String
+    public var recvWindow: Duration
+    public var requestTimeout: Duration
+    /// The request budget every process on the host shares (Binance's limits are per IP).
+    public var budgetFile: String
+    /// How far the server's clock may be from this host's reckoning of it.
+    public var budgetGuard: Duration
+    /// The secrets holding the API key and its HMAC secret.
+    public var apiKeySecret: String
+    public var apiSecretSecret: String
 }
 
 public struct SupervisorSettings: Sendable {
@@ -161,7 +182,17 @@ extension VaktConfiguration {
         let exchangeSection = root.section("exchange")
         let baseURL =
             exchangeSection.optionalHTTPURL("base_url") ?? "http://127.0.0.1:\(ServiceKind.exchangeSim.defaultPort)"
-        exchange = ExchangeSettings(baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        let webSocketBase = base.replacingOccurrences(of: "https://", with: "wss://").replacingOccurrences(of: "http://", with: "ws://")
+        exchange = ExchangeSettings(
+            baseURL: base, webSocketAPIURL: exchangeSection.optionalString("websocket_api_url") ?? webSocketBase + "/ws-api/v3",
+            streamURL: exchangeSection.optionalString("stream_url") ?? webSocketBase,
+            recvWindow: exchangeSection.duration("recv_window", default: .seconds(5), in: .milliseconds(100)...(.seconds(60))),
+            requestTimeout: exchangeSection.duration("request_timeout", default: .seconds(10), in: .milliseconds(100)...(.seconds(120))),
+            budgetFile: exchangeSection.optionalString("budget_file") ?? system.stateDirectory + "/exchange-budget",
+            budgetGuard: exchangeSection.duration("budget_guard", default: .milliseconds(100), in: .zero...(.seconds(5))),
+            apiKeySecret: exchangeSection.string("api_key_secret", default: "exchange-api-key"),
+            apiSecretSecret: exchangeSection.string("api_secret_secret", default: "exchange-api-secret"))
         exchangeSection.finish()
         paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
 

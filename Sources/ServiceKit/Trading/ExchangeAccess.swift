@@ -1,0 +1,121 @@
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import HealthFormat
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VaktConfig
+
+/// A trading service's way to the exchange: the Binance adapter built from the configuration
+/// and the secrets, on the host's shared request budget, connected at start-up (retrying until
+/// the exchange answers), with its state in `/health`; and a ban (418), which stops all
+/// trading for hours, turned into an ESS trip request to the risk service and an event.
+///
+/// Run it as a background service; ``client`` is usable once ``isConnected``.
+public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
+    public let client: BinanceClient
+    private let connected = Mutex(false)
+    private let logger: Logger
+
+    public init(context: ServiceContext) throws {
+        let configuration = context.configuration
+        let settings = configuration.exchange
+        let key = context.secrets.secret(named: settings.apiKeySecret)
+        let secret = context.secrets.secret(named: settings.apiSecretSecret)
+        let credentials = key.flatMap { key in secret.map { BinanceClient.Credentials(apiKey: key.value, secret: $0.value) } }
+        if credentials == nil {
+            context.logger.warning(
+                "no exchange API key; only public market data can be read",
+                metadata: ["secrets": "\(settings.apiKeySecret), \(settings.apiSecretSecret)"])
+        }
+        let budget = try SharedRequestBudget(path: settings.budgetFile, guardTime: settings.budgetGuard.milliseconds)
+        let risk = RiskClient(
+            ControlClient(
+                baseURL: "http://\(configuration.http.host):\(configuration.service(.risk).port ?? ServiceKind.risk.defaultPort)",
+                token: context.secrets.secret(named: configuration.ess.controlTokenSecret),
+                tokenSecret: configuration.ess.controlTokenSecret))
+        let events = context.events
+        let source = "\(configuration.system.instance)/\(context.kind.rawValue)/exchange"
+        let logger = context.logger
+        self.logger = logger
+        client = BinanceClient(
+            settings: .init(
+                baseURL: settings.baseURL, recvWindow: settings.recvWindow.milliseconds, requestTimeout: settings.requestTimeout),
+            credentials: credentials, http: context.httpClient, budget: budget,
+            clock: ScaledClock(origin: configuration.exchangeClock.origin ?? ScaledClock.wall(), rate: configuration.exchangeClock.rate),
+            logger: logger,
+            incidents: { incident in
+                guard case .banned(let until, let message) = incident else { return }
+                await Self.reportBan(until: until, message: message, risk: risk, events: events, source: source, logger: logger)
+            })
+    }
+
+    /// A ban stops every request until it ends: trading cannot go on, so the ESS trips.
+    public static func reportBan(until: Int64, message: String, risk: RiskClient, events: EventPublisher?, source: String, logger: Logger)
+        async
+    {
+        let reason = "the exchange banned this IP (HTTP 418) until \(Date(timeIntervalSince1970: Double(until) / 1000)): \(message)"
+        if let events {
+            let request = ESSTripRequested(
+                rule: "exchange-banned", condition: "HTTP 418 from the exchange", reason: reason, since: Date(), source: source)
+            try? await events.publish(EventEnvelope(request, source: source))
+        }
+        do {
+            _ = try await risk.change(.trip, reason: reason, source: source)
+            logger.critical("ESS trip requested: exchange ban", metadata: ["until": "\(until)"])
+        } catch {
+            logger.critical("could not ask the risk service for an ESS trip after an exchange ban", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public var isConnected: Bool { connected.withLock { $0 } }
+
+    /// Connects (exchangeInfo, the clock), 1 s doubling to 30 s between attempts, then
+    /// stays until shutdown.
+    public func run() async throws {
+        var delay = Duration.seconds(1)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await client.connect()
+                connected.withLock { $0 = true }
+                break
+            } catch {
+                logger.warning("exchange not reachable; retrying", metadata: ["error": "\(error)", "retry_ms": "\(delay.milliseconds)"])
+                let wait = delay
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+        try? await gracefulShutdown()
+    }
+
+    /// `exchange:budget` in `/health`: fails while banned, warns until connected, otherwise
+    /// passes with the most used limit's share.
+    public var healthCheck: any HealthCheck { BudgetCheck(access: self) }
+
+    struct BudgetCheck: HealthCheck {
+        let access: ExchangeAccess
+        let key = "exchange:budget"
+        let componentType = "system"
+
+        func measure() async throws -> HealthMeasurement {
+            let status = await access.client.status()
+            access.client.recordUsage(status.used)
+            let usage = status.used.map {
+                "\($0.limit.kind.rawValue)/\($0.limit.intervalNum)\($0.limit.interval.rawValue) \($0.count)/\($0.limit.limit)"
+            }
+            .joined(separator: ", ")
+            if status.bannedUntil > status.now {
+                return HealthMeasurement(status: .fail, output: "banned by the exchange (418) until \(status.bannedUntil)")
+            }
+            guard access.isConnected else {
+                return HealthMeasurement(status: .warn, output: "not connected to the exchange: \(status.lastFailure ?? "connecting")")
+            }
+            let share = status.used.map { Double($0.count) / Double(max($0.limit.limit, 1)) * 100 }.max() ?? 0
+            let paused = status.pausedUntil > status.now ? "; paused after a 429 until \(status.pausedUntil)" : ""
+            return HealthMeasurement(status: paused.isEmpty ? .pass : .warn, value: share, unit: "%", output: usage + paused)
+        }
+    }
+}
