@@ -236,6 +236,13 @@ let package = Package(
             path: "Benchmarks/ESSBench",
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "ExchangeBench",
+            dependencies: [
+                "Binance", "BinanceAdapter", "EventBus", "Money", "PaperExchange", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ExchangeBench", exclude: ["bench_ccxt_sign.py"], swiftSettings: swiftSettings),
+        .executableTarget(
             name: "MoneyBench", dependencies: ["Money"], path: "Benchmarks/MoneyBench", exclude: ["bench_decimal.py"],
             swiftSettings: swiftSettings),
         .target(

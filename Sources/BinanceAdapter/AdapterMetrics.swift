@@ -5,12 +5,26 @@ import Metrics
 /// budget, 429s, bans, reconciliations, and the limits announced (the used counts are
 /// reported from the budget by the service's health and metrics refresh).
 struct AdapterMetrics: Sendable {
+    /// Every counter an alert rule reads exists from the start, at zero, so that `increase()`
+    /// sees its first step.
+    init() {
+        Counter(label: "vakt_exchange_bans_total").increment(by: 0)
+        for code in ["-1003", "-1015"] {
+            Counter(label: "vakt_exchange_rate_limited_total", dimensions: [("code", code)]).increment(by: 0)
+        }
+        for outcome in ["found", "not_placed", "unknown"] {
+            Counter(label: "vakt_exchange_reconciliations_total", dimensions: [("outcome", outcome)]).increment(by: 0)
+        }
+        FloatingPointCounter(label: "vakt_exchange_budget_wait_seconds_total").increment(by: 0)
+    }
+
     func requests(endpoint: String, outcome: String) {
         Counter(label: "vakt_exchange_requests_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)]).increment()
     }
 
+    /// Time spent waiting for room in the budget, in seconds of the exchange's clock.
     func waited(milliseconds: Int64) {
-        Counter(label: "vakt_exchange_budget_wait_milliseconds_total").increment(by: max(milliseconds, 0))
+        FloatingPointCounter(label: "vakt_exchange_budget_wait_seconds_total").increment(by: Double(max(milliseconds, 0)) / 1_000)
     }
 
     func rateLimited(code: Int) {

@@ -59,3 +59,46 @@ extension BinanceClient {
         }
     }
 }
+
+/// The order book's best levels (`GET /api/v3/depth`).
+public struct BookDepth: Sendable, Equatable {
+    public var lastUpdateId: Int64
+    public var bids: [(price: Price, qty: Quantity)]
+    public var asks: [(price: Price, qty: Quantity)]
+
+    public static func == (left: BookDepth, right: BookDepth) -> Bool {
+        left.lastUpdateId == right.lastUpdateId && left.bids.elementsEqual(right.bids, by: ==)
+            && left.asks.elementsEqual(right.asks, by: ==)
+    }
+}
+
+extension BinanceClient {
+    /// The book's best `limit` levels a side (5, 10, 20, 50, 100, 500, 1000 or 5000 on Binance;
+    /// the weight grows with it).
+    public func depth(symbol: String, limit: Int = 100) async throws(ExchangeError) -> BookDepth {
+        let reply = try await call(.GET, "depth", [("symbol", symbol), ("limit", String(min(max(limit, 1), 5_000)))], signed: false)
+        return try Self.read("depth") { () throws(PayloadError) in
+            let reader = try PayloadReader(reply, name: "depth")
+            let id = reader.int("lastUpdateId")
+            func side(_ key: String) -> [(price: Price, qty: Quantity)]? {
+                reader.reading(key) { value throws(PayloadError) in
+                    guard case .array(let rows) = value else { throw PayloadError(problems: ["\(key): expected a list"]) }
+                    var levels: [(price: Price, qty: Quantity)] = []
+                    for (index, row) in rows.enumerated() {
+                        guard case .array(let pair) = row, pair.count == 2, case .string(let price) = pair[0],
+                            case .string(let qty) = pair[1],
+                            let parsedPrice = try? Price(parsing: price), let parsedQty = try? Quantity(parsing: qty)
+                        else { throw PayloadError(problems: ["\(key)[\(index)]: expected [\"price\", \"qty\"]"]) }
+                        levels.append((parsedPrice, parsedQty))
+                    }
+                    return levels
+                }
+            }
+            let bids = side("bids")
+            let asks = side("asks")
+            try reader.finish(allowing: true)
+            guard let id, let bids, let asks else { throw PayloadError(problems: ["depth: incomplete"]) }
+            return BookDepth(lastUpdateId: Int64(id), bids: bids, asks: asks)
+        }
+    }
+}

@@ -52,22 +52,7 @@ extension BinanceClient {
         guard let filters = rules(for: intent.symbol) else {
             throw state.withLock(\.rules).isEmpty ? .notConnected : .invalidRequest("unknown symbol \(intent.symbol)")
         }
-        let asked = OrderTerms(
-            symbol: intent.symbol, side: intent.side, type: intent.type, quantity: intent.quantity, quoteQuantity: intent.quoteQuantity,
-            price: intent.price)
-        let terms: OrderTerms
-        switch filters.conform(asked, referencePrice: intent.referencePrice, openOrders: intent.openOrders) {
-        case .success(let conformed): terms = conformed
-        case .failure(let failure): throw .refusedLocally(failure)
-        }
-        var parameters = [("symbol", terms.symbol), ("side", terms.side.rawValue), ("type", terms.type.rawValue)]
-        if terms.type == .limit { parameters.append(("timeInForce", (intent.timeInForce ?? .gtc).rawValue)) }
-        if let quantity = terms.quantity {
-            parameters.append(("quantity", Self.text(quantity.value, grid: filters.lotSize?.stepSize.value)))
-        }
-        if let quote = terms.quoteQuantity { parameters.append(("quoteOrderQty", quote.value.description)) }
-        if let price = terms.price { parameters.append(("price", Self.text(price.value, grid: filters.price?.tickSize.value))) }
-        parameters += [("newClientOrderId", intent.clientOrderId), ("newOrderRespType", "FULL")]
+        let parameters = try Self.orderParameters(intent, filters: filters)
         do {
             let reply = try await call(.POST, "order", parameters, signed: true)
             do {
@@ -83,6 +68,28 @@ extension BinanceClient {
                 metadata: ["client_order_id": "\(intent.clientOrderId)", "reason": "\(reason)"])
         }
         return try await reconcile(symbol: intent.symbol, clientOrderId: intent.clientOrderId)
+    }
+
+    /// A new order's parameters as Binance reads them: the intent conformed to the symbol's
+    /// filters (or refused naming the filter), amounts at the grid's places.
+    public static func orderParameters(_ intent: OrderIntent, filters: SymbolFilters) throws(ExchangeError) -> [(String, String)] {
+        let asked = OrderTerms(
+            symbol: intent.symbol, side: intent.side, type: intent.type, quantity: intent.quantity, quoteQuantity: intent.quoteQuantity,
+            price: intent.price)
+        let terms: OrderTerms
+        switch filters.conform(asked, referencePrice: intent.referencePrice, openOrders: intent.openOrders) {
+        case .success(let conformed): terms = conformed
+        case .failure(let failure): throw .refusedLocally(failure)
+        }
+        var parameters = [("symbol", terms.symbol), ("side", terms.side.rawValue), ("type", terms.type.rawValue)]
+        if terms.type == .limit { parameters.append(("timeInForce", (intent.timeInForce ?? .gtc).rawValue)) }
+        if let quantity = terms.quantity {
+            parameters.append(("quantity", text(quantity.value, grid: filters.lotSize?.stepSize.value)))
+        }
+        if let quote = terms.quoteQuantity { parameters.append(("quoteOrderQty", quote.value.description)) }
+        if let price = terms.price { parameters.append(("price", text(price.value, grid: filters.price?.tickSize.value))) }
+        parameters += [("newClientOrderId", intent.clientOrderId), ("newOrderRespType", "FULL")]
+        return parameters
     }
 
     /// Looks an order up by its client order id until its outcome is known: found (with its

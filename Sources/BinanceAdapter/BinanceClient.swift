@@ -303,14 +303,11 @@ public final class BinanceClient: Sendable {
     private func send(_ method: HTTPMethod, _ path: String, _ parameters: [(String, String)], signed: Bool, endpoint: String)
         async throws(ExchangeError) -> Answer
     {
-        var pairs = parameters
+        var encoded = Self.encode(parameters)
         if signed {
             guard let credentials else { throw .invalidRequest("\(endpoint) needs the exchange API key and secret") }
-            pairs += [("recvWindow", String(settings.recvWindow)), ("timestamp", String(serverNow))]
-            let payload = Self.encode(pairs)
-            pairs.append(("signature", RequestSignature.sign(payload, secret: credentials.secret)))
+            encoded = Self.signed(parameters, secret: credentials.secret, recvWindow: settings.recvWindow, timestamp: serverNow)
         }
-        let encoded = Self.encode(pairs)
         var request = HTTPClientRequest(url: settings.baseURL + path + (method == .POST || encoded.isEmpty ? "" : "?" + encoded))
         request.method = method
         if let credentials { request.headers.add(name: "X-MBX-APIKEY", value: credentials.apiKey) }
@@ -331,6 +328,13 @@ public final class BinanceClient: Sendable {
         }
     }
 
+    /// A `SIGNED` request's parameter string: the parameters, `recvWindow`, `timestamp`, then
+    /// the HMAC-SHA256 `signature` of all before it.
+    public static func signed(_ parameters: [(String, String)], secret: String, recvWindow: Int64, timestamp: Int64) -> String {
+        let payload = encode(parameters + [("recvWindow", String(recvWindow)), ("timestamp", String(timestamp))])
+        return payload + "&signature=" + RequestSignature.sign(payload, secret: secret)
+    }
+
     /// `application/x-www-form-urlencoded`, as Binance signs it: names and values with every
     /// byte outside the unreserved set percent-encoded.
     static func encode(_ pairs: [(String, String)]) -> String {
@@ -339,16 +343,19 @@ public final class BinanceClient: Sendable {
 
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
 
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
     static func escape(_ text: String) -> String {
-        var result = ""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             if unreserved.contains(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
+                bytes.append(byte)
             } else {
-                result += String(format: "%%%02X", byte)
+                bytes += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]]
             }
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Binance's `{code, msg}` error body.

@@ -70,7 +70,8 @@ struct MarketState: Sendable {
         updateId += 1
     }
 
-    mutating func print(_ trade: MarketTrade) throws(FixedDecimalError) {
+    /// Records a trade on the tape and in the klines.
+    mutating func addToTape(_ trade: MarketTrade) throws(FixedDecimalError) {
         let ticks = try Tick.count(of: trade.price, tickSize: symbol.tickSize, rounding: .halfEven)
         let quote = try trade.qty.value.multiplied(by: trade.price.value)
         try seconds.record(time: trade.time, ticks: ticks, qty: trade.qty.value, quote: quote, takerBought: !trade.buyerIsMaker)

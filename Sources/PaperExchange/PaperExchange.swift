@@ -121,7 +121,7 @@ public struct PaperExchange: Sendable {
         var flow = Quantity(FixedDecimal(units: symbol.stepSize.value.units * Int128(Int.random(in: 1...units, using: &generator))))
         // The market's own trade this step, at the mid.
         try exact {
-            try market.print(
+            try market.addToTape(
                 MarketTrade(
                     id: nextTradeId, price: market.price(market.mid), qty: flow, time: time,
                     buyerIsMaker: Bool.random(using: &generator)))
@@ -358,7 +358,7 @@ public struct PaperExchange: Sendable {
         trades.append(trade)
         if trades.count > Self.tradeCapacity + Self.tradeCapacity / 4 { trades.removeFirst(trades.count - Self.tradeCapacity) }
         try exact {
-            try market.print(MarketTrade(id: trade.id, price: price, qty: qty, time: time, buyerIsMaker: isMaker == trade.isBuyer))
+            try market.addToTape(MarketTrade(id: trade.id, price: price, qty: qty, time: time, buyerIsMaker: isMaker == trade.isBuyer))
         }
         return trade
     }

@@ -99,6 +99,14 @@ import VaktTesting
             try await client.place(
                 OrderIntent(symbol: "BTCUSDT", side: .buy, type: .market, quantity: Quantity(1, scale: 3), clientOrderId: "no spaces"))
         }
+        // The book and the market as the adapter reads them.
+        let book = try await client.depth(symbol: "BTCUSDT", limit: 5)
+        #expect(book.bids.count == 5 && book.asks.count == 5)
+        #expect(book.bids[0].price < book.asks[0].price)
+        let top = try await client.bookTop(symbol: "BTCUSDT")
+        #expect(top.bidPrice < top.askPrice && top.bidQty > .zero)
+        let klines = try await client.klines(symbol: "BTCUSDT", interval: "1s", limit: 3)
+        #expect(klines.allSatisfy { $0.low <= $0.open && $0.open <= $0.high })
         // Only the first reached the exchange.
         #expect(try await client.openOrders(symbol: "BTCUSDT").map(\.clientOrderId) == ["vakt-grid-1"])
         #expect(try await client.order(symbol: "BTCUSDT", clientOrderId: "vakt-grid-2") == nil)
