@@ -28,7 +28,7 @@ for index in range(count):
     price = (6400000 + index % 1000) / 100
     request = exchange.create_order_request("BTC/USDT", "limit", side, amount, price,
                                             {"timeInForce": "IOC", "newClientOrderId": f"bench-{index}"})
-    signed = exchange.sign("order", "private", "POST", request)
+    signed = exchange.sign("order", ["private"], "POST", request)
     checksum += len(signed["body"])
 elapsed = time.perf_counter() - start
 print(f"ccxt_sign_ns_per_request {elapsed / count * 1e9:.0f}")

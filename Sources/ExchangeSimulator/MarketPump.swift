@@ -41,29 +41,33 @@ final class MarketPump: Sendable {
         }
     }
 
-    func pump() {
-        let batch = desk.at { exchange, now throws(BinanceError) in try self.collect(&exchange, now: now) }
+    /// Sends what happened since the last pump; `marketData: false` sends only the account's
+    /// execution reports (after an order, so they need not wait for the next step).
+    func pump(marketData: Bool = true) {
+        let batch = desk.at { exchange, now throws(BinanceError) in try self.collect(&exchange, now: now, marketData: marketData) }
         guard case .success(let batch) = batch else { return }
         for message in batch.messages {
             hub.publish(message.channel, String(decoding: message.data.encoded(), as: UTF8.self))
         }
     }
 
-    private func collect(_ exchange: inout PaperExchange, now: Int64) throws(BinanceError) -> Batch {
+    private func collect(_ exchange: inout PaperExchange, now: Int64, marketData: Bool) throws(BinanceError) -> Batch {
         var batch = Batch()
         try cursor.withLock { cursor throws(BinanceError) in
             let (reports, _) = exchange.reports(after: cursor.reports)
             var sequence = cursor.reports
-            for report in reports {
+            let userWanted = hub.isWanted(StreamHub.userChannel)
+            for report in reports where userWanted {
                 sequence += 1
                 batch.messages.append(
                     (StreamHub.userChannel, StreamMessages.userEvent(StreamMessages.executionReport(report, sequence: sequence))))
             }
-            if !reports.isEmpty {
+            if !reports.isEmpty, userWanted {
                 batch.messages.append(
                     (StreamHub.userChannel, StreamMessages.userEvent(StreamMessages.accountPosition(exchange.accountBalances, at: now))))
             }
             cursor.reports = exchange.reportsDropped + exchange.reports.count
+            guard marketData else { return }
             for symbol in markets.symbols {
                 let name = symbol.name
                 let prefix = name.lowercased()
@@ -72,11 +76,14 @@ final class MarketPump: Sendable {
                     // The first pump starts from the present.
                     cursor.trades[name] = try exchange.tape(symbol: name, after: 0).last?.id ?? 0
                 } else {
-                    for trade in tape { batch.messages.append((prefix + "@trade", StreamMessages.trade(trade, symbol: name))) }
+                    if hub.isWanted(prefix + "@trade") {
+                        for trade in tape { batch.messages.append((prefix + "@trade", StreamMessages.trade(trade, symbol: name))) }
+                    }
                     if let last = tape.last { cursor.trades[name] = last.id }
                 }
                 for interval in Self.klineIntervals {
                     let channel = "\(prefix)@kline_\(interval)"
+                    guard hub.isWanted(channel) else { continue }
                     let candles = try exchange.klines(symbol: name, interval: interval, startTime: nil, endTime: nil, limit: 2)
                     guard let current = candles.last else { continue }
                     // A kline that just closed goes out once more, closed.
@@ -96,6 +103,7 @@ final class MarketPump: Sendable {
                         ))
                     cursor.klines[channel] = current.openTime
                 }
+                guard hub.isWanted(prefix + "@bookTicker") else { continue }
                 let book = try exchange.book(symbol: name, limit: 1)
                 if cursor.books[name].map({ $0.bids != book.bids || $0.asks != book.asks }) ?? true {
                     batch.messages.append((prefix + "@bookTicker", StreamMessages.bookTicker(book, symbol: name)))
