@@ -58,7 +58,8 @@ public struct ExchangeSimulatorService: VaktService {
         let pumpInterval = max(settings.step / settings.clockRate, .milliseconds(10))
         return ServiceParts(
             addRoutes: { router in
-                Self.addRoutes(to: router, markets: markets, desk: desk, credentials: credentials, changed: { pump.pump(marketData: false) })
+                Self.addRoutes(
+                    to: router, markets: markets, desk: desk, credentials: credentials, changed: { pump.pump(marketData: false) })
                 Self.addAdminRoutes(to: router, desk: desk, hub: hub, authenticator: authenticator, logger: context.logger)
             },
             backgroundServices: [PeriodicService(every: pumpInterval) { pump.pump() }],

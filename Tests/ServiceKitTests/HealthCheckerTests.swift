@@ -41,7 +41,8 @@ struct FixedCheck: HealthCheck {
     @Test func thrownErrorBecomesFailWithItsText() async {
         let checker = HealthChecker(
             checks: [FixedCheck(key: "redis:responseTime", delay: .zero, outcome: .failure(FixedCheck.TestFailure()))],
-            timeout: .seconds(1), serviceId: "test", version: "1")
+            // Generous: the check answers at once, and a loaded machine may still be slow to run it.
+            timeout: .seconds(60), serviceId: "test", version: "1")
         let report = await checker.report()
         #expect(report.checks["redis:responseTime"]?.first?.output == "connection refused")
         #expect(report.httpStatusCode == 503)
@@ -52,7 +53,7 @@ struct FixedCheck: HealthCheck {
             checks: [
                 FixedCheck(key: "gateway:responseTime", delay: .zero, outcome: .success(HealthMeasurement(status: .warn, output: "slow")))
             ],
-            timeout: .seconds(1), serviceId: "test", version: "1")
+            timeout: .seconds(60), serviceId: "test", version: "1")
         let report = await checker.report()
         #expect(report.status == .warn)
         #expect(report.httpStatusCode == 200)

@@ -316,4 +316,61 @@ import VaktTesting
         #expect(btc == 2.001998)
         #expect((99_800...99_900).contains(usdt), "\(usdt)")
     }
+
+    /// A market replayed from a Binance kline file trades at the file's prices; a file that
+    /// cannot be read stops start-up naming it.
+    @Test func aReplayedKlineFileDrivesThePriceAndABadOneIsNamed() async throws {
+        let redis = try RedisServer()
+        try await redis.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vakt-replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("BTCUSDT-1m.csv")
+        try "1700000000000,50000.00,50000.00,50000.00,50000.00,1,1700000059999,0,0,0,0,0\n".write(
+            to: file, atomically: true, encoding: .utf8)
+        let simulator = try ServiceInstance(
+            .exchangeSim, redisPort: redis.port, postgres: nil,
+            sections: "paper_exchange:\n  markets:\n    BTCUSDT: { replay_file: \(file.path) }\n", environment: [:])
+        defer { Task { await simulator.stop() } }
+        try await simulator.waitUntilReady()
+        let price = try JSONValue(parsing: try await HTTPProbe.get(simulator.url("/api/v3/ticker/price?symbol=BTCUSDT")).body)
+        #expect(Self.field(price, "price") == .string("50000.00000000"), "\(price)")
+        let info = try await HTTPProbe.get(simulator.url("/api/v3/exchangeInfo"))
+        #expect(!info.text.contains("ETHUSDT"), "the configured markets replace the defaults")
+
+        let broken = directory.appendingPathComponent("broken.csv")
+        try "1700000000000,50000.00,oops,49000.00,50000.00,1\n".write(to: broken, atomically: true, encoding: .utf8)
+        let refused = try ServiceInstance(
+            .exchangeSim, redisPort: redis.port, postgres: nil,
+            sections: "paper_exchange:\n  markets:\n    BTCUSDT: { replay_file: \(broken.path) }\n", environment: [:])
+        let status = await refused.process.waitForExit(timeout: .seconds(60))
+        #expect(status != nil && status != 0)
+        #expect(
+            refused.process.output().contains("paper_exchange.markets.BTCUSDT.replay_file \(broken.path): kline CSV line 1: high \"oops\""),
+            "\(refused.process.output())")
+    }
+
+    /// `/admin/faults` needs the control token; a bad field is named and changes nothing.
+    @Test func faultsChangeOnlyWithTheTokenAndAValidBody() async throws {
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+        let url = simulator.url("/admin/faults")
+        let without = try await HTTPProbe.request(.POST, url, body: #"{"latency_ms": 5}"#)
+        #expect(without.status == 401)
+        let token = [("Authorization", "Bearer \(ServiceInstance.controlToken)")]
+        let bad = try await HTTPProbe.request(.POST, url, headers: token, body: #"{"latency_ms": -5, "fail_next_orders": 1}"#)
+        #expect(bad.status == 400 && bad.text.contains("latency_ms"), "\(bad.text)")
+        let unknown = try await HTTPProbe.request(.POST, url, headers: token, body: #"{"explode": true}"#)
+        #expect(unknown.status == 400 && unknown.text.contains("explode"), "\(unknown.text)")
+        let current = try JSONValue(parsing: try await HTTPProbe.request(.GET, url, headers: token).body)
+        #expect(Self.field(current, "latency_ms") == .number(0) && Self.field(current, "fail_next_orders") == .number(0), "\(current)")
+        // One order fails (503, not executed), the next goes through.
+        let set = try await HTTPProbe.request(.POST, url, headers: token, body: #"{"fail_next_orders": 1}"#)
+        #expect(set.status == 200)
+        let order = "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001"
+        #expect(try await Self.signed(simulator, .POST, "/api/v3/order", order).status == 503)
+        #expect(try await Self.signed(simulator, .POST, "/api/v3/order", order).status == 200)
+        let trades = try await Self.signed(simulator, .GET, "/api/v3/myTrades", "symbol=BTCUSDT")
+        if case .array(let list) = trades.body { #expect(list.count == 1) } else { Issue.record("\(trades.body)") }
+    }
 }
