@@ -174,7 +174,12 @@ let package = Package(
             ]),
         service("Portfolio"),
         service("Training"),
-        service("MarketData"),
+        service(
+            "MarketData",
+            extra: [
+                "BinanceAdapter", "EventBus", "HealthFormat", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         service(
             "Dashboard", extra: ["HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Public")]),

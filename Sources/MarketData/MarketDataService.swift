@@ -3,16 +3,25 @@
 import ServiceKit
 import VaktConfig
 
-/// The market-data service. Its feeds arrive with a later issue; today it runs on the shared
-/// runtime (configuration, `/health` over its real dependencies, `/metrics`, sd_notify) and
-/// holds its connection to the exchange, whose budget and reachability `/health` reports.
+/// The market-data service: the exchange's trade and kline streams for the configured symbols,
+/// published as `market.tick` and `market.kline`, with each symbol's freshness and the
+/// exchange's budget in `/health`. (Gap backfill, history in PostgreSQL and replay arrive with
+/// the rest of its issue.)
 public struct MarketDataService: VaktService {
     public let kind = ServiceKind.marketData
 
     public init() {}
 
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
+        guard let events = context.events else { throw MissingRedis() }
         let exchange = try ExchangeAccess(context: context)
-        return ServiceParts(healthChecks: [exchange.healthCheck], backgroundServices: [exchange])
+        let feed = MarketFeed(
+            settings: context.configuration.marketData, exchange: exchange, streamURL: context.configuration.exchange.streamURL,
+            events: events, logger: context.logger)
+        return ServiceParts(healthChecks: [exchange.healthCheck, feed.freshnessCheck], backgroundServices: [exchange, feed])
     }
+}
+
+struct MissingRedis: Error, CustomStringConvertible {
+    var description: String { "the market-data service needs Redis to publish on" }
 }

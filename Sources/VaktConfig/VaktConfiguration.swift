@@ -9,6 +9,7 @@ public struct VaktConfiguration: Sendable {
     public var postgres: PostgresSettings
     public var exchange: ExchangeSettings
     public var paperExchange: PaperExchangeSettings
+    public var marketData: MarketDataSettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -195,6 +196,7 @@ extension VaktConfiguration {
             apiSecretSecret: exchangeSection.string("api_secret_secret", default: "exchange-api-secret"))
         exchangeSection.finish()
         paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
+        marketData = MarketDataSettings(reading: root.section("market_data"))
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

@@ -3,6 +3,7 @@ import EventBus
 import Foundation
 import HealthFormat
 import Logging
+import RedisClient
 import ServiceKit
 import Testing
 import VaktConfig
@@ -11,8 +12,9 @@ import VaktTesting
 /// A trading service's exchange connection as the system runs it: its budget and
 /// reachability in the service's `/health`, and a ban turned into an ESS trip.
 @Suite struct ExchangeAccessTests {
-    /// The market-data service connects to the paper exchange and reports the shared budget.
-    @Test func aTradingServiceReportsTheExchangeBudgetInItsHealth() async throws {
+    /// The market-data service connects to the paper exchange, reports the shared budget, and
+    /// publishes the market's trades and klines, fresh in its `/health`.
+    @Test func marketDataFeedsTheBusAndReportsTheExchangeBudgetInItsHealth() async throws {
         let startMinute = Int64(Date().timeIntervalSince1970) / 60
         let (redis, simulator) = try await ExchangeSimulatorTests.start()
         defer { Task { await simulator.stop() } }
@@ -41,6 +43,25 @@ import VaktTesting
         let sameMinute = Int64(Date().timeIntervalSince1970) / 60 == startMinute
         #expect(used.map { $0 >= 25 || !sameMinute } == true, "\(output)")
         #expect(output.contains("ORDERS/10SECOND") && output.contains("/100,"), "\(output)")
+
+        // The paper exchange trades every second: ticks and klines of both symbols on the bus.
+        let bus = try RedisConnection(endpoint: redis.endpoint)
+        var lengths: [Int64] = []
+        #expect(
+            await TestEnvironment.eventually {
+                let replies =
+                    (try? await bus.pipeline([["XLEN", EventType.marketTick.stream], ["XLEN", EventType.marketKline.stream]])) ?? []
+                lengths = replies.compactMap { if case .integer(let count) = $0 { count } else { nil } }
+                return lengths.count == 2 && lengths.allSatisfy { $0 >= 4 }
+            }, "\(lengths)")
+        var freshness = ""
+        #expect(
+            await TestEnvironment.eventually {
+                let body = (try? await HTTPProbe.get(marketData.url("/health")))?.text ?? ""
+                freshness = body
+                return body.contains("market:freshness") && body.contains("BTCUSDT") && body.contains("ETHUSDT")
+                    && !body.contains("has not traded")
+            }, "\(freshness)")
     }
 
     /// A 418 stops trading for hours: the risk service is asked to trip the ESS.

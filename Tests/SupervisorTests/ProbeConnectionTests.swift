@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 import VaktTesting
 
@@ -45,19 +46,30 @@ import VaktTesting
     }
 
     @Test func aTimedOutAnswerIsAbandonedAndTheNextProbeOpensANewConnection() async throws {
-        let server = try await ScriptedHTTPServer { [pass] _, count in
-            count == 1 ? .delay(.seconds(60), then: pass) : .respond(status: 200, body: pass)
+        // Every answer is late until the first probe has given up: on a loaded machine its
+        // request may not even reach the server within its 100 ms, and then the second
+        // probe's request must not be the one held back.
+        let firstProbeEnded = Flag()
+        let server = try await ScriptedHTTPServer { [pass] _, _ in
+            firstProbeEnded.isSet ? .respond(status: 200, body: pass) : .delay(.seconds(60), then: pass)
         }
         let probe = try connection(server.url + "/health")
         let started = ContinuousClock.now
         await #expect(throws: ProbeConnection.Timeout.self) {
             try await probe.get(timeout: .milliseconds(100), maxBodyBytes: 1024)
         }
+        firstProbeEnded.set()
         #expect(ContinuousClock.now - started < .seconds(30), "at its own timeout, not at the server's answer")
         #expect(try await probe.get(timeout: Self.generous, maxBodyBytes: 1024).status == .ok)
         #expect(server.connections == 2)
         probe.close()
         await server.stop()
+    }
+
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 
     @Test func aBodyOverTheCapFailsWhetherAnnouncedOrNot() async throws {

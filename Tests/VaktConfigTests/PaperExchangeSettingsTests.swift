@@ -64,3 +64,22 @@ import Testing
         #expect(messages.count == expected.count, "\(messages)")
     }
 }
+
+/// The market-data feed's settings: symbols and intervals checked against Binance's forms.
+@Suite struct MarketDataSettingsTests {
+    @Test func defaultsAndMistakes() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).marketData
+        #expect(defaults.symbols == ["BTCUSDT", "ETHUSDT"] && defaults.intervals == ["1m"] && defaults.staleAfter == .seconds(15))
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(
+                yaml: "market_data:\n  symbols: [btcusdt]\n  intervals: [7m]\n  stale_after: 0s\n", file: "test.yaml", environment: [:])
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        #expect(messages.count == 3, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.symbols: \"btcusdt\" is not a symbol such as BTCUSDT") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.intervals: \"7m\" is not one of Binance's intervals") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.stale_after") }, "\(messages)")
+    }
+}

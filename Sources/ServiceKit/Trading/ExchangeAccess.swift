@@ -17,6 +17,7 @@ import VaktConfig
 public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
     public let client: BinanceClient
     private let connected = Mutex(false)
+    private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let logger: Logger
 
     public init(context: ServiceContext) throws {
@@ -72,14 +73,36 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
 
     public var isConnected: Bool { connected.withLock { $0 } }
 
+    private func releaseWaiters() {
+        let waiters = waiting.withLock { waiters in
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the adapter has connected (at once if it has), or the service stops.
+    public func waitUntilConnected() async {
+        await withCheckedContinuation { continuation in
+            let now = connected.withLock { isConnected in
+                if !isConnected { waiting.withLock { $0.append(continuation) } }
+                return isConnected
+            }
+            if now { continuation.resume() }
+        }
+    }
+
     /// Connects (exchangeInfo, the clock), 1 s doubling to 30 s between attempts, then
     /// stays until shutdown.
     public func run() async throws {
+        // Whoever waits is let go at shutdown too, connected or not.
+        defer { releaseWaiters() }
         var delay = Duration.seconds(1)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await client.connect()
                 connected.withLock { $0 = true }
+                releaseWaiters()
                 break
             } catch {
                 logger.warning("exchange not reachable; retrying", metadata: ["error": "\(error)", "retry_ms": "\(delay.milliseconds)"])
