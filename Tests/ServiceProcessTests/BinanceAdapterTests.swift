@@ -53,6 +53,9 @@ import VaktTesting
         return Exchange(redis: redis, simulator: simulator, client: client, directory: directory, origin: origin)
     }
 
+    /// Stops the simulator. Tests call it from `defer` in a task, after stopping Redis at once:
+    /// a task still pending when the test process exits never runs, and a Redis it held would
+    /// outlive the tests.
     static func stop(_ exchange: Exchange) async {
         await exchange.simulator.stop()
         try? FileManager.default.removeItem(at: exchange.directory)
@@ -67,7 +70,10 @@ import VaktTesting
 
     @Test func ordersArePutOnTheGridOrRefusedBeforeSending() async throws {
         let exchange = try await Self.start()
-        defer { Task { await Self.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
         let client = exchange.client
 
         // A buy never pays more than asked: the price goes down to the tick, the quantity down
@@ -117,7 +123,10 @@ import VaktTesting
     /// the second is known never to have been placed, and placing it again places it once.
     @Test func aLostReplyIsReconciledToTheRealOutcomeAndNothingIsPlacedTwice() async throws {
         let exchange = try await Self.start()
-        defer { Task { await Self.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
         let client = exchange.client
 
         try await Self.faults(exchange, #"{"drop_next_orders": 1}"#)
@@ -155,7 +164,10 @@ import VaktTesting
     /// test short.
     @Test func a429IsWaitedOutAndNeverTurnsIntoABan() async throws {
         let exchange = try await Self.start(extra: "  request_weight_per_minute: 100", clockRate: 20)
-        defer { Task { await Self.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
         let client = exchange.client
         // A minute may end while the other client works (the count starts again, and no 429
         // comes): then the scenario runs again.
@@ -190,7 +202,10 @@ import VaktTesting
         // real time, which a loaded 2-core machine serves with room to spare.
         let limit = 300
         let exchange = try await Self.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
-        defer { Task { await Self.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
         let origin = exchange.origin
         let budgetFile = exchange.directory.appendingPathComponent("shared-budget").path
         let arguments = [

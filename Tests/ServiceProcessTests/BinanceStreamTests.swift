@@ -25,7 +25,10 @@ import VaktTesting
 
     @Test func everyFillArrivesOnceThroughADisconnect() async throws {
         let exchange = try await BinanceAdapterTests.start()
-        defer { Task { await BinanceAdapterTests.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await BinanceAdapterTests.stop(exchange) }
+        }
         let client = exchange.client
         let stream = UserDataStream(
             // Polling runs beside the stream too, so both report every fill and only the
@@ -77,7 +80,10 @@ import VaktTesting
     @Test func aStalledMarketStreamIsReconnectedAndFlowsAgain() async throws {
         // Ten exchange steps a second: a second without a message is a stall.
         let exchange = try await BinanceAdapterTests.start(clockRate: 10)
-        defer { Task { await BinanceAdapterTests.stop(exchange) } }
+        defer {
+            exchange.redis.stop()
+            Task { await BinanceAdapterTests.stop(exchange) }
+        }
         let stream = MarketStream(
             settings: .init(
                 baseURL: Self.webSocketURL(exchange, ""), streams: ["btcusdt@trade", "btcusdt@kline_1s", "btcusdt@bookTicker"],
