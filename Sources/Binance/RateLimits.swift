@@ -76,6 +76,15 @@ public struct RateLimitCounter: Sendable, Equatable {
             self.weight = weight
             self.orders = orders
         }
+
+        /// What it counts against `limit`: its weight, its new orders, or one raw request.
+        public func amount(for limit: RateLimit) -> Int {
+            switch limit.kind {
+            case .requestWeight: weight
+            case .orders: orders
+            case .rawRequests: 1
+            }
+        }
     }
 
     /// A limit the request went over, and when its window ends (ms since 1970).
@@ -95,11 +104,7 @@ public struct RateLimitCounter: Sendable, Equatable {
                 windows[index] = window
                 counts[index] = 0
             }
-            switch limit.kind {
-            case .requestWeight: counts[index] += cost.weight
-            case .orders: counts[index] += cost.orders
-            case .rawRequests: counts[index] += 1
-            }
+            counts[index] += cost.amount(for: limit)
             if exceeded == nil, counts[index] > limit.limit {
                 exceeded = Exceeded(limit: limit, windowEnds: (window + 1) * limit.windowMilliseconds)
             }

@@ -59,7 +59,7 @@ public struct RequestBudget: Sendable, Equatable {
         roll(to: now)
         var wait: Int64 = 0
         for (index, limit) in limits.enumerated() {
-            let amount = amount(of: cost, for: limit)
+            let amount = cost.amount(for: limit)
             let length = limit.windowMilliseconds
             if counts[index] + amount > limit.limit {
                 wait = max(wait, (windows[index] + 1) * length + guardTime)
@@ -70,8 +70,8 @@ public struct RequestBudget: Sendable, Equatable {
         }
         if wait > 0 { return .wait(until: wait) }
         for (index, limit) in limits.enumerated() {
-            counts[index] += amount(of: cost, for: limit)
-            if straddles(now, limit) { nextCounts[index] += amount(of: cost, for: limit) }
+            counts[index] += cost.amount(for: limit)
+            if straddles(now, limit) { nextCounts[index] += cost.amount(for: limit) }
         }
         return .go
     }
@@ -122,14 +122,6 @@ public struct RequestBudget: Sendable, Equatable {
     public func used(at now: Int64) -> [(limit: RateLimit, count: Int)] {
         limits.indices.map { index in
             (limits[index], windows[index] == (now - guardTime) / limits[index].windowMilliseconds ? counts[index] : 0)
-        }
-    }
-
-    private func amount(of cost: RateLimitCounter.Cost, for limit: RateLimit) -> Int {
-        switch limit.kind {
-        case .requestWeight: cost.weight
-        case .orders: cost.orders
-        case .rawRequests: 1
         }
     }
 

@@ -28,7 +28,7 @@ public struct ExchangeSimulatorService: VaktService {
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
         let key = context.secrets.secret(named: Self.apiKeySecret)
         let secret = context.secrets.secret(named: Self.apiSecretSecret)
-        let credentials = key.flatMap { key in secret.map { SignedRequest.Credentials(apiKey: key.value, secret: $0.value) } }
+        let credentials = key.flatMap { key in secret.map { SignedRequest.Credentials(apiKey: key, secret: $0.value) } }
         if credentials == nil {
             context.logger.warning(
                 "no exchange API key; signed requests are refused (-2015)",

@@ -54,7 +54,7 @@ final class MarketPump: Sendable {
     private func collect(_ exchange: inout PaperExchange, now: Int64, marketData: Bool) throws(BinanceError) -> Batch {
         var batch = Batch()
         try cursor.withLock { cursor throws(BinanceError) in
-            let (reports, _) = exchange.reports(after: cursor.reports)
+            let reports = exchange.reports(after: cursor.reports)
             var sequence = cursor.reports
             let userWanted = hub.isWanted(StreamHub.userChannel)
             for report in reports where userWanted {

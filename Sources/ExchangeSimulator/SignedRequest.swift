@@ -1,5 +1,6 @@
 import Binance
 import Foundation
+import VaktConfig
 
 /// A signed request as Binance checks it (`SIGNED` endpoints): the API key header names the
 /// account, the signature covers the total parameters (query string, then form body, as sent,
@@ -10,7 +11,8 @@ struct SignedRequest {
     var parameters: [String: String]
 
     struct Credentials: Sendable {
-        var apiKey: String
+        /// Compared in constant time (``Secret/matches(_:)``).
+        var apiKey: Secret
         var secret: String
     }
 
@@ -21,7 +23,7 @@ struct SignedRequest {
     static func verify(
         query: String, body: String, apiKey: String?, credentials: Credentials?, now: Int64
     ) -> Result<SignedRequest, BinanceError> {
-        guard let credentials, let apiKey, constantTimeEqual(apiKey, credentials.apiKey) else { return .failure(.badAPIKey) }
+        guard let credentials, let apiKey, credentials.apiKey.matches(apiKey) else { return .failure(.badAPIKey) }
         var signature: String?
         var signedParts: [String] = []
         for part in [query, body] where !part.isEmpty {
@@ -76,11 +78,5 @@ struct SignedRequest {
             if result[name] == nil { result[name] = value }
         }
         return result
-    }
-
-    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
-        let (a, b) = (Array(left.utf8), Array(right.utf8))
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

@@ -162,7 +162,7 @@ struct WebSocketRoutes: Sendable {
     /// A signed WebSocket API request: every parameter but `signature`, sorted by name, is
     /// the signed payload.
     private func verify(_ parameters: [String: String], now: Int64) -> BinanceError? {
-        guard let credentials, let key = parameters["apiKey"], SignedRequest.constantTimeEqual(key, credentials.apiKey) else {
+        guard let credentials, let key = parameters["apiKey"], credentials.apiKey.matches(key) else {
             return .badAPIKey
         }
         guard let signature = parameters["signature"] else { return .mandatory("signature") }

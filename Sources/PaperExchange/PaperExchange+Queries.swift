@@ -166,22 +166,15 @@ extension PaperExchange {
         return Price(try exact { try quoteVolume.divided(by: volume, scale: 8, rounding: .halfEven) })
     }
 
-    /// The price in ticks as a price, for a candle of `symbol`.
-    public func price(ticks: Int, symbol: String) throws(BinanceError) -> Price { try listed(symbol).tickSize.times(ticks) }
-
     /// The account's balances, every asset it holds or has held, by name.
     public var accountBalances: [(asset: String, balance: Balances.Balance)] {
         balances.assets.keys.sorted().map { ($0, balances[$0]) }
     }
 
-    /// Every market's symbol name.
-    public var symbolNames: [String] { settings.markets.map(\.symbol.name) }
-
-    /// Execution reports after `sequence` (numbered from 1 over the exchange's life), and
-    /// whether some were trimmed before they could be read.
-    public func reports(after sequence: Int) -> (reports: ArraySlice<ExecutionReport>, missed: Bool) {
-        let start = max(sequence - reportsDropped, 0)
-        return (reports[min(start, reports.count)...], sequence < reportsDropped)
+    /// Execution reports after `sequence` (numbered from 1 over the exchange's life); those
+    /// already trimmed are gone.
+    public func reports(after sequence: Int) -> ArraySlice<ExecutionReport> {
+        reports[min(max(sequence - reportsDropped, 0), reports.count)...]
     }
 
     /// The tape of `symbol` after trade id `after`.
@@ -189,8 +182,4 @@ extension PaperExchange {
         guard let market = markets[symbol] else { throw .badSymbol }
         return market.tape.filter { $0.id > after }
     }
-}
-
-extension Price {
-    func times(_ ticks: Int) -> Price { Tick.price(ticks, tickSize: self) }
 }

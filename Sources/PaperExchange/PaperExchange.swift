@@ -88,8 +88,6 @@ public struct PaperExchange: Sendable {
         updateTime = now
     }
 
-    public var symbols: [ListedSymbol] { settings.markets.map(\.symbol) }
-
     // MARK: - Time
 
     /// Longest stretch the market replays at once: after a long pause it jumps ahead instead.
