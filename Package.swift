@@ -273,7 +273,8 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "VaktTesting", "EventBus", "RedisClient", "VaktConfig", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "PostgresNIO", package: "postgres-nio"),
-                "EmergencyStop", "Money", "PolicyStore", "HealthFormat",
+                "EmergencyStop", "Money", "PolicyStore", "HealthFormat", "Binance", "BinanceAdapter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

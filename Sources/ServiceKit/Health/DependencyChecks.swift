@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import Binance
+import BinanceAdapter
 import EventBus
 import Foundation
 import NIOCore
@@ -51,15 +53,31 @@ public struct PostgresPingCheck: HealthCheck {
 public struct ExchangePingCheck: HealthCheck {
     public let baseURL: String
     public let httpClient: HTTPClient
+    /// The host's shared request budget: the ping (weight 1) is reserved from it like any other
+    /// request, and never sent while the exchange bans this IP or the budget is paused.
+    public let budget: SharedRequestBudget?
+    public let clock: any ExchangeClock
     public let key = "exchange:responseTime"
     public let componentType = "system"
 
-    public init(baseURL: String, httpClient: HTTPClient) {
+    public init(baseURL: String, httpClient: HTTPClient, budget: SharedRequestBudget? = nil, clock: any ExchangeClock = ScaledClock()) {
         self.baseURL = baseURL
         self.httpClient = httpClient
+        self.budget = budget
+        self.clock = clock
     }
 
     public func measure() async throws -> HealthMeasurement {
+        if let budget {
+            let now = clock.now()
+            switch await budget.update({ $0.reserve(RateLimitCounter.Cost(weight: 1), at: now) }) {
+            case .go: break
+            case .banned(let until):
+                return HealthMeasurement(status: .fail, output: "not pinged: the exchange bans this IP until \(until)")
+            case .wait(let until):
+                return HealthMeasurement(status: .warn, output: "not pinged: the request budget is spent until \(until)")
+            }
+        }
         let started = ContinuousClock.now
         let request = HTTPClientRequest(url: "\(baseURL)/api/v3/ping")
         let response = try await httpClient.execute(request, timeout: .seconds(30))

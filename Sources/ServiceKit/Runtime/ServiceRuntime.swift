@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import Binance
+import BinanceAdapter
 import EmergencyStop
 import EventBus
 import Foundation
@@ -60,7 +62,13 @@ public enum ServiceRuntime {
         if let policy { checks.append(PolicyAgeCheck(replica: policy)) }
         if let guards { checks += guards.healthChecks }
         if needs.contains(.exchange) {
-            checks.append(ExchangePingCheck(baseURL: configuration.exchange.baseURL, httpClient: httpClient))
+            let clock = configuration.exchangeClock
+            checks.append(
+                ExchangePingCheck(
+                    baseURL: configuration.exchange.baseURL, httpClient: httpClient,
+                    budget: try? SharedRequestBudget(
+                        path: configuration.exchange.budgetFile, guardTime: configuration.exchange.budgetGuard.milliseconds),
+                    clock: ScaledClock(origin: clock.origin ?? ScaledClock.wall(), rate: clock.rate)))
         }
         let serviceId = "\(configuration.system.instance)/\(kind.rawValue)"
         let started = StartupGate<StartedService>()
