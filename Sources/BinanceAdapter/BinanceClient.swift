@@ -63,6 +63,8 @@ public final class BinanceClient: Sendable {
         var lastFailure: String?
         /// The last reply's used counts, and when its request was sent and answered.
         var lastUsed: (counts: [String: Int], sent: Int64, received: Int64)?
+        /// How many times a request waited for room in the budget.
+        var budgetWaits = 0
     }
 
     let settings: Settings
@@ -184,6 +186,10 @@ public final class BinanceClient: Sendable {
             used: budgetState.0, now: now)
     }
 
+    /// How many times a request of this client waited for room in the budget: the limit, not
+    /// the caller or the machine, held it back.
+    public var budgetWaits: Int { state.withLock(\.budgetWaits) }
+
     /// Reports the budget's use as gauges (`vakt_exchange_used` beside `vakt_exchange_limit`).
     public func recordUsage(_ used: [(limit: RateLimit, count: Int)]) { metrics.used(used) }
 
@@ -283,6 +289,7 @@ public final class BinanceClient: Sendable {
             case .banned(let until): throw .banned(until: until)
             case .wait(let until):
                 metrics.waited(milliseconds: until - now)
+                state.withLock { $0.budgetWaits += 1 }
                 do {
                     try await clock.sleep(until: until - state.withLock(\.offset))
                 } catch {

@@ -37,6 +37,8 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
     var windows: [Int64: Int] = [:]
     var inCalls: [Int64: Int] = [:]
     var inSleeps: [Int64: Int] = [:]
+    /// Budget waits that ended in each window: the limit held the caller back there.
+    var budgetWaits: [Int64: Int] = [:]
     var due = start
     while clock.now() < end {
         // Asks on schedule; when the budget holds it back it falls behind and asks at once.
@@ -46,6 +48,13 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
         due += interval
         let callStart = ContinuousClock.now
         defer { inCalls[clock.now() / 60_000, default: 0] += milliseconds(since: callStart) }
+        // A wait that began in a window says that window was full.
+        let waitsBefore = client.budgetWaits
+        let startWindow = clock.now() / 60_000
+        defer {
+            let waited = client.budgetWaits - waitsBefore
+            if waited > 0 { budgetWaits[startWindow, default: 0] += waited }
+        }
         do {
             _ = try await client.lastPrice(symbol: "BTCUSDT")
             weight += 2
@@ -63,7 +72,7 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
     say(
         #"{"weight":\#(weight),"requests":\#(requests),"rate_limited":\#(rateLimited.withLock { $0 }),"banned":\#(banned),"#
             + #""failed":\#(failed),"from":\#(start),"to":\#(clock.now()),"windows":{\#(byWindow)},"#
-            + #""call_ms":{\#(json(inCalls))},"sleep_ms":{\#(json(inSleeps))}}"#)
+            + #""call_ms":{\#(json(inCalls))},"sleep_ms":{\#(json(inSleeps))},"budget_waits":{\#(json(budgetWaits))}}"#)
     exit(0)
 }
 
