@@ -285,8 +285,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
-        .testTarget(name: "BinanceAdapterTests", dependencies: ["BinanceAdapter", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
-        .testTarget(name: "PaperExchangeTests", dependencies: ["PaperExchange", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BinanceAdapterTests", dependencies: ["BinanceAdapter", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PaperExchangeTests", dependencies: ["PaperExchange", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RiskTests",
