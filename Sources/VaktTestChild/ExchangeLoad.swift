@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 /// `--exchange-load BASE_URL --budget-file F --clock-origin MS --clock-rate R --duration-ms D
-/// --weight-per-minute W`: asks the exchange for `ticker/price` (weight 2) at W weight a minute
+/// --weight-per-minute W [--budget-guard MS]`: asks the exchange for `ticker/price` (weight 2) at W weight a minute
 /// of the exchange's clock for D ms of it, through the adapter and the shared budget; then
 /// prints one JSON line of what happened and exits 0.
 func loadExchangeAndExit(options: [String: String]) async -> Never {
@@ -18,7 +18,9 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
         client = BinanceClient(
             settings: .init(baseURL: options["--exchange-load"] ?? "", recvWindow: 60_000, rateLimitRetries: 1_000),
             credentials: nil, http: HTTPClient.shared,
-            budget: try SharedRequestBudget(path: options["--budget-file"] ?? ""), clock: clock, logger: Logger(label: "test-child.load"),
+            budget: try SharedRequestBudget(
+                path: options["--budget-file"] ?? "", guardTime: options["--budget-guard"].flatMap { Int64($0) } ?? 100),
+            clock: clock, logger: Logger(label: "test-child.load"),
             incidents: { incident in
                 if case .rateLimited = incident { rateLimited.withLock { $0 += 1 } }
             })
