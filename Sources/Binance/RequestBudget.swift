@@ -5,12 +5,14 @@
 ///
 /// - A request is sent only when every limit's window has room for its cost; otherwise the
 ///   caller waits for the window that is full to end.
-/// - Windows are aligned as Binance aligns them. The server's clock may differ from this
-///   host's reckoning of it by up to `guardTime`, so a request within `guardTime` of a window's
-///   edge may be counted by the server in either window: it must fit in both, and is counted
-///   in both.
+/// - Windows are aligned as Binance aligns them. The server's clock may differ from a
+///   process's reckoning of it by the reckoning's uncertainty (at least `guardTime`), and a
+///   request reaches the server up to its latency after it is sent, so a request that may land
+///   on either side of a window's edge must fit in both windows, and is counted in both.
 /// - Every reply's `X-MBX-USED-WEIGHT-*` / `X-MBX-ORDER-COUNT-*` corrects the count upwards
-///   (the server knows of requests this host did not reserve: another client, a restart).
+///   (the server knows of requests this host did not reserve: another client, a restart),
+///   but only where the window the server counted the request in is certain: a reply counted
+///   in the window before, taken for the next, would stop that whole window for nothing.
 /// - A 429 stops everything for its `Retry-After` and then an exponential backoff with
 ///   jitter; -1015 stops new orders the same way; a 418 stops everything until the ban ends.
 public struct RequestBudget: Sendable, Equatable {
@@ -51,42 +53,55 @@ public struct RequestBudget: Sendable, Equatable {
         case banned(until: Int64)
     }
 
-    /// Reserves `cost` at `now`, or says until when to wait.
-    public mutating func reserve(_ cost: RateLimitCounter.Cost, at now: Int64) -> Decision {
+    /// Reserves `cost` for a request sent now, or says until when to wait.
+    /// - Parameters:
+    ///   - now: the exchange's time by the caller's reckoning.
+    ///   - uncertainty: how far the server's clock may be from `now` either way (the clock
+    ///     measurement's error); the budget's `guardTime` if less.
+    ///   - latency: how long after `now` the request may reach the server.
+    public mutating func reserve(_ cost: RateLimitCounter.Cost, at now: Int64, uncertainty: Int64 = 0, latency: Int64 = 0)
+        -> Decision
+    {
         if now < bannedUntil { return .banned(until: bannedUntil) }
         if now < pausedUntil { return .wait(until: pausedUntil) }
         if cost.orders > 0, now < ordersPausedUntil { return .wait(until: ordersPausedUntil) }
-        roll(to: now)
+        let spread = max(guardTime, uncertainty)
+        let (earliest, latest) = (now - spread, now + spread + max(latency, 0))
+        roll(to: earliest)
         var wait: Int64 = 0
         for (index, limit) in limits.enumerated() {
             let amount = cost.amount(for: limit)
             let length = limit.windowMilliseconds
             if counts[index] + amount > limit.limit {
-                wait = max(wait, (windows[index] + 1) * length + guardTime)
+                wait = max(wait, (windows[index] + 1) * length + spread)
             }
-            if straddles(now, limit), nextCounts[index] + amount > limit.limit {
-                wait = max(wait, (windows[index] + 2) * length + guardTime)
+            if latest / length > windows[index], nextCounts[index] + amount > limit.limit {
+                wait = max(wait, (windows[index] + 2) * length + spread)
             }
         }
         if wait > 0 { return .wait(until: wait) }
         for (index, limit) in limits.enumerated() {
             counts[index] += cost.amount(for: limit)
-            if straddles(now, limit) { nextCounts[index] += cost.amount(for: limit) }
+            // A request that may land beyond the next window (a latency longer than a window)
+            // is counted in the next: the budget keeps no further.
+            if latest / limit.windowMilliseconds > windows[index] { nextCounts[index] += cost.amount(for: limit) }
         }
         return .go
     }
 
     /// A reply's used counts (header name to count), for a request sent at `sent` and
-    /// answered at `received`: each window's count becomes at least what the server reports.
-    /// A reply whose window is in doubt (the request was in flight across a window's edge,
-    /// give or take the guard) corrects nothing: counted in the wrong window, a full minute
-    /// would stop the next one for nothing, or an empty one would let the full one overflow.
-    public mutating func observe(used: [String: Int], sent: Int64, received: Int64) {
-        roll(to: received)
+    /// answered at `received` (by a reckoning `uncertainty` from the server's clock either
+    /// way): each window's count becomes at least what the server reports. A reply whose
+    /// window is in doubt (the request may have reached the server on either side of an
+    /// edge) corrects nothing: counted in the wrong window, a full minute would stop the next
+    /// one for nothing, or an empty one would let the full one overflow.
+    public mutating func observe(used: [String: Int], sent: Int64, received: Int64, uncertainty: Int64 = 0) {
+        let spread = max(guardTime, uncertainty)
+        roll(to: received - spread)
         for (index, limit) in limits.enumerated() {
             guard let header = limit.header, let reported = used[header] ?? used[header.lowercased()] else { continue }
-            let serverWindow = (sent - guardTime) / limit.windowMilliseconds
-            guard serverWindow == (received + guardTime) / limit.windowMilliseconds else { continue }
+            let serverWindow = (sent - spread) / limit.windowMilliseconds
+            guard serverWindow == (received + spread) / limit.windowMilliseconds else { continue }
             if serverWindow == windows[index] {
                 counts[index] = max(counts[index], reported)
             } else if serverWindow == windows[index] + 1 {
@@ -125,15 +140,11 @@ public struct RequestBudget: Sendable, Equatable {
         }
     }
 
-    /// Whether `now` is within the guard of the edge between the budget's window and the next.
-    private func straddles(_ now: Int64, _ limit: RateLimit) -> Bool {
-        (now + guardTime) / limit.windowMilliseconds != (now - guardTime) / limit.windowMilliseconds
-    }
-
-    /// Moves each limit to the earliest window the server may be in at `now`.
-    private mutating func roll(to now: Int64) {
+    /// Moves each limit to the window of `earliest`, the earliest time the server's clock may
+    /// read: no request can be counted in a window before it any more.
+    private mutating func roll(to earliest: Int64) {
         for (index, limit) in limits.enumerated() {
-            let window = (now - guardTime) / limit.windowMilliseconds
+            let window = earliest / limit.windowMilliseconds
             guard window > windows[index] else { continue }
             counts[index] = window == windows[index] + 1 ? nextCounts[index] : 0
             nextCounts[index] = 0

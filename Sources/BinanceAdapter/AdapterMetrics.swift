@@ -51,6 +51,12 @@ struct AdapterMetrics: Sendable {
         }
     }
 
+    /// How far the exchange's clock may be from this client's reckoning of it: the budget
+    /// counts requests within this of a window's edge in both windows.
+    func clockUncertainty(milliseconds: Int64) {
+        Gauge(label: "vakt_exchange_clock_uncertainty_milliseconds").record(milliseconds)
+    }
+
     /// `REQUEST_WEIGHT_1M`, `ORDERS_10S`.
     static func name(_ limit: RateLimit) -> String {
         "\(limit.kind.rawValue)_\(limit.intervalNum)\(limit.interval.rawValue.prefix(1))"

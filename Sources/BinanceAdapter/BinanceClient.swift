@@ -55,9 +55,26 @@ public final class BinanceClient: Sendable {
         }
     }
 
-    struct State: Sendable {
+    /// One measurement of the offset to the server's clock.
+    struct ClockSample: Sendable {
         /// Server time minus local time, ms.
-        var offset: Int64 = 0
+        var offset: Int64
+        /// The round trip it was measured in: the server read its clock somewhere within it.
+        var roundTrip: Int64
+        /// When (local time) it was measured.
+        var at: Int64
+
+        /// How far the server's clock may be from local time plus `offset` at local time
+        /// `now`: half the round trip (rounded up), plus 1 ms of drift every 10 s since.
+        func uncertainty(at now: Int64) -> Int64 { (roundTrip + 1) / 2 + max(now - at, 0) / 10_000 }
+    }
+
+    struct State: Sendable {
+        var clock: ClockSample?
+        var offset: Int64 { clock?.offset ?? 0 }
+        /// The last few requests' round trips, ms: a request sent now may reach the server as
+        /// late as the slowest of them.
+        var roundTrips: [Int64] = []
         var rules: [String: SymbolFilters] = [:]
         var lastAnswer: Int64?
         var lastFailure: String?
@@ -92,6 +109,25 @@ public final class BinanceClient: Sendable {
 
     /// The exchange's time now, as this client reckons it.
     public var serverNow: Int64 { clock.now() + state.withLock(\.offset) }
+
+    /// How far the exchange's clock may be from ``serverNow`` either way, ms.
+    public var clockUncertainty: Int64 {
+        let now = clock.now()
+        return state.withLock { $0.clock?.uncertainty(at: now) } ?? 0
+    }
+
+    /// The exchange's time by this client's reckoning, how far off it may be, and how late a
+    /// request sent now may reach the server: what the budget needs to know which windows a
+    /// request may be counted in.
+    private func reckoning() -> (now: Int64, uncertainty: Int64, latency: Int64) {
+        let local = clock.now()
+        return state.withLock { state in
+            (local + state.offset, state.clock?.uncertainty(at: local) ?? 0, state.roundTrips.max() ?? 0)
+        }
+    }
+
+    /// How many round trips the latency estimate remembers.
+    static let roundTripsKept = 16
 
     /// Reads the clock offset and `exchangeInfo`: the symbols' filters and the rate limits the
     /// budget then keeps to.
@@ -132,7 +168,8 @@ public final class BinanceClient: Sendable {
         // What the server counted until now (this client's start-up among it), under the
         // limits now known.
         if let last = state.withLock(\.lastUsed) {
-            await budget.update { $0.observe(used: last.counts, sent: last.sent, received: last.received) }
+            let uncertainty = clockUncertainty
+            await budget.update { $0.observe(used: last.counts, sent: last.sent, received: last.received, uncertainty: uncertainty) }
         }
         metrics.announce(rateLimits)
         state.withLock { $0.rules = rules }
@@ -140,6 +177,7 @@ public final class BinanceClient: Sendable {
             "exchange connected",
             metadata: [
                 "base_url": "\(settings.baseURL)", "symbols": "\(rules.count)", "offset_ms": "\(state.withLock(\.offset))",
+                "offset_uncertainty_ms": "\(clockUncertainty)",
                 "limits":
                     "\(rateLimits.map { "\($0.kind.rawValue)/\($0.intervalNum)\($0.interval.rawValue)=\($0.limit)" }.joined(separator: ","))",
             ])
@@ -149,11 +187,13 @@ public final class BinanceClient: Sendable {
     public func rules(for symbol: String) -> SymbolFilters? { state.withLock { $0.rules[symbol] } }
 
     /// Measures the offset to the server's clock (`GET /api/v3/time`) as NTP does: of a few
-    /// round trips, the shortest says the most (the server read its clock at its middle,
-    /// give or take half of it), so a reply delayed by a busy machine does not skew the clock
-    /// every window is reckoned by.
-    public func synchronizeClock(samples: Int = 5) async throws(ExchangeError) {
-        var best: (roundTrip: Int64, offset: Int64)?
+    /// round trips, the shortest says the most (the server read its clock within it, so the
+    /// offset is known to half of it), so a reply delayed by a busy machine does not skew the
+    /// clock every window is reckoned by. The measurement is kept only if it is more certain
+    /// than the one before (which loses certainty as the clocks may drift); after a -1021
+    /// (`replacing`) it is kept regardless, since the old one is proven wrong.
+    public func synchronizeClock(samples: Int = 5, replacing: Bool = false) async throws(ExchangeError) {
+        var best: ClockSample?
         for _ in 0..<max(samples, 1) {
             let sent = clock.now()
             let reply = try await call(.GET, "time", [], signed: false)
@@ -161,10 +201,16 @@ public final class BinanceClient: Sendable {
             guard case .object(let fields) = reply, case .number(let serverTime)? = fields["serverTime"] else {
                 throw .malformedReply(endpoint: "time", problem: "serverTime: missing")
             }
-            let sample = (received - sent, Int64(serverTime) - (sent + received) / 2)
-            if best.map({ sample.0 < $0.roundTrip }) ?? true { best = sample }
+            let sample = ClockSample(offset: Int64(serverTime) - (sent + received) / 2, roundTrip: received - sent, at: received)
+            if best.map({ sample.roundTrip < $0.roundTrip }) ?? true { best = sample }
         }
-        if let best { state.withLock { $0.offset = best.offset } }
+        guard let best else { return }
+        let now = clock.now()
+        state.withLock { state in
+            if replacing || state.clock.map({ best.uncertainty(at: now) <= $0.uncertainty(at: now) }) ?? true {
+                state.clock = best
+            }
+        }
     }
 
     /// Reachability and the budget, for the service's `/health`.
@@ -190,8 +236,12 @@ public final class BinanceClient: Sendable {
     /// the caller or the machine, held it back.
     public var budgetWaits: Int { state.withLock(\.budgetWaits) }
 
-    /// Reports the budget's use as gauges (`vakt_exchange_used` beside `vakt_exchange_limit`).
-    public func recordUsage(_ used: [(limit: RateLimit, count: Int)]) { metrics.used(used) }
+    /// Reports the budget's use as gauges (`vakt_exchange_used` beside `vakt_exchange_limit`),
+    /// and the clock's uncertainty.
+    public func recordUsage(_ used: [(limit: RateLimit, count: Int)]) {
+        metrics.used(used)
+        metrics.clockUncertainty(milliseconds: clockUncertainty)
+    }
 
     // MARK: - One request
 
@@ -210,7 +260,11 @@ public final class BinanceClient: Sendable {
             try await reserve(cost, endpoint: endpoint)
             let sent = serverNow
             let answer = try await send(method, path, parameters, signed: signed, endpoint: endpoint)
-            let now = serverNow
+            let (now, uncertainty, _) = reckoning()
+            state.withLock { state in
+                state.roundTrips.append(now - sent)
+                if state.roundTrips.count > Self.roundTripsKept { state.roundTrips.removeFirst() }
+            }
             let used = answer.headers.reduce(into: [String: Int]()) { used, header in
                 let name = header.name.uppercased()
                 if name.hasPrefix("X-MBX-USED-WEIGHT-") || name.hasPrefix("X-MBX-ORDER-COUNT-"), let count = Int(header.value) {
@@ -223,7 +277,7 @@ public final class BinanceClient: Sendable {
             let jitter = Double.random(in: 0..<1)
             state.withLock { $0.lastUsed = (used, sent, now) }
             await budget.update { budget in
-                budget.observe(used: used, sent: sent, received: now)
+                budget.observe(used: used, sent: sent, received: now, uncertainty: uncertainty)
                 switch status {
                 case 429: budget.refused(retryAfter: retryAfter ?? 1_000, orders: error?.code == -1015, at: now, jitter: jitter)
                 case 418: budget.banned(until: now + (retryAfter ?? 120_000))
@@ -270,7 +324,7 @@ public final class BinanceClient: Sendable {
                 }
                 if error.code == -1021, !resynchronized {
                     resynchronized = true
-                    try await synchronizeClock()
+                    try await synchronizeClock(replacing: true)
                     continue
                 }
                 state.withLock { $0.lastFailure = "\(endpoint): \(error)" }
@@ -282,8 +336,8 @@ public final class BinanceClient: Sendable {
     /// Waits until the budget has room for `cost`.
     private func reserve(_ cost: RateLimitCounter.Cost, endpoint: String) async throws(ExchangeError) {
         while true {
-            let now = serverNow
-            let decision = await budget.update { $0.reserve(cost, at: now) }
+            let (now, uncertainty, latency) = reckoning()
+            let decision = await budget.update { $0.reserve(cost, at: now, uncertainty: uncertainty, latency: latency) }
             switch decision {
             case .go: return
             case .banned(let until): throw .banned(until: until)

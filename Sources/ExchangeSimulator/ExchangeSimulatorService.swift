@@ -18,21 +18,20 @@ import VaktConfig
 public struct ExchangeSimulatorService: VaktService {
     public let kind = ServiceKind.exchangeSim
 
-    /// The secrets holding the API key and its HMAC secret that signed requests must carry
-    /// (the adapter reads the same two in paper mode).
-    public static let apiKeySecret = "exchange-api-key"
-    public static let apiSecretSecret = "exchange-api-secret"
-
     public init() {}
 
+    /// Signed requests must carry the API key and HMAC secret of the secrets
+    /// `exchange.api_key_secret` and `exchange.api_secret_secret` name: the pair the adapter
+    /// signs with in paper mode.
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
-        let key = context.secrets.secret(named: Self.apiKeySecret)
-        let secret = context.secrets.secret(named: Self.apiSecretSecret)
+        let names = (key: context.configuration.exchange.apiKeySecret, secret: context.configuration.exchange.apiSecretSecret)
+        let key = context.secrets.secret(named: names.key)
+        let secret = context.secrets.secret(named: names.secret)
         let credentials = key.flatMap { key in secret.map { SignedRequest.Credentials(apiKey: key, secret: $0.value) } }
         if credentials == nil {
             context.logger.warning(
                 "no exchange API key; signed requests are refused (-2015)",
-                metadata: ["secrets": "\(Self.apiKeySecret), \(Self.apiSecretSecret)"])
+                metadata: ["secrets": "\(names.key), \(names.secret)"])
         }
         let settings = context.configuration.paperExchange
         let markets = try SimulatedMarkets(settings)

@@ -74,6 +74,7 @@ func loadExchangeAndExit(options: [String: String]) async -> Never {
     say(
         #"{"weight":\#(weight),"requests":\#(requests),"rate_limited":\#(rateLimited.withLock { $0 }),"banned":\#(banned),"#
             + #""failed":\#(failed),"from":\#(start),"to":\#(clock.now()),"windows":{\#(byWindow)},"#
+            + #""clock_uncertainty_ms":\#(client.clockUncertainty),"#
             + #""call_ms":{\#(json(inCalls))},"sleep_ms":{\#(json(inSleeps))},"budget_waits":{\#(json(budgetWaits))}}"#)
     exit(0)
 }

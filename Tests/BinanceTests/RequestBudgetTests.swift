@@ -57,6 +57,52 @@ import Testing
         }
     }
 
+    /// Two processes whose clocks are off from the server's by up to their measured
+    /// uncertainty (each its own, up to 1 s, far beyond the guard), whose requests take up to
+    /// their latency to arrive, ask for twice the limit and correct the budget from every
+    /// reply: no window the server counts goes over the limit, and none stands nearly empty
+    /// (a reply counted by the server in the minute before, taken for the next, would stop the
+    /// next for nothing: every other minute would be empty).
+    @Test func clocksOffByTheirUncertaintyNeitherOverflowNorStarveAWindow() {
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<20 {
+            var shared = RequestBudget(limits: [Self.weight], guardTime: 100)
+            let uncertainty = (0..<2).map { _ in Int64.random(in: 100...1_000, using: &generator) }
+            let error = uncertainty.map { Int64.random(in: -$0...$0, using: &generator) }
+            let latency = (0..<2).map { _ in Int64.random(in: 0...500, using: &generator) }
+            let setup = "trial \(trial): uncertainty \(uncertainty), error \(error), latency \(latency)"
+            var server: [Int64: Int] = [:]
+            let start: Int64 = 1_800_000_000_000
+            // Each process asks on its own schedule (together twice the limit: 100 a minute
+            // each, at 2 a request) and, held back, asks again when the budget says.
+            var due: [Int64] = [start, start + 300]
+            while let process = due.indices.min(by: { due[$0] < due[$1] }), due[process] < start + 600_000 {
+                let now = due[process]
+                switch shared.reserve(.init(weight: 2), at: now, uncertainty: uncertainty[process], latency: latency[process]) {
+                case .go:
+                    let arrival = now - error[process] + Int64.random(in: 0...latency[process], using: &generator)
+                    server[arrival / 60_000, default: 0] += 2
+                    let received = now + latency[process]
+                    shared.observe(
+                        used: ["X-MBX-USED-WEIGHT-1M": server[arrival / 60_000] ?? 0], sent: now, received: received,
+                        uncertainty: uncertainty[process])
+                    due[process] = max(received, now + 1_200)
+                case .wait(let until):
+                    #expect(until > now, "\(setup)")
+                    due[process] = until
+                case .banned:
+                    Issue.record("no ban was reported")
+                    return
+                }
+            }
+            #expect(server.values.max() ?? 0 <= 100, "\(setup): \(server)")
+            // Whole minutes between the first and the last: the edges' spread (at most 2 × 1 s
+            // + 0.5 s of 60 s, asked at 200 a minute) costs at most 9 of 100.
+            let whole = (start / 60_000 + 1)..<(start / 60_000 + 9)
+            #expect(whole.allSatisfy { server[$0, default: 0] >= 90 }, "\(setup): \(server.sorted { $0.key < $1.key }.map(\.value))")
+        }
+    }
+
     @Test func theServersCountCorrectsTheBudgetUpwardsOnly() {
         var budget = RequestBudget(limits: [Self.weight], guardTime: 100)
         let start: Int64 = 1_800_000_000_000

@@ -45,7 +45,7 @@ import VaktTesting
         #expect(output.contains("ORDERS/10SECOND") && output.contains("/100,"), "\(output)")
 
         // The paper exchange trades every second: ticks and klines of both symbols on the bus.
-        let bus = try RedisConnection(endpoint: redis.endpoint)
+        let bus = RedisConnection(endpoint: redis.endpoint)
         var lengths: [Int64] = []
         #expect(
             await TestEnvironment.eventually {
