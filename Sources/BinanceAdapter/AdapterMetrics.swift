@@ -54,7 +54,7 @@ struct AdapterMetrics: Sendable {
     /// How far the exchange's clock may be from this client's reckoning of it: the budget
     /// counts requests within this of a window's edge in both windows.
     func clockUncertainty(milliseconds: Int64) {
-        Gauge(label: "vakt_exchange_clock_uncertainty_milliseconds").record(milliseconds)
+        Gauge(label: "vakt_exchange_clock_uncertainty_seconds").record(Double(milliseconds) / 1_000)
     }
 
     /// `REQUEST_WEIGHT_1M`, `ORDERS_10S`.

@@ -19,6 +19,8 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
     private let connected = Mutex(false)
     private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let logger: Logger
+    /// The budget's least margin at a window's edge, ms of the exchange's clock.
+    private let guardTime: Int64
 
     public init(context: ServiceContext) throws {
         let configuration = context.configuration
@@ -31,7 +33,8 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
                 "no exchange API key; only public market data can be read",
                 metadata: ["secrets": "\(settings.apiKeySecret), \(settings.apiSecretSecret)"])
         }
-        let budget = try SharedRequestBudget(path: settings.budgetFile, guardTime: settings.budgetGuard.milliseconds)
+        guardTime = settings.budgetGuard.milliseconds
+        let budget = try SharedRequestBudget(path: settings.budgetFile, guardTime: guardTime)
         let risk = RiskClient(
             ControlClient(
                 baseURL: "http://\(configuration.http.host):\(configuration.service(.risk).port ?? ServiceKind.risk.defaultPort)",
@@ -94,10 +97,11 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
 
     /// How often the clock offset is measured again once connected: a quieter moment than
     /// start-up's may measure it more closely, which narrows the edges of the budget's windows.
-    static let clockResynchronization = Duration.seconds(300)
+    /// Sooner while it is less certain than the budget's guard.
+    static let clockResynchronization = (uncertain: Duration.seconds(30), certain: Duration.seconds(300))
 
     /// Connects (exchangeInfo, the clock), 1 s doubling to 30 s between attempts, then
-    /// measures the clock again every five minutes until shutdown.
+    /// measures the clock again (``clockResynchronization``) until shutdown.
     public func run() async throws {
         // Whoever waits is let go at shutdown too, connected or not.
         defer { releaseWaiters() }
@@ -116,8 +120,10 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
             }
         }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let uncertain = client.clockUncertainty > guardTime
+            let wait = uncertain ? Self.clockResynchronization.uncertain : Self.clockResynchronization.certain
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.clockResynchronization) }
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
                 break
             }
