@@ -177,7 +177,7 @@ let package = Package(
         service(
             "MarketData",
             extra: [
-                "BinanceAdapter", "EventBus", "HealthFormat", .product(name: "Metrics", package: "swift-metrics"),
+                "Binance", "BinanceAdapter", "EventBus", "HealthFormat", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         service(
@@ -313,10 +313,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "MarketDataTests",
+            dependencies: [
+                "MarketData", "Binance", "EventBus", "Money", "RedisClient", "VaktConfig", "VaktTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "ServiceProcessTests",
             dependencies: [
                 "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
                 "RedisClient", "Binance", "BinanceAdapter", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Python"],

@@ -3,12 +3,14 @@ import EventBus
 import Money
 
 extension BinanceClient {
-    /// Klines of `interval` (`1m`, `1h`, …), oldest first, at most `limit` (up to 1,000).
-    public func klines(symbol: String, interval: String, limit: Int, startTime: Int64? = nil) async throws(ExchangeError)
-        -> [KlineReport]
+    /// Klines of `interval` (`1m`, `1h`, …), oldest first, at most `limit` (up to 1,000): the
+    /// latest, or those from `startTime` (up to `endTime`). The last may still be open.
+    public func klines(symbol: String, interval: String, limit: Int, startTime: Int64? = nil, endTime: Int64? = nil)
+        async throws(ExchangeError) -> [Kline]
     {
         var parameters = [("symbol", symbol), ("interval", interval), ("limit", String(min(max(limit, 1), 1_000)))]
         if let startTime { parameters.append(("startTime", String(startTime))) }
+        if let endTime { parameters.append(("endTime", String(endTime))) }
         let reply = try await call(.GET, "klines", parameters, signed: false)
         return try Self.list(reply, endpoint: "klines") { row, index throws(PayloadError) in
             guard case .array(let fields) = row, fields.count >= 9 else {
@@ -26,7 +28,7 @@ extension BinanceClient {
                 }
                 return value
             }
-            return KlineReport(
+            return Kline(
                 openTime: try time(0), open: try amount(1), high: try amount(2), low: try amount(3), close: try amount(4),
                 volume: try amount(5), closeTime: try time(6), trades: Int(try time(8)))
         }

@@ -100,18 +100,6 @@ public struct BalanceReport: Sendable, Equatable {
     public var locked: FixedDecimal
 }
 
-/// One kline: open time, then exact prices and volume.
-public struct KlineReport: Sendable, Equatable {
-    public var openTime: Int64
-    public var open: Price
-    public var high: Price
-    public var low: Price
-    public var close: Price
-    public var volume: Quantity
-    public var closeTime: Int64
-    public var trades: Int
-}
-
 /// The best bid and ask.
 public struct BookTop: Sendable, Equatable {
     public var bidPrice: Price

@@ -126,7 +126,7 @@ public enum MarketStreamEvent: Sendable, Equatable {
     /// `<symbol>@trade`.
     case trade(symbol: String, tradeId: Int64, price: Price, qty: Quantity, time: Int64, buyerIsMaker: Bool)
     /// `<symbol>@kline_<interval>`: the kline so far, or closed.
-    case kline(symbol: String, interval: String, kline: KlineReport, closed: Bool)
+    case kline(symbol: String, interval: String, kline: Kline, closed: Bool)
     /// `<symbol>@bookTicker`.
     case bookTicker(symbol: String, top: BookTop)
 
@@ -145,7 +145,7 @@ public enum MarketStreamEvent: Sendable, Equatable {
             self = .trade(symbol: symbol, tradeId: Int64(id), price: price, qty: qty, time: Int64(time), buyerIsMaker: maker)
         } else if reader.contains("k") {
             let symbol = reader.string("s", maxLength: 32)
-            var parsed: (String, KlineReport, Bool)?
+            var parsed: (String, Kline, Bool)?
             if let kline = reader.object("k") {
                 let interval = kline.string("i", maxLength: 8)
                 let open: Price? = kline.amount("o")
@@ -160,7 +160,7 @@ public enum MarketStreamEvent: Sendable, Equatable {
                 if let interval, let open, let high, let low, let close, let volume, let openTime, let closeTime, let trades, let closed {
                     parsed = (
                         interval,
-                        KlineReport(
+                        Kline(
                             openTime: Int64(openTime), open: open, high: high, low: low, close: close, volume: volume,
                             closeTime: Int64(closeTime), trades: trades), closed
                     )

@@ -46,7 +46,9 @@ public struct Candle: Sendable, Equatable {
     }
 }
 
-/// The last `capacity` candles of one interval, built trade by trade.
+/// The last `capacity` candles of one interval, built trade by trade. An interval without a
+/// trade has a candle too, flat at the last close with no volume, as Binance's klines do: a
+/// series has no holes.
 struct CandleSeries: Sendable, Equatable {
     let interval: Int64
     let capacity: Int
@@ -59,6 +61,14 @@ struct CandleSeries: Sendable, Equatable {
 
     mutating func record(time: Int64, ticks: Int, qty: FixedDecimal, quote: FixedDecimal, takerBought: Bool) throws(FixedDecimalError) {
         let openTime = time - time % interval
+        if let last = candles.last, last.openTime < openTime - interval {
+            // At most a capacity's worth: older ones would be trimmed at once.
+            var quiet = max(last.openTime + interval, openTime - Int64(capacity) * interval)
+            while quiet < openTime {
+                candles.append(Candle(openTime: quiet, interval: interval, ticks: last.close))
+                quiet += interval
+            }
+        }
         if candles.last?.openTime != openTime {
             candles.append(Candle(openTime: openTime, interval: interval, ticks: ticks))
             // Trimmed in steps, so the copy is paid once per quarter of the capacity.

@@ -26,7 +26,8 @@ public enum ServiceKind: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    /// The infrastructure each service needs, from the seed's dependency column.
+    /// The infrastructure each service needs, from the seed's dependency column (and market
+    /// data's kline history in PostgreSQL).
     public var infrastructure: Set<Infrastructure> {
         switch self {
         case .supervisor: [.redis]
@@ -36,7 +37,7 @@ public enum ServiceKind: String, Sendable, CaseIterable, Codable, Comparable {
         case .risk: [.redis, .postgres]
         case .portfolio: [.redis, .postgres]
         case .rlTraining: [.redis, .postgres]
-        case .marketData: [.redis, .exchange]
+        case .marketData: [.redis, .postgres, .exchange]
         case .dashboard: []
         case .exchangeSim: []
         }

@@ -12,14 +12,15 @@ import Testing
     /// A step boundary, so the market starts exactly at its start price.
     static let start: Int64 = 1_764_000_000_000
 
-    static func exchange(seed: UInt64 = 7) throws -> PaperExchange {
+    static func exchange(seed: UInt64 = 7, stepMilliseconds: Int64 = 1_000) throws -> PaperExchange {
         let btc = SimulatedMarket.standard(
             symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", tickSize: Price(1, scale: 2), stepSize: Quantity(1, scale: 5),
             minNotional: Money(5), startPrice: Price(64_000), depthPerLevel: Quantity(5, scale: 1))
         return try PaperExchange(
             settings: .init(
                 markets: [btc], balances: ["USDT": FixedDecimal(100_000), "BTC": FixedDecimal(1)],
-                makerCommission: FixedDecimal(5, scale: 4), takerCommission: FixedDecimal(1, scale: 3), seed: seed),
+                makerCommission: FixedDecimal(5, scale: 4), takerCommission: FixedDecimal(1, scale: 3), seed: seed,
+                stepMilliseconds: stepMilliseconds),
             now: start)
     }
 
@@ -161,6 +162,22 @@ import Testing
         #expect(fiveMinutes.first?.high == minutes.prefix(5).map(\.high).max())
     }
 
+    /// A second without a trade has its kline too, flat at the last close with no volume, as
+    /// Binance's do: klines follow each other without a hole.
+    @Test func aSecondWithoutATradeHasAFlatKline() throws {
+        var exchange = try Self.exchange(stepMilliseconds: 3_000)
+        try exchange.advance(to: Self.start + 30_000)
+        let seconds = try exchange.klines(symbol: "BTCUSDT", interval: "1s", startTime: nil, endTime: nil, limit: 100)
+        #expect(seconds.count >= 25)
+        for (earlier, later) in zip(seconds, seconds.dropFirst()) {
+            #expect(later.openTime == earlier.closeTime + 1)
+            if later.trades == 0 {
+                #expect(later.volume == .zero && [later.open, later.high, later.low, later.close].allSatisfy { $0 == earlier.close })
+            }
+        }
+        #expect(seconds.filter { $0.trades == 0 }.count >= seconds.count / 2)
+    }
+
     /// Random orders and cancels over an hour of market: every asset's total (free and locked)
     /// is what it started at, plus what was bought, less what was sold and the fees, exactly;
     /// and what is locked is what the open orders hold.
@@ -224,11 +241,11 @@ import Testing
             + "1700000060000,101.00,101.20,100.10,100.50,3,1700000119999,0,0,0,0,0\n"
         let path = try KlineReplay.path(csv: csv, tickSize: Price(1, scale: 2))
         #expect(path == [10_000, 9_900, 10_150, 10_100, 10_100, 10_120, 10_010, 10_050])
-        #expect(throws: KlineReplay.ReadError(line: 2, reason: "close \"x\" is not a positive decimal price")) {
-            try KlineReplay.path(csv: "1,1,2,0.5,1\n2,1,2,0.5,x\n", tickSize: Price(1, scale: 2))
+        #expect(throws: KlineCSV.ReadError(line: 2, reason: "close \"x\" is not a positive decimal price")) {
+            try KlineReplay.path(csv: "1,1,2,0.5,1,0,59\n60,1,2,0.5,x,0,119\n", tickSize: Price(1, scale: 2))
         }
-        #expect(throws: KlineReplay.ReadError(line: 1, reason: "high and low do not bound open and close")) {
-            try KlineReplay.path(csv: "1,1,0.9,0.5,1\n", tickSize: Price(1, scale: 2))
+        #expect(throws: KlineCSV.ReadError(line: 1, reason: "high and low do not bound open and close")) {
+            try KlineReplay.path(csv: "1,1,0.9,0.5,1,0,59\n", tickSize: Price(1, scale: 2))
         }
     }
 }

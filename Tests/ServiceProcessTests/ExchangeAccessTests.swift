@@ -19,12 +19,8 @@ import VaktTesting
         let (redis, simulator) = try await ExchangeSimulatorTests.start()
         defer { Task { await simulator.stop() } }
         let marketData = try ServiceInstance(
-            .marketData, redisPort: redis.port, postgres: nil,
-            environment: [
-                "VAKT_EXCHANGE__BASE_URL": simulator.url(""),
-                "VAKT_SECRET_EXCHANGE_API_KEY": ExchangeSimulatorTests.apiKey,
-                "VAKT_SECRET_EXCHANGE_API_SECRET": ExchangeSimulatorTests.secret,
-            ])
+            .marketData, redisPort: redis.port, postgres: try await PostgresServer().freshDatabase(),
+            environment: ExchangeSimulatorTests.clientEnvironment(simulator))
         defer { Task { await marketData.stop() } }
         try await marketData.waitUntilReady()
         var output = ""

@@ -32,6 +32,14 @@ import VaktTesting
         return (redis, simulator)
     }
 
+    /// A trading service's environment for the simulator: its address and the API key pair.
+    static func clientEnvironment(_ simulator: ServiceInstance) -> [String: String] {
+        [
+            "VAKT_EXCHANGE__BASE_URL": simulator.url(""), "VAKT_SECRET_EXCHANGE_API_KEY": apiKey,
+            "VAKT_SECRET_EXCHANGE_API_SECRET": secret,
+        ]
+    }
+
     /// A signed `POST /api/v3/order/test` as Binance clients send it: parameters in the form body.
     static func orderTest(
         _ simulator: ServiceInstance, _ parameters: String, timestamp: Int64? = nil, key: String? = apiKey, secret: String = secret
@@ -339,7 +347,7 @@ import VaktTesting
         #expect(!info.text.contains("ETHUSDT"), "the configured markets replace the defaults")
 
         let broken = directory.appendingPathComponent("broken.csv")
-        try "1700000000000,50000.00,oops,49000.00,50000.00,1\n".write(to: broken, atomically: true, encoding: .utf8)
+        try "1700000000000,50000.00,oops,49000.00,50000.00,1,1700000059999\n".write(to: broken, atomically: true, encoding: .utf8)
         let refused = try ServiceInstance(
             .exchangeSim, redisPort: redis.port, postgres: nil,
             sections: "paper_exchange:\n  markets:\n    BTCUSDT: { replay_file: \(broken.path) }\n", environment: [:])

@@ -82,4 +82,40 @@ import Testing
         #expect(messages.contains { $0.contains("market_data.intervals: \"7m\" is not one of Binance's intervals") }, "\(messages)")
         #expect(messages.contains { $0.contains("market_data.stale_after") }, "\(messages)")
     }
+
+    /// History, backfill and replay: defaults, and a replay that names no file for a symbol,
+    /// a file for a symbol not followed, or an unknown key, refused naming each.
+    @Test func historyAndReplay() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).marketData
+        #expect(defaults.retention == .seconds(30 * 86_400) && defaults.historyOnStart == 500 && defaults.backfillLimit == 5_000)
+        #expect(defaults.source == .exchange && defaults.replay.speed == 60 && defaults.replay.interval == "1m")
+        let replay = try ConfigurationLoader.parse(
+            yaml: """
+                market_data:
+                  symbols: [BTCUSDT]
+                  source: replay
+                  retention: 7d
+                  replay: { files: { BTCUSDT: /data/BTCUSDT-1m.csv }, speed: 0 }
+                """, file: "test.yaml", environment: [:]
+        ).marketData
+        #expect(replay.source == .replay && replay.replay.files == ["BTCUSDT": "/data/BTCUSDT-1m.csv"] && replay.replay.speed == 0)
+        #expect(replay.retention == .seconds(7 * 86_400))
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(
+                yaml: """
+                    market_data:
+                      symbols: [BTCUSDT, ETHUSDT]
+                      source: replay
+                      replay: { files: { BTCUSDT: a.csv, XRPUSDT: b.csv }, interval: 2m, sped: 5 }
+                    """, file: "test.yaml", environment: [:])
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        #expect(messages.count == 4, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.replay.files: names no file for ETHUSDT") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.replay.files: XRPUSDT is not one of market_data.symbols") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.replay.interval: \"2m\" is not one of Binance's intervals") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.replay.sped") }, "\(messages)")
+    }
 }

@@ -42,10 +42,16 @@ public struct MarketKline: EventPayload {
     public var volume: Quantity
     /// The candle is final; an open one is published as it changes.
     public var closed: Bool
+    /// Fetched after a gap in the stream (it arrives late, in order, before the kline that
+    /// revealed the gap).
+    public var backfilled: Bool
+    /// Klines before this one are missing and could not be backfilled: whatever a consumer
+    /// built from the series so far does not continue here.
+    public var afterGap: Bool
 
     public init(
         symbol: String, interval: String, openTime: Date, closeTime: Date, open: Price, high: Price, low: Price, close: Price,
-        volume: Quantity, closed: Bool
+        volume: Quantity, closed: Bool, backfilled: Bool = false, afterGap: Bool = false
     ) {
         self.symbol = symbol
         self.interval = interval
@@ -57,6 +63,8 @@ public struct MarketKline: EventPayload {
         self.close = close
         self.volume = volume
         self.closed = closed
+        self.backfilled = backfilled
+        self.afterGap = afterGap
     }
 
     public init?(reading reader: PayloadReader) {
@@ -70,6 +78,9 @@ public struct MarketKline: EventPayload {
         let close: Price? = reader.amount("close")
         let volume: Quantity? = reader.amount("volume")
         let closed = reader.bool("closed")
+        // Absent in events from before they existed.
+        let backfilled = reader.optionalBool("backfilled") ?? false
+        let afterGap = reader.optionalBool("afterGap") ?? false
         if let low, let high, low > high { reader.report("low", "\(low) is above high \(high)") }
         if let openTime, let closeTime, closeTime < openTime { reader.report("closeTime", "is before openTime") }
         guard let symbol, let interval, let openTime, let closeTime, let open, let high, let low, let close, let volume, let closed,
@@ -77,14 +88,14 @@ public struct MarketKline: EventPayload {
         else { return nil }
         self.init(
             symbol: symbol, interval: interval, openTime: openTime, closeTime: closeTime, open: open, high: high, low: low,
-            close: close, volume: volume, closed: closed)
+            close: close, volume: volume, closed: closed, backfilled: backfilled, afterGap: afterGap)
     }
 
     public var json: JSONValue {
         .object([
             "symbol": .string(symbol), "interval": .string(interval), "openTime": .time(openTime), "closeTime": .time(closeTime),
             "open": .amount(open), "high": .amount(high), "low": .amount(low), "close": .amount(close), "volume": .amount(volume),
-            "closed": .bool(closed),
+            "closed": .bool(closed), "backfilled": .bool(backfilled), "afterGap": .bool(afterGap),
         ])
     }
 

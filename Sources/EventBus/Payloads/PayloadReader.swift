@@ -135,6 +135,16 @@ public final class PayloadReader {
 
     public func bool(_ key: String) -> Bool? {
         guard let value = value(key, required: true) else { return nil }
+        return flag(key, value)
+    }
+
+    /// A flag that may be absent (or null).
+    public func optionalBool(_ key: String) -> Bool? {
+        guard let value = value(key, required: false) else { return nil }
+        return flag(key, value)
+    }
+
+    private func flag(_ key: String, _ value: JSONValue) -> Bool? {
         guard case .bool(let flag) = value else {
             report(key, "expected true or false, got \(value.kindName)")
             return nil

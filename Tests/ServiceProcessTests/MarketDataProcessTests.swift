@@ -1,0 +1,145 @@
+import Binance
+import EventBus
+import Foundation
+import Money
+import PostgresNIO
+import RedisClient
+import Testing
+import VaktConfig
+import VaktTesting
+
+/// The market-data service as the system runs it, against the paper exchange, Redis and
+/// PostgreSQL: closed klines reach the bus as one unbroken series through stream cuts and a
+/// restart (the gaps backfilled), and are kept in PostgreSQL; a replayed kline file gives the
+/// same events every time.
+@Suite struct MarketDataProcessTests {
+    /// The closed klines of one series on the bus, oldest first.
+    static func closedKlines(_ redis: RedisServer, symbol: String = "BTCUSDT") async throws -> [MarketKline] {
+        try await EventStreamInspector(redis: RedisConnection(endpoint: redis.endpoint))
+            .range(.marketKline, from: "-", to: "+", limit: 100_000)
+            .map { entry in try MarketKline(json: EventEnvelope.decode(Array(entry.envelope.utf8), maximumBytes: 1 << 20).payload) }
+            .filter { $0.closed && $0.symbol == symbol }
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded()) }
+
+    /// Every kline opens the millisecond after the one before closed, once each.
+    static func gaps(_ klines: [MarketKline]) -> [String] {
+        zip(klines, klines.dropFirst()).compactMap { earlier, later in
+            milliseconds(later.openTime) == milliseconds(earlier.closeTime) + 1
+                ? nil : "\(milliseconds(earlier.openTime)) then \(milliseconds(later.openTime))"
+        }
+    }
+
+    @Test func streamCutsAndARestartLeaveOneUnbrokenSeriesOnTheBusAndInPostgreSQL() async throws {
+        let (redis, simulator) = try await ExchangeSimulatorTests.start()
+        defer { Task { await simulator.stop() } }
+        let postgres = try await PostgresServer().freshDatabase()
+        let marketData = try ServiceInstance(
+            .marketData, redisPort: redis.port, postgres: postgres,
+            sections: "market_data:\n  symbols: [BTCUSDT]\n  intervals: [1s]\n  history_on_start: 20\n",
+            environment: ExchangeSimulatorTests.clientEnvironment(simulator))
+        defer { Task { await marketData.stop() } }
+        try await marketData.waitUntilReady()
+        var klines: [MarketKline] = []
+        #expect(
+            try await TestEnvironment.eventually(timeout: .seconds(60)) {
+                klines = try await Self.closedKlines(redis)
+                return klines.filter { !$0.backfilled }.count >= 3
+            }, "\(klines.count) klines")
+
+        // Nothing sent for 3 s (the connection stays), then the connection dropped and nothing
+        // sent for 3 s after: each leaves seconds whose klines the stream never delivered.
+        for fault in [#"{"stall_streams_ms": 3000}"#, #"{"disconnect_streams": true, "stall_streams_ms": 3000}"#] {
+            let before = try await Self.closedKlines(redis).count
+            let set = try await simulator.request(.POST, "/admin/faults", body: fault)
+            #expect(set.status == 200, "\(set.text)")
+            #expect(
+                try await TestEnvironment.eventually(timeout: .seconds(60)) {
+                    klines = try await Self.closedKlines(redis)
+                    return klines.count >= before + 8 && klines.suffix(from: before).contains { $0.backfilled }
+                }, "after \(fault): \(klines.suffix(10).map { (Self.milliseconds($0.openTime), $0.backfilled) })")
+        }
+        // Killed, it comes back and catches up from its history's end.
+        let beforeKill = try await Self.closedKlines(redis).count
+        try await marketData.killAndRestart()
+        #expect(
+            try await TestEnvironment.eventually(timeout: .seconds(60)) {
+                klines = try await Self.closedKlines(redis)
+                return klines.count >= beforeKill + 5 && !klines.suffix(3).contains { $0.backfilled }
+            }, "\(klines.count) klines")
+
+        klines = try await Self.closedKlines(redis)
+        #expect(Self.gaps(klines).isEmpty, "\(Self.gaps(klines))")
+        #expect(!klines.contains { $0.afterGap })
+        // At start, the exchange's recent klines (as many as it has, at most history_on_start).
+        let started = klines.prefix { $0.backfilled }.count
+        #expect(started <= 20, "the exchange's recent klines at start: \(started)")
+        #expect(klines.dropFirst(started).filter { $0.backfilled }.count >= 3)
+
+        // PostgreSQL holds the same series, to the last kline on the bus.
+        let client = postgres.client()
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        let history = try await TestEnvironment.eventually {
+            let rows = try await client.query(
+                "SELECT open_time, close::text FROM market_klines WHERE symbol = 'BTCUSDT' AND interval = '1s' ORDER BY open_time")
+            var stored: [(Int64, String)] = []
+            for try await row in rows.decode((Int64, String).self) { stored.append(row) }
+            return stored.count >= klines.count
+                && Array(stored.prefix(klines.count).map(\.0)) == klines.map { Self.milliseconds($0.openTime) }
+                && zip(stored, klines).allSatisfy { (try? Price(parsing: $0.0.1)) == $0.1.close }
+        }
+        #expect(history, "market_klines differs from the bus")
+        let metrics = try await HTTPProbe.get(marketData.url("/metrics")).text
+        #expect(metrics.contains("vakt_market_klines_dropped_total"), "\(metrics.prefix(200))")
+        let health = try await HTTPProbe.get(marketData.url("/health")).text
+        #expect(health.contains("market:history") && health.contains("kline history written"), "\(health)")
+    }
+
+    /// A kline file replayed twice (fresh Redis and database each time) gives the same events;
+    /// the hole in it is reported on the kline after it.
+    @Test func aReplayedKlineFileGivesTheSameEventsEveryTime() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("vakt-md-replay")
+        let file = directory.appendingPathComponent("BTCUSDT-1m.csv")
+        var lines: [String] = []
+        var price = 50_000
+        for minute in Int64(0)..<40 where minute != 17 {
+            let open = 1_700_000_000_000 + minute * 60_000
+            let close = price + (minute % 3 == 0 ? -7 : 11)
+            lines.append(
+                "\(open),\(price).00,\(max(price, close) + 5).00,\(min(price, close) - 5).00,\(close).00,1.5,\(open + 59_999),0,3,0,0,0")
+            price = close
+        }
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        var runs: [[MarketKline]] = []
+        for _ in 0..<2 {
+            let redis = try RedisServer()
+            try await redis.start()
+            defer { redis.stop() }
+            let postgres = try await PostgresServer().freshDatabase()
+            let marketData = try ServiceInstance(
+                .marketData, redisPort: redis.port, postgres: postgres,
+                sections: """
+                    market_data:
+                      symbols: [BTCUSDT]
+                      source: replay
+                      replay: { files: { BTCUSDT: \(file.path) }, interval: 1m, speed: 0 }
+
+                    """)
+            try await marketData.waitUntilReady()
+            var klines: [MarketKline] = []
+            #expect(
+                try await TestEnvironment.eventually(timeout: .seconds(60)) {
+                    klines = try await Self.closedKlines(redis)
+                    return klines.count >= 39
+                }, "\(klines.count)")
+            await marketData.stop()
+            runs.append(klines)
+        }
+        #expect(runs[0] == runs[1])
+        #expect(runs[0].count == 39)
+        #expect(runs[0].filter { $0.afterGap }.map { Self.milliseconds($0.openTime) } == [1_700_000_000_000 + 18 * 60_000])
+        #expect(runs[0].first?.open == Price(50_000) && !runs[0].contains { $0.backfilled })
+    }
+}
