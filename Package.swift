@@ -78,6 +78,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         // The paper exchange's market, pure: books, matching, fees, balances, a seeded price path.
         .target(name: "PaperExchange", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        // Features, the four direction models, the ensemble, regimes and the sizing bandit: pure,
+        // shared by the AI engine (live) and training.
+        .target(name: "Forecasting", swiftSettings: swiftSettings),
         // The Binance Spot REST client every trading service shares.
         .target(
             name: "BinanceAdapter",
@@ -312,6 +315,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MarketDataTests",
             dependencies: [
