@@ -166,7 +166,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         service("Gateway"),
-        service("AIEngine"),
+        service(
+            "AIEngine",
+            extra: [
+                "Forecasting", "EventBus", "HealthFormat", "Money", "Binance", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         service("Execution"),
         service(
             "Risk",
@@ -315,7 +320,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"], swiftSettings: swiftSettings),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "AIEngineTests", dependencies: ["AIEngine", "Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MarketDataTests",
             dependencies: [

@@ -26,13 +26,13 @@ public enum ServiceKind: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    /// The infrastructure each service needs, from the seed's dependency column (and market
-    /// data's kline history in PostgreSQL).
+    /// The infrastructure each service needs, from the seed's dependency column (and the kline
+    /// history in PostgreSQL that market data writes and the AI engine reads).
     public var infrastructure: Set<Infrastructure> {
         switch self {
         case .supervisor: [.redis]
         case .gateway: [.redis, .postgres]
-        case .aiEngine: [.redis]
+        case .aiEngine: [.redis, .postgres]
         case .execution: [.redis, .exchange]
         case .risk: [.redis, .postgres]
         case .portfolio: [.redis, .postgres]

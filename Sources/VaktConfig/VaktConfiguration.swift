@@ -10,6 +10,7 @@ public struct VaktConfiguration: Sendable {
     public var exchange: ExchangeSettings
     public var paperExchange: PaperExchangeSettings
     public var marketData: MarketDataSettings
+    public var aiEngine: AIEngineSettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -197,6 +198,7 @@ extension VaktConfiguration {
         exchangeSection.finish()
         paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
         marketData = MarketDataSettings(reading: root.section("market_data"))
+        aiEngine = AIEngineSettings(reading: root.section("ai_engine"), marketData: marketData)
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

@@ -1,42 +1,13 @@
 import Foundation
 import Testing
+import VaktTesting
 
 @testable import Forecasting
 
-/// SplitMix64 with normal variates (Box–Muller): one seed, one market.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
-    mutating func normal() -> Double {
-        let u = Double.random(in: Double.ulpOfOne..<1, using: &self)
-        let v = Double.random(in: 0..<1, using: &self)
-        return sqrt(-2 * log(u)) * cos(2 * .pi * v)
-    }
-}
-
-/// Bars whose 1-bar log returns follow `r(t) = persistence · r(t-1) + noise`: with persistence
-/// 0 a random walk, with 0.3 a planted, learnable momentum (the next move keeps the last one's
-/// sign about 60% of the time).
 func market(bars: Int, persistence: Double, seed: UInt64) -> [Bar] {
-    var generator = Seeded(state: seed)
-    var close = 50_000.0
-    var last = 0.0
-    return (0..<bars).map { index in
-        let change = persistence * last + 0.001 * generator.normal()
-        last = change
-        let open = close
-        close *= exp(change)
-        let wick = abs(generator.normal()) * 0.0003
-        return Bar(
-            openTime: Int64(index) * 60_000, high: max(open, close) * (1 + wick), low: min(open, close) * (1 - wick), close: close,
-            volume: 10 + abs(generator.normal()) * 5)
+    SyntheticMarket.bars(count: bars, persistence: persistence, seed: seed).map {
+        Bar(openTime: $0.openTime, high: $0.high, low: $0.low, close: $0.close, volume: $0.volume)
     }
 }
 
@@ -119,7 +90,7 @@ func outOfSampleAccuracy(_ bars: [Bar], training: Int) -> Double {
     /// Where signals pay, the bandit comes to size up; where they lose, down.
     @Test func theBanditSizesUpWhereSignalsPayAndDownWhereTheyLose() {
         var bandit = SizingBandit()
-        var generator = Seeded(state: 5)
+        var generator = SplitMix64(seed: 5)
         for _ in 0..<2_000 {
             let paying = bandit.choose(in: .trending)
             bandit.reward(paying, in: .trending, realized: 0.8 + 0.5 * generator.normal())
@@ -139,7 +110,7 @@ func outOfSampleAccuracy(_ bars: [Bar], training: Int) -> Double {
         var extractor = FeatureExtractor()
         var regimes: [Regime] = []
         var close = 100.0
-        var generator = Seeded(state: 9)
+        var generator = SplitMix64(seed: 9)
         for index in 0..<900 {
             let change: Double
             switch index {

@@ -119,3 +119,24 @@ import Testing
         #expect(messages.contains { $0.contains("market_data.replay.sped") }, "\(messages)")
     }
 }
+
+/// The AI engine's settings: its interval must be one market data follows; it cannot need more
+/// klines to train than it keeps.
+@Suite struct AIEngineSettingsTests {
+    @Test func defaultsAndMistakes() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).aiEngine
+        #expect(defaults.interval == "1m" && defaults.historyBars == 3_000 && defaults.minimumTrainingBars == 300)
+        #expect(defaults.retrainEvery == 1_000 && defaults.signalLifetime == .seconds(120))
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(
+                yaml: "ai_engine:\n  interval: 5m\n  history_bars: 200\n  minimum_training_bars: 400\n", file: "test.yaml",
+                environment: [:])
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        #expect(messages.count == 2, "\(messages)")
+        #expect(messages.contains { $0.contains("ai_engine.interval: \"5m\" is not one of market_data.intervals (1m)") }, "\(messages)")
+        #expect(messages.contains { $0.contains("ai_engine.minimum_training_bars: 400 is more than history_bars (200)") }, "\(messages)")
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Money
 
 /// `signal.generated`: the AI engine's view that a symbol should be bought or sold.
@@ -13,14 +14,24 @@ public struct SignalGenerated: EventPayload {
     public var referencePrice: Price
     /// Why, for people: the features that decided it.
     public var reason: String
+    /// The share (0 to 1) of the policy's largest order the engine sizes it at; absent: the
+    /// executor decides.
+    public var size: FixedDecimal?
+    /// After this the signal is stale and must not be traded; absent: it does not expire.
+    public var expiresAt: Date?
 
-    public init(symbol: String, side: OrderSide, confidence: FixedDecimal, model: String, referencePrice: Price, reason: String) {
+    public init(
+        symbol: String, side: OrderSide, confidence: FixedDecimal, model: String, referencePrice: Price, reason: String,
+        size: FixedDecimal? = nil, expiresAt: Date? = nil
+    ) {
         self.symbol = symbol
         self.side = side
         self.confidence = confidence
         self.model = model
         self.referencePrice = referencePrice
         self.reason = reason
+        self.size = size
+        self.expiresAt = expiresAt
     }
 
     public init?(reading reader: PayloadReader) {
@@ -30,25 +41,34 @@ public struct SignalGenerated: EventPayload {
         let model = reader.string("model", maxLength: 128)
         let referencePrice: Price? = reader.amount("referencePrice")
         let reason = reader.string("reason", maxLength: 1000)
-        if let confidence, confidence.value < .zero || confidence.value > FixedDecimal(1) {
-            reader.report("confidence", "\(confidence) is outside 0...1")
+        let size: Ratio? = reader.optionalAmount("size")
+        let expiresAt = reader.optionalDate("expiresAt")
+        for (key, ratio) in [("confidence", confidence), ("size", size)] {
+            if let ratio, ratio.value < .zero || ratio.value > FixedDecimal(1) { reader.report(key, "\(ratio) is outside 0...1") }
         }
         guard let symbol, let side, let confidence, let model, let referencePrice, let reason,
-            confidence.value >= .zero, confidence.value <= FixedDecimal(1)
+            confidence.value >= .zero, confidence.value <= FixedDecimal(1),
+            size.map({ $0.value >= .zero && $0.value <= FixedDecimal(1) }) ?? true
         else { return nil }
-        self.init(symbol: symbol, side: side, confidence: confidence.value, model: model, referencePrice: referencePrice, reason: reason)
+        self.init(
+            symbol: symbol, side: side, confidence: confidence.value, model: model, referencePrice: referencePrice, reason: reason,
+            size: size?.value, expiresAt: expiresAt)
     }
 
     public var json: JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "symbol": .string(symbol), "side": .string(side.rawValue), "confidence": .string(confidence.description),
             "model": .string(model), "referencePrice": .amount(referencePrice), "reason": .string(reason),
-        ])
+        ]
+        if let size { fields["size"] = .string(size.description) }
+        if let expiresAt { fields["expiresAt"] = .time(expiresAt) }
+        return .object(fields)
     }
 
     public static let example = SignalGenerated(
         symbol: "BTCUSDT", side: .buy, confidence: FixedDecimal(72, scale: 2), model: "momentum-2026-12-01",
-        referencePrice: Price(42_000), reason: "1m return above its 30m band")
+        referencePrice: Price(42_000), reason: "1m return above its 30m band", size: FixedDecimal(5, scale: 1),
+        expiresAt: Date(timeIntervalSince1970: 1_796_000_120))
 }
 
 /// A number from 0 to 1 read as a decimal string, like an amount (a confidence, a fraction).
