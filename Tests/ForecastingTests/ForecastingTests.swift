@@ -4,7 +4,6 @@ import VaktTesting
 
 @testable import Forecasting
 
-
 func market(bars: Int, persistence: Double, seed: UInt64) -> [Bar] {
     SyntheticMarket.bars(count: bars, persistence: persistence, seed: seed).map {
         Bar(openTime: $0.openTime, high: $0.high, low: $0.low, close: $0.close, volume: $0.volume)
