@@ -95,7 +95,7 @@ final class SignalEngine: Sendable {
             } catch {
                 logger.warning(
                     "kline history not read; the models train once enough klines arrive",
-                    metadata: ["symbol": "\(symbol)", "error": "\(error)"])
+                    metadata: ["symbol": "\(symbol)", "error": "\(PostgresErrorText.describe(error))"])
                 continue
             }
             for bar in klines { _ = await ingest(symbol, bar: bar, now: bar.openTime, live: false) }

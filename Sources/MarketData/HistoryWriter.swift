@@ -75,7 +75,7 @@ final class HistoryWriter: Sendable {
                 if first {
                     logger.error(
                         "kline history not written; klines wait in memory until PostgreSQL answers",
-                        metadata: ["error": "\(String(reflecting: error))", "waiting": "\(backlog.count)"])
+                        metadata: ["error": "\(PostgresErrorText.describe(error))", "waiting": "\(backlog.count)"])
                 }
                 return
             }

@@ -61,7 +61,7 @@ public struct MarketDataService: VaktService {
                 let deleted = try await history.prune(closedBefore: before)
                 if deleted > 0 { logger.info("kline history pruned", metadata: ["deleted": "\(deleted)", "closed_before": "\(before)"]) }
             } catch {
-                logger.warning("kline history not pruned", metadata: ["error": "\(error)"])
+                logger.warning("kline history not pruned", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             }
         }
     }

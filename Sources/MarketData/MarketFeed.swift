@@ -57,7 +57,9 @@ final class MarketFeed: ServiceLifecycle.Service, Sendable {
             } catch {
                 logger.warning(
                     "kline history not read; the series starts from the exchange's recent klines",
-                    metadata: ["symbol": "\(series.symbol)", "interval": "\(series.interval)", "error": "\(error)"])
+                    metadata: [
+                        "symbol": "\(series.symbol)", "interval": "\(series.interval)", "error": "\(PostgresErrorText.describe(error))",
+                    ])
             }
             await gate.catchUp(series, now: exchange.client.serverNow, recent: settings.historyOnStart)
         }

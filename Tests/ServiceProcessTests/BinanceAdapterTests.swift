@@ -195,8 +195,8 @@ import VaktTesting
 
     /// The soak: two processes on one host each ask for the whole weight limit (together twice
     /// it) for ten minutes of the exchange's clock (run 20 times faster): no 418, every 429
-    /// waited out (a client that did not wait would be banned), and together they get within
-    /// 5% of the limit.
+    /// waited out (a client that did not wait would be banned), never over the limit, and
+    /// wherever the limit held them back, together within 10% of it.
     @Test func twoProcessesAskingTwiceTheLimitForTenMinutesGetTheLimitAndNoBan() async throws {
         // 150 requests of weight 2 a minute of the exchange's clock: 50 a second at 20 times
         // real time, which a loaded 2-core machine serves with room to spare.
@@ -249,10 +249,13 @@ import VaktTesting
             print("exchange load: \(line)")
         }
         // Every whole minute of the run: never over the limit (by the clients' reckoning of
-        // which minute a reply came in, a request either way at the edges). Throughput: the
-        // median minute within 5% of the limit, and all whole minutes together within 10% (a
-        // machine starting the whole suite at once can leave a minute short, with no caller
-        // waiting on the budget: the machine set the pace there, not the limit).
+        // which minute a reply came in, a request either way at the edges). Throughput is judged
+        // where the limit, not the machine, set the pace: in every minute where the budget held
+        // a caller back, the minute was used to within 10% (a budget that took a full minute for
+        // the next, the flaw this guards against, held callers back in a nearly empty one). A
+        // machine running the whole suite beside busy loops can leave minutes short with no
+        // caller waiting on the budget; those are shown, not judged, but at least three minutes
+        // must have reached the limit.
         let whole = ((from / 60_000 + 1)..<(to / 60_000))
         #expect(whole.count >= 9)
         let limited = whole.filter { heldBack.contains($0) }
@@ -260,9 +263,11 @@ import VaktTesting
         for (window, weight) in zip(whole, used) {
             #expect(weight <= limit + 4, "minute \(window - from / 60_000): \(weight) of \(limit)")
         }
-        let median = used.sorted()[used.count / 2]
-        #expect(median >= limit * 95 / 100, "median minute \(median) of \(limit): \(used)")
-        #expect(used.reduce(0, +) >= limit * whole.count * 90 / 100, "\(used.reduce(0, +)) of \(limit * whole.count): \(used)")
+        for window in limited {
+            let weight = byWindow[window] ?? 0
+            #expect(weight >= limit * 90 / 100, "minute \(window - from / 60_000) held callers back at \(weight) of \(limit): \(used)")
+        }
+        #expect(limited.count >= 3, "the budget held callers back in \(limited.count) minutes: \(used)")
         print(
             "exchange load: \(weight) weight in \(to - from) ms; whole minutes \(whole.map { byWindow[$0] ?? 0 }); "
                 + "held back by the budget in \(limited.count) of \(whole.count); 429s \(rateLimited)")

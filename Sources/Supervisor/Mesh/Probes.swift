@@ -204,7 +204,7 @@ final class Prober: Sendable {
         case let error as HTTPParserError: "not an HTTP answer: \(error)"
         case let error as NIOConnectionError:
             "cannot connect to \(error.host):\(error.port)" + (error.connectionErrors.first.map { ": \($0.error)" } ?? "")
-        case let error as PSQLError: String(reflecting: error.code) + (error.serverInfo?[.message].map { ": \($0)" } ?? "")
+        case is PSQLError: PostgresErrorText.describe(error)
         default: "\(error)"
         }
     }
