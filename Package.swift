@@ -256,6 +256,9 @@ let package = Package(
             ],
             path: "Benchmarks/ExchangeBench", exclude: ["bench_ccxt_sign.py"], swiftSettings: swiftSettings),
         .executableTarget(
+            name: "ForecastBench", dependencies: ["Forecasting", "VaktTesting"], path: "Benchmarks/ForecastBench",
+            exclude: ["bench_sklearn.py"], swiftSettings: swiftSettings),
+        .executableTarget(
             name: "MoneyBench", dependencies: ["Money"], path: "Benchmarks/MoneyBench", exclude: ["bench_decimal.py"],
             swiftSettings: swiftSettings),
         .target(
