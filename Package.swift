@@ -137,7 +137,7 @@ let package = Package(
                 "PolicyStore",
                 "SystemdNotify",
                 "RedisClient",
-                "Binance", "BinanceAdapter",
+                "Binance", "BinanceAdapter", "Forecasting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -181,7 +181,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
         service("Portfolio"),
-        service("Training"),
+        service(
+            "Training",
+            extra: [
+                "Forecasting", "EventBus", "Binance", .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         service(
             "MarketData",
             extra: [

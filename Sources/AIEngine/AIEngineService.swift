@@ -23,13 +23,15 @@ public struct AIEngineService: VaktService {
         }
         let engine = SignalEngine(
             settings: context.configuration.aiEngine, symbols: context.configuration.marketData.symbols, events: events,
-            guards: context.guards, history: KlineHistory(client: postgres, logger: context.logger), logger: context.logger)
+            guards: context.guards, history: KlineHistory(client: postgres, logger: context.logger),
+            registry: ModelRegistry(client: postgres, logger: context.logger), logger: context.logger)
         return ServiceParts(
             addRoutes: { router in AIMetrics.addRoutes(to: router, engine: engine) },
             healthChecks: [ModelsCheck(engine: engine)],
             backgroundServices: [
                 OnceService { await engine.warmUp() },
                 context.subscribe(to: [.marketKline]) { try await engine.handle($0) },
+                context.subscribe(to: [.modelPromoted], role: "models") { try await engine.promoted($0) },
             ])
     }
 }

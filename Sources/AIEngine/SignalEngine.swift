@@ -21,8 +21,12 @@ final class SignalEngine: Sendable {
     let events: EventPublisher
     let guards: TradingGuards?
     let history: KlineHistory
+    let registry: ModelRegistry
     let logger: Logger
     let strategist: Mutex<Strategist>
+    /// Symbols whose models come from the registry (RL training promotes them): the engine
+    /// no longer trains those itself.
+    private let managed = Mutex<Set<String>>([])
 
     /// A training run's models, and what it took.
     struct Trained: Sendable {
@@ -56,13 +60,14 @@ final class SignalEngine: Sendable {
 
     init(
         settings: AIEngineSettings, symbols: [String], events: EventPublisher, guards: TradingGuards?, history: KlineHistory,
-        logger: Logger
+        registry: ModelRegistry, logger: Logger
     ) {
         self.settings = settings
         self.symbols = symbols
         self.events = events
         self.guards = guards
         self.history = history
+        self.registry = registry
         self.logger = logger
         strategist = Mutex(Strategist(settings: .init(signalLifetime: settings.signalLifetime.milliseconds)))
         for reason in ["ess", "policy", "no-policy"] {
@@ -89,9 +94,10 @@ final class SignalEngine: Sendable {
             for continuation in waiting { continuation.resume() }
         }
         for symbol in symbols {
+            await loadLive(symbol)
             let klines: [Bar]
             do {
-                klines = try await history.last(settings.historyBars, symbol: symbol, interval: settings.interval).map(Self.bar)
+                klines = try await history.last(settings.historyBars, symbol: symbol, interval: settings.interval).map(Bar.init)
             } catch {
                 logger.warning(
                     "kline history not read; the models train once enough klines arrive",
@@ -149,8 +155,9 @@ final class SignalEngine: Sendable {
         }
         guard step.fresh else { return nil }
         if let run = step.takeOver { install(await run.value, for: symbol) }
+        let registryManaged = managed.withLock { $0.contains(symbol) }
         series.withLock { all in
-            guard var state = all[symbol], state.training == nil, state.bars.count >= settings.minimumTrainingBars,
+            guard !registryManaged, var state = all[symbol], state.training == nil, state.bars.count >= settings.minimumTrainingBars,
                 !state.trained || state.sinceTraining >= settings.retrainEvery
             else { return }
             state.sinceTraining = 0
@@ -185,6 +192,43 @@ final class SignalEngine: Sendable {
                 "symbol": "\(symbol)", "version": "\(trained.version)", "bars": "\(trained.bars)", "samples": "\(trained.samples)",
                 "training_ms": "\(trained.elapsed.milliseconds)",
             ])
+    }
+
+    // MARK: - Models from the registry
+
+    /// The registry's live model for `symbol`, if RL training has promoted one.
+    private func loadLive(_ symbol: String) async {
+        do {
+            guard let live = try await registry.live(symbol: symbol, interval: settings.interval) else { return }
+            adopt(live.models, version: live.entry.version, for: symbol)
+        } catch {
+            logger.info(
+                "no model registry to read; the engine trains its own models",
+                metadata: ["symbol": "\(symbol)", "error": "\(PostgresErrorText.describe(error))"])
+        }
+    }
+
+    /// `model.promoted`: the promoted (or rolled back to) model replaces the symbol's models
+    /// at once, without a restart.
+    func promoted(_ envelope: EventEnvelope) async throws {
+        let event = try ModelPromoted(json: envelope.payload)
+        guard let version = ModelRegistry.version(at: event.location) else {
+            logger.warning("model.promoted names a location this engine cannot load", metadata: ["location": "\(event.location)"])
+            return
+        }
+        guard let found = try await registry.model(version) else {
+            logger.error("promoted model not in the registry", metadata: ["version": "\(version)"])
+            return
+        }
+        guard found.entry.interval == settings.interval, symbols.contains(found.entry.symbol) else { return }
+        adopt(found.models, version: version, for: found.entry.symbol)
+    }
+
+    private func adopt(_ models: ModelSet, version: String, for symbol: String) {
+        managed.withLock { _ = $0.insert(symbol) }
+        strategist.withLock { $0.install(models, version: version, for: symbol) }
+        Counter(label: "vakt_ai_model_swaps_total", dimensions: [("symbol", symbol)]).increment()
+        logger.info("model installed from the registry", metadata: ["symbol": "\(symbol)", "version": "\(version)"])
     }
 
     // MARK: - Signals
@@ -236,9 +280,4 @@ final class SignalEngine: Sendable {
             volume: Double(kline.volume.description) ?? 0)
     }
 
-    static func bar(_ kline: Binance.Kline) -> Bar {
-        Bar(
-            openTime: kline.openTime, high: Double(kline.high.description) ?? 0, low: Double(kline.low.description) ?? 0,
-            close: Double(kline.close.description) ?? 0, volume: Double(kline.volume.description) ?? 0)
-    }
 }

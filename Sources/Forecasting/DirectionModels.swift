@@ -33,7 +33,7 @@ func logLoss(_ samples: [Sample], _ probability: (Features) -> Double) -> Double
 /// from its mean, whose gain comes out negative where prices revert) are two of these; the gain
 /// is fitted on the training window by the least log loss over a grid (0 where the feature says
 /// nothing, so the model then says 0.5).
-public struct SingleFeatureModel: DirectionModel, Equatable {
+public struct SingleFeatureModel: DirectionModel, Equatable, Codable {
     public let feature: FeatureExtractor.Name
     public private(set) var gain: Double
 
@@ -60,7 +60,7 @@ public struct SingleFeatureModel: DirectionModel, Equatable {
 /// Logistic regression over every feature (standardized by the training window's means and
 /// deviations), fitted by stochastic gradient descent and kept learning online, one labelled
 /// bar at a time, live as in training.
-public struct OnlineLogisticModel: DirectionModel, Equatable {
+public struct OnlineLogisticModel: DirectionModel, Equatable, Codable {
     public private(set) var weights: [Double]
     public private(set) var bias = 0.0
     let means: [Double]
@@ -119,8 +119,8 @@ public struct OnlineLogisticModel: DirectionModel, Equatable {
 /// one-threshold split (thresholds at the training window's deciles) that best fits the
 /// current gradients, with Newton-step leaf values, shrunk by the learning rate. Chosen over
 /// deeper trees: on a few thousand noisy bars, stumps overfit least and train in milliseconds.
-public struct BoostedStumpsModel: DirectionModel, Equatable {
-    public struct Stump: Sendable, Equatable {
+public struct BoostedStumpsModel: DirectionModel, Equatable, Codable {
+    public struct Stump: Sendable, Equatable, Codable {
         public var feature: Int
         public var threshold: Double
         public var below: Double

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The four models the engine runs, trained together on one window of bars.
-public struct ModelSet: Sendable, Equatable {
+public struct ModelSet: Sendable, Equatable, Codable {
     public static let names = ["trend", "mean-reversion", "logistic", "boosted-stumps"]
 
     public var trend: SingleFeatureModel

@@ -25,7 +25,7 @@ public struct Bar: Sendable, Equatable {
 }
 
 /// The features of one bar, in ``FeatureExtractor/names`` order.
-public struct Features: Sendable, Equatable {
+public struct Features: Sendable, Equatable, Codable {
     public var values: [Double]
 
     public init(_ values: [Double]) { self.values = values }
@@ -40,7 +40,7 @@ public struct Features: Sendable, Equatable {
 /// RSI over 14 bars (scaled to -1...1), the volume against its 20-bar mean, and the bar's range.
 /// Nothing comes out until the longest window is full; nothing looks past the bar given.
 public struct FeatureExtractor: Sendable, Equatable {
-    public enum Name: Int, CaseIterable, Sendable {
+    public enum Name: Int, CaseIterable, Sendable, Codable {
         case return1, return5, return15, volatility, trend, meanReversion, rsi, volume, range
     }
 

@@ -11,6 +11,7 @@ public struct VaktConfiguration: Sendable {
     public var paperExchange: PaperExchangeSettings
     public var marketData: MarketDataSettings
     public var aiEngine: AIEngineSettings
+    public var training: TrainingSettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -199,6 +200,7 @@ extension VaktConfiguration {
         paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
         marketData = MarketDataSettings(reading: root.section("market_data"))
         aiEngine = AIEngineSettings(reading: root.section("ai_engine"), marketData: marketData)
+        training = TrainingSettings(reading: root.section("training"))
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

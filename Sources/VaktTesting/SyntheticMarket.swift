@@ -40,6 +40,24 @@ public struct SyntheticMarket: Sendable {
     }
 }
 
+extension SyntheticMarket {
+    /// `bars` with every close-to-close move `factor` times larger (a wilder market of the same
+    /// shape), starting from `start` (the first bar's open, unless given).
+    public static func wilder(_ bars: [Bar], by factor: Double, startingAt start: Double? = nil) -> [Bar] {
+        guard let first = bars.first else { return [] }
+        var close = first.close * (start.map { $0 / first.open } ?? 1)
+        var result: [Bar] = []
+        for (index, bar) in bars.enumerated() {
+            if index > 0 { close *= exp(factor * log(bar.close / bars[index - 1].close)) }
+            let ratio = close / bar.close
+            var copy = bar
+            (copy.open, copy.high, copy.low, copy.close) = (bar.open * ratio, bar.high * ratio, bar.low * ratio, close)
+            result.append(copy)
+        }
+        return result
+    }
+}
+
 extension SplitMix64 {
     /// A standard normal variate (Box–Muller).
     public mutating func normal() -> Double {
