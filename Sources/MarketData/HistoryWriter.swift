@@ -22,7 +22,7 @@ final class HistoryWriter: Sendable {
     }
     private let queue = Mutex(Queue())
     /// One write at a time, so the queue goes out in order.
-    private let writing = Mutex(false)
+    private let writing = SingleFlight()
 
     init(history: KlineHistory, logger: Logger, capacity: Int = 100_000) {
         self.history = history
@@ -47,13 +47,11 @@ final class HistoryWriter: Sendable {
             return excess
         }
         if dropped > 0 { Counter(label: "vakt_market_history_dropped_total").increment(by: dropped) }
-        let mine = writing.withLock { busy in
-            if busy { return false }
-            busy = true
-            return true
-        }
-        guard mine else { return }
-        defer { writing.withLock { $0 = false } }
+        await writing.run { await writeWaiting() }
+    }
+
+    /// Writes what waits, oldest first, in batches, until nothing waits or a write fails.
+    private func writeWaiting() async {
         while let batch = queue.withLock({ $0.waiting.isEmpty ? nil : Array($0.waiting.prefix(1_000)) }) {
             do {
                 for (series, group) in Self.bySeries(batch) {

@@ -23,7 +23,7 @@ final class Trainer: Sendable {
     let logger: Logger
     /// Symbols an operator asked to retrain, with who asked.
     private let requests = Mutex<[String: String]>([:])
-    private let running = Mutex(false)
+    private let running = SingleFlight()
     /// Per symbol, the newest kline (open time) of the last training run.
     private let lastRun = Mutex<[String: Int64]>([:])
 
@@ -47,20 +47,15 @@ final class Trainer: Sendable {
 
     /// One check of every symbol; trains where a trigger says so.
     func check() async {
-        let mine = running.withLock { busy in
-            if busy { return false }
-            busy = true
-            return true
-        }
-        guard mine else { return }
-        defer { running.withLock { $0 = false } }
-        for symbol in symbols {
-            do {
-                try await check(symbol)
-            } catch {
-                Counter(label: "vakt_training_runs_total", dimensions: [("outcome", "failed")]).increment()
-                logger.error(
-                    "training check failed", metadata: ["symbol": "\(symbol)", "error": "\(PostgresErrorText.describe(error))"])
+        await running.run {
+            for symbol in symbols {
+                do {
+                    try await check(symbol)
+                } catch {
+                    Counter(label: "vakt_training_runs_total", dimensions: [("outcome", "failed")]).increment()
+                    logger.error(
+                        "training check failed", metadata: ["symbol": "\(symbol)", "error": "\(PostgresErrorText.describe(error))"])
+                }
             }
         }
     }
