@@ -63,6 +63,13 @@ import VaktTesting
         let training = try ServiceInstance(.rlTraining, redisPort: redis.port, postgres: postgres, sections: Self.sections)
         defer { Task { await training.stop() } }
         try await training.waitUntilReady()
+        // The AI engine beside it swaps in each promoted model without a restart.
+        let engine = try ServiceInstance(.aiEngine, redisPort: redis.port, postgres: postgres, sections: Self.sections)
+        defer { Task { await engine.stop() } }
+        try await engine.waitUntilReady()
+        func engineModel() async -> String {
+            (try? await HTTPProbe.get(engine.url("/api/ai/metrics/ensemble")).text) ?? ""
+        }
         var promoted: [ModelPromoted] = []
         #expect(
             try await TestEnvironment.eventually(timeout: .seconds(120)) {
@@ -71,6 +78,12 @@ import VaktTesting
             }, "\(promoted)")
         let first = try #require(promoted.first)
         #expect(first.previous == nil && first.location == ModelRegistry.location(of: first.model))
+        var shown = ""
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                shown = await engineModel()
+                return shown.contains(first.model)
+            }, "\(shown)")
 
         // Three times the moves, reverting, from the calm market's last close.
         let wild = SyntheticMarket.wilder(
@@ -85,6 +98,11 @@ import VaktTesting
         let requests = try await Self.events(ModelRetrainRequested.self, redis)
         #expect(requests.count == 2 && requests[1].model == first.model && requests[1].reason.contains("feature drift"), "\(requests)")
         #expect(promoted[1].previous == first.model)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                shown = await engineModel()
+                return shown.contains(promoted[1].model)
+            }, "\(shown)")
 
         // Asked to retrain with nothing new: the candidate is the live model again, no better.
         let retrain = try await training.request(.POST, "/api/models/retrain", body: #"{"symbol": "BTCUSDT"}"#)
@@ -104,6 +122,11 @@ import VaktTesting
         #expect(rollback.status == 200 && rollback.text.contains(first.model), "\(rollback.text)")
         promoted = try await Self.events(ModelPromoted.self, redis)
         #expect(promoted.count == 3 && promoted[2].model == first.model && promoted[2].previous == promoted[1].model, "\(promoted)")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                shown = await engineModel()
+                return shown.contains(first.model)
+            }, "after the rollback the engine shows \(shown)")
         models = try await HTTPProbe.get(training.url("/api/models?symbol=BTCUSDT")).text
         #expect(models.contains("\"rolled_back\"") && models.contains("\"live\""), "\(models)")
         let bad = try await training.request(.POST, "/api/models/rollback", body: #"{"symbol": "DOGEUSDT"}"#)
