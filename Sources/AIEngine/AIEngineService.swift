@@ -32,7 +32,8 @@ public struct AIEngineService: VaktService {
                 OnceService { await engine.warmUp() },
                 context.subscribe(to: [.marketKline]) { try await engine.handle($0) },
                 context.subscribe(to: [.modelPromoted], role: "models") { try await engine.promoted($0) },
-            ])
+            ],
+            statusUpdates: engine.statusUpdates)
     }
 }
 

@@ -27,6 +27,10 @@ final class SignalEngine: Sendable {
     /// Symbols whose models come from the registry (RL training promotes them): the engine
     /// no longer trains those itself.
     private let managed = Mutex<Set<String>>([])
+    /// `STATUS=` lines for `vakt status`: signals and models per symbol, as they change.
+    let statusUpdates: AsyncStream<String>
+    private let statusContinuation: AsyncStream<String>.Continuation
+    private let publishedSignals = Mutex<[String: Int]>([:])
 
     /// A training run's models, and what it took.
     struct Trained: Sendable {
@@ -70,6 +74,7 @@ final class SignalEngine: Sendable {
         self.registry = registry
         self.logger = logger
         strategist = Mutex(Strategist(settings: .init(signalLifetime: settings.signalLifetime.milliseconds)))
+        (statusUpdates, statusContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
         for reason in ["ess", "policy", "no-policy"] {
             Counter(label: "vakt_ai_signals_suppressed_total", dimensions: [("reason", reason)]).increment(by: 0)
         }
@@ -184,6 +189,7 @@ final class SignalEngine: Sendable {
 
     private func install(_ trained: Trained, for symbol: String) {
         strategist.withLock { $0.install(trained.models, version: trained.version, for: symbol) }
+        reportStatus()
         Counter(label: "vakt_ai_trainings_total", dimensions: [("symbol", symbol)]).increment()
         Gauge(label: "vakt_ai_training_seconds", dimensions: [("symbol", symbol)]).record(Double(trained.elapsed.milliseconds) / 1_000)
         logger.info(
@@ -227,6 +233,7 @@ final class SignalEngine: Sendable {
     private func adopt(_ models: ModelSet, version: String, for symbol: String) {
         managed.withLock { _ = $0.insert(symbol) }
         strategist.withLock { $0.install(models, version: version, for: symbol) }
+        reportStatus()
         Counter(label: "vakt_ai_model_swaps_total", dimensions: [("symbol", symbol)]).increment()
         logger.info("model installed from the registry", metadata: ["symbol": "\(symbol)", "version": "\(version)"])
     }
@@ -252,6 +259,8 @@ final class SignalEngine: Sendable {
         do {
             try await events.publish(EventEnvelope(event, source: "ai-engine"))
             Counter(label: "vakt_ai_signals_total", dimensions: [("symbol", signal.symbol), ("side", side.rawValue)]).increment()
+            publishedSignals.withLock { $0[signal.symbol, default: 0] += 1 }
+            reportStatus()
             logger.info(
                 "signal",
                 metadata: [
@@ -261,6 +270,16 @@ final class SignalEngine: Sendable {
         } catch {
             logger.error("signal not published", metadata: ["symbol": "\(signal.symbol)", "error": "\(error)"])
         }
+    }
+
+    /// Signals published and the models in use, per symbol: `BTCUSDT 12 signals (btcusdt-1s-…)`.
+    private func reportStatus() {
+        let state = strategist.withLock { $0 }
+        let published = publishedSignals.withLock { $0 }
+        statusContinuation.yield(
+            symbols.map { symbol in
+                "\(symbol) \(published[symbol] ?? 0) signals (\(state.symbols[symbol]?.modelVersion ?? "no model"))"
+            }.joined(separator: "; "))
     }
 
     private func suppressed(_ reason: String, _ signal: Strategist.Signal, _ detail: String) {
