@@ -134,7 +134,10 @@ final class SignalEngine: Sendable {
         guard kline.closed, kline.interval == settings.interval, symbols.contains(kline.symbol) else { return }
         await waitUntilWarmed()
         if kline.afterGap { strategist.withLock { $0.restart(kline.symbol) } }
-        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        // Decisions take their time from the kline, not the clock: a signal lives from the
+        // moment its kline closed (one backfilled late is stale at once), and a replay decides
+        // the same however fast it is played.
+        let now = Int64((kline.closeTime.timeIntervalSince1970 * 1_000).rounded()) + 1
         guard let signal = await ingest(kline.symbol, bar: Self.bar(kline), now: now, live: true) else { return }
         await publish(signal, price: kline.close)
     }

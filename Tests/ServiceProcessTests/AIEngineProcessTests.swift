@@ -105,14 +105,10 @@ import VaktTesting
                 $0.symbol == "BTCUSDT" && $0.size.map { $0 > .zero && $0 <= FixedDecimal(1) } == true && $0.expiresAt != nil
                     && $0.model.hasPrefix("btcusdt-1s-")
             })
-        // The same file, the same signals (all but when they expire, which is wall time).
-        let strip: (SignalGenerated) -> SignalGenerated = { signal in
-            var copy = signal
-            copy.expiresAt = nil
-            return copy
-        }
+        // The same file, the same signals, to their expiry (decisions take their time from the
+        // klines).
         #expect(
-            first.signals.map(strip) == second.signals.map(strip),
+            first.signals == second.signals,
             "\(first.signals.count) and \(second.signals.count) signals; withheld: \(first.withheld) / \(second.withheld)")
 
         // The endpoints followed the market: before, nothing seen; after, every model scored,
