@@ -52,6 +52,8 @@ public struct Strategist: Sendable {
         public internal(set) var regime: Regime?
         public internal(set) var regimeBars: [Regime: Int] = [:]
         public internal(set) var lastProbabilities: [Double] = []
+        /// The features of the last bar (what the models saw).
+        public internal(set) var lastFeatures: Features?
         public internal(set) var live: (buy: Bool, expiresAt: Int64)?
         public internal(set) var bars = 0
         public internal(set) var signals = 0
@@ -96,6 +98,7 @@ public struct Strategist: Sendable {
         }
         if let live = state.live, live.expiresAt <= now { state.live = nil }
         guard let features = state.extractor.add(bar) else { return nil }
+        state.lastFeatures = features
         let regime = state.detector.classify(features)
         state.regime = regime
         state.regimeBars[regime, default: 0] += 1

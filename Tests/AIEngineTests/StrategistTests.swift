@@ -51,6 +51,20 @@ import VaktTesting
         #expect(Double(right) / Double(signals.count) > 0.55, "\(right) of \(signals.count)")
     }
 
+    /// The features the engine predicts from are those training learns from, bar for bar.
+    @Test func liveFeaturesAreTrainingFeatures() {
+        let bars = Self.bars(400, seed: 13)
+        var strategist = Strategist(settings: .init(signalLifetime: 3_000))
+        var live: [Features] = []
+        for bar in bars {
+            _ = strategist.observe("BTCUSDT", bar: bar, now: bar.openTime)
+            if let features = strategist.symbols["BTCUSDT"]?.lastFeatures, live.last != features { live.append(features) }
+        }
+        let training = samples(from: bars).map(\.features)
+        #expect(live.count == training.count + 1)
+        #expect(Array(live.prefix(training.count)) == training)
+    }
+
     @Test func theSameBarsGiveTheSameSignals() {
         let bars = Self.bars(2_600, seed: 5)
         let first = Self.run(bars, training: 2_000).0
