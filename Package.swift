@@ -268,7 +268,7 @@ let package = Package(
         .target(
             name: "VaktTesting",
             dependencies: [
-                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit",
+                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit", "PolicyStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

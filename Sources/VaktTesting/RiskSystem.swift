@@ -1,6 +1,7 @@
 import EventBus
 import Foundation
 import NIOHTTP1
+import PolicyStore
 import RedisClient
 import ServiceKit
 import VaktConfig
@@ -33,6 +34,15 @@ public final class RiskSystem: @unchecked Sendable {
         }
         service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections)
         try await service.waitUntilReady()
+    }
+
+    /// The default policy with the ESS's feed-age rule out of the way (a day), changed as
+    /// `change` says: for tests that are not about market data going stale.
+    public static func quietPolicy(_ change: (inout RiskPolicy) -> Void = { _ in }) -> Data {
+        var policy = RiskPolicy.defaults
+        policy.ess.maxFeedAgeSeconds = 86_400
+        change(&policy)
+        return PolicyDocument(version: 1, updatedAt: Date(), updatedBy: "test", policy: policy).data
     }
 
     public var configuration: TestConfiguration { service.configuration }

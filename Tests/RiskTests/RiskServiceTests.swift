@@ -15,12 +15,7 @@ import VaktTesting
 /// The risk service as a real process on a real Redis and PostgreSQL.
 @Suite struct RiskServiceTests {
     /// The defaults, with a feed age no test reaches: nothing publishes market ticks here.
-    static func quietPolicy(_ change: (inout RiskPolicy) -> Void = { _ in }) -> Data {
-        var policy = RiskPolicy.defaults
-        policy.ess.maxFeedAgeSeconds = 86_400
-        change(&policy)
-        return PolicyDocument(version: 1, updatedAt: Date(), updatedBy: "test", policy: policy).data
-    }
+    static func quietPolicy(_ change: (inout RiskPolicy) -> Void = { _ in }) -> Data { RiskSystem.quietPolicy(change) }
 
     static func object(_ result: HTTPResult) throws -> [String: JSONValue] {
         guard case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: Data(result.body)) else {

@@ -48,12 +48,22 @@ import VaktTesting
     /// One replay through a fresh system: Redis, PostgreSQL, risk, the AI engine, then market
     /// data replaying `file` as fast as the bus takes it.
     static func replay(_ file: URL, bars: Int) async throws -> Run {
-        let risk = try await RiskSystem()
+        // The ESS would trip on ETHUSDT's feed (allowed by the default policy, never fed here)
+        // going stale; this test is about signals, so that rule is out of the way.
+        let risk = try await RiskSystem(policy: RiskSystem.quietPolicy())
         defer { risk.stop() }
         let sections = Self.sections.replacingOccurrences(of: "FILE", with: file.path)
         let engine = try ServiceInstance(.aiEngine, redisPort: risk.redis.port, postgres: risk.postgres, sections: sections)
         defer { Task { await engine.stop() } }
         try await engine.waitUntilReady()
+        // Its guards hold the policy and an armed ESS before the first kline, so no signal is
+        // withheld for want of them.
+        var health = ""
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                health = (try? await HTTPProbe.get(engine.url("/health")).text) ?? ""
+                return health.contains("armed") && health.contains("policy version")
+            }, "\(health)")
         let before = try await endpoints(engine)
         // The engine's consumer group exists before the first kline is published.
         let probe = RedisConnection(endpoint: risk.redis.endpoint)
