@@ -328,6 +328,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
         .testTarget(name: "AIEngineTests", dependencies: ["AIEngine", "Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MarketDataTests",

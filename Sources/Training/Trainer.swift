@@ -73,22 +73,27 @@ final class Trainer: Sendable {
                 limit: settings.historyBars
             ).map(Bar.init)
             let reference = DriftReference(training: samples(from: window).map(\.features))
-            let recent = Array(all.suffix(settings.driftWindow)).map(\.features)
-            if !reference.edges.isEmpty, !recent.isEmpty {
-                let values = reference.psi(recent)
+            let recentFeatures = Array(all.suffix(settings.driftWindow)).map(\.features)
+            if !reference.edges.isEmpty, !recentFeatures.isEmpty {
+                let values = reference.psi(recentFeatures)
                 psi = values
                 for (name, value) in zip(FeatureExtractor.names, values) {
                     Gauge(label: "vakt_training_feature_psi", dimensions: [("symbol", symbol), ("feature", name)]).record(value)
                 }
             }
         }
+        // The live model on the recent klines, run as the engine runs it.
+        let recent = Array(all.suffix(settings.driftWindow))
+        let recentAccuracy = live.map { PromotionRule.evaluate(candidate: $0.models, live: $0.models, on: recent).liveAccuracy }
+        if let recentAccuracy { Gauge(label: "vakt_training_live_accuracy", dimensions: [("symbol", symbol)]).record(recentAccuracy) }
         let requested = requests.withLock { $0.removeValue(forKey: symbol) }
         let newestOfLastRun = lastRun.withLock { $0[symbol] } ?? .min
         let freshWindow = bars.filter { $0.openTime > newestOfLastRun }.count >= settings.driftWindow
         guard
             let trigger = requested.map(RetrainTrigger.requested)
                 ?? RetrainTrigger.decide(
-                    liveTrainedAt: live?.entry.trainedAt, psi: psi, now: Date(),
+                    liveTrainedAt: live?.entry.trainedAt, psi: psi, recentAccuracy: recentAccuracy,
+                    minimumAccuracy: settings.minimumAccuracy, now: Date(),
                     retrainAfter: Double(settings.retrainAfter.milliseconds) / 1_000, freshWindow: freshWindow)
         else { return }
         lastRun.withLock { $0[symbol] = bars.last?.openTime ?? .min }

@@ -16,6 +16,9 @@ public struct TrainingSettings: Sendable, Equatable {
     public var promotionMargin: Double
     /// A live model older than this is retrained on schedule.
     public var retrainAfter: Duration
+    /// A live model whose direction accuracy over the last `drift_window` klines falls below
+    /// this is retrained (performance decay).
+    public var minimumAccuracy: Double
 
     init(reading section: ConfigReader.Section) {
         checkInterval = section.duration("check_interval", default: .seconds(60), in: .milliseconds(100)...(.seconds(86_400)))
@@ -23,6 +26,7 @@ public struct TrainingSettings: Sendable, Equatable {
         heldOut = section.double("held_out", default: 0.2, in: 0.05...0.5)
         driftWindow = section.int("drift_window", default: 300, in: 50...100_000)
         promotionMargin = section.double("promotion_margin", default: 0.001, in: 0...1)
+        minimumAccuracy = section.double("minimum_accuracy", default: 0.45, in: 0...1)
         retrainAfter = section.duration("retrain_after", default: .seconds(6 * 3_600), in: .seconds(60)...(.seconds(365 * 86_400)))
         if driftWindow >= historyBars { section.report("drift_window", "\(driftWindow) is not less than history_bars (\(historyBars))") }
         section.finish()

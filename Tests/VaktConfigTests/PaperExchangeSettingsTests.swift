@@ -140,3 +140,22 @@ import Testing
         #expect(messages.contains { $0.contains("ai_engine.minimum_training_bars: 400 is more than history_bars (200)") }, "\(messages)")
     }
 }
+
+/// RL training's settings: defaults, and a drift window no shorter than the history refused.
+@Suite struct TrainingSettingsTests {
+    @Test func defaultsAndMistakes() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).training
+        #expect(defaults.checkInterval == .seconds(60) && defaults.historyBars == 3_000 && defaults.heldOut == 0.2)
+        #expect(defaults.driftWindow == 300 && defaults.promotionMargin == 0.001 && defaults.minimumAccuracy == 0.45)
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(
+                yaml: "training:\n  history_bars: 300\n  drift_window: 300\n  held_out: 0.9\n", file: "test.yaml", environment: [:])
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        #expect(messages.count == 2, "\(messages)")
+        #expect(messages.contains { $0.contains("training.drift_window: 300 is not less than history_bars (300)") }, "\(messages)")
+        #expect(messages.contains { $0.contains("training.held_out") }, "\(messages)")
+    }
+}
