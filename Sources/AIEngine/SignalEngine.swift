@@ -111,7 +111,7 @@ final class SignalEngine: Sendable {
             }
             for bar in klines { _ = await ingest(symbol, bar: bar, now: bar.openTime, live: false) }
             // Live klines start with the models of the history, if there was enough of it.
-            if let run = series.withLock({ $0[symbol]?.training?.run }) { install(await run.value, for: symbol) }
+            if let run = series.withLock({ $0[symbol]?.training?.run }) { installUnlessManaged(await run.value, for: symbol) }
             logger.info("ai engine warmed from history", metadata: ["symbol": "\(symbol)", "klines": "\(klines.count)"])
         }
     }
@@ -162,7 +162,7 @@ final class SignalEngine: Sendable {
             return (true, training.run)
         }
         guard step.fresh else { return nil }
-        if let run = step.takeOver { install(await run.value, for: symbol) }
+        if let run = step.takeOver { installUnlessManaged(await run.value, for: symbol) }
         let registryManaged = managed.withLock { $0.contains(symbol) }
         series.withLock { all in
             guard !registryManaged, var state = all[symbol], state.training == nil, state.bars.count >= settings.minimumTrainingBars,
@@ -190,7 +190,10 @@ final class SignalEngine: Sendable {
         }
     }
 
-    private func install(_ trained: Trained, for symbol: String) {
+    /// Installs the engine's own training run, unless the registry's models took over the
+    /// symbol while it ran (they are not to be replaced by the engine's).
+    private func installUnlessManaged(_ trained: Trained, for symbol: String) {
+        guard !managed.withLock({ $0.contains(symbol) }) else { return }
         strategist.withLock { $0.install(trained.models, version: trained.version, for: symbol) }
         reportStatus()
         Counter(label: "vakt_ai_trainings_total", dimensions: [("symbol", symbol)]).increment()
