@@ -180,7 +180,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
-        service("Portfolio"),
+        service(
+            "Portfolio",
+            extra: [
+                "Binance", "BinanceAdapter", "EventBus", "HealthFormat", "Money", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         service(
             "Training",
             extra: [
@@ -326,6 +332,9 @@ let package = Package(
                 "Supervisor", "HealthMesh", "VaktConfig", "VaktTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PortfolioTests", dependencies: ["Portfolio", "EventBus", "Money", "VaktTesting"], exclude: ["ledger_reference.py"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
