@@ -172,7 +172,13 @@ let package = Package(
                 "Forecasting", "EventBus", "HealthFormat", "Money", "Binance", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        service("Execution"),
+        service(
+            "Execution",
+            extra: [
+                "Binance", "BinanceAdapter", "EventBus", "EmergencyStop", "PolicyStore", "HealthFormat", "Money",
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         service(
             "Risk",
             extra: [
@@ -332,6 +338,10 @@ let package = Package(
                 "Supervisor", "HealthMesh", "VaktConfig", "VaktTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExecutionTests",
+            dependencies: ["Execution", "Binance", "EmergencyStop", "EventBus", "Money", "PolicyStore", "VaktConfig", "VaktTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "PortfolioTests", dependencies: ["Portfolio", "EventBus", "Money", "VaktTesting"], exclude: ["ledger_reference.py"],

@@ -76,6 +76,7 @@ public final class BinanceClient: Sendable {
         /// late as the slowest of them.
         var roundTrips: [Int64] = []
         var rules: [String: SymbolFilters] = [:]
+        var assets: [String: SymbolAssets] = [:]
         var lastAnswer: Int64?
         var lastFailure: String?
         /// The last reply's used counts, and when its request was sent and answered.
@@ -154,9 +155,13 @@ public final class BinanceClient: Sendable {
             }
         }
         var rules: [String: SymbolFilters] = [:]
+        var assets: [String: SymbolAssets] = [:]
         for (index, item) in symbols.enumerated() {
             guard case .object(let symbol) = item, case .string(let name)? = symbol["symbol"], let filters = symbol["filters"] else {
                 throw .malformedReply(endpoint: "exchangeInfo", problem: "symbols[\(index)]: expected symbol and filters")
+            }
+            if case .string(let base)? = symbol["baseAsset"], case .string(let quote)? = symbol["quoteAsset"] {
+                assets[name] = SymbolAssets(base: base, quote: quote)
             }
             do {
                 rules[name] = try SymbolFilters(json: filters)
@@ -172,7 +177,10 @@ public final class BinanceClient: Sendable {
             await budget.update { $0.observe(used: last.counts, sent: last.sent, received: last.received, uncertainty: uncertainty) }
         }
         metrics.announce(rateLimits)
-        state.withLock { $0.rules = rules }
+        state.withLock {
+            $0.rules = rules
+            $0.assets = assets
+        }
         logger.info(
             "exchange connected",
             metadata: [
@@ -185,6 +193,9 @@ public final class BinanceClient: Sendable {
 
     /// A symbol's filters as `exchangeInfo` listed them.
     public func rules(for symbol: String) -> SymbolFilters? { state.withLock { $0.rules[symbol] } }
+
+    /// A symbol's base and quote assets as `exchangeInfo` listed them.
+    public func assets(of symbol: String) -> SymbolAssets? { state.withLock { $0.assets[symbol] } }
 
     /// Measures the offset to the server's clock (`GET /api/v3/time`) as NTP does: of a few
     /// round trips, the shortest says the most (the server read its clock within it, so the

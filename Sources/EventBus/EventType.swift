@@ -9,6 +9,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case marketTick = "market.tick"
     case marketKline = "market.kline"
     case signalGenerated = "signal.generated"
+    case signalDropped = "signal.dropped"
     case orderSubmitted = "order.submitted"
     case orderFilled = "order.filled"
     case orderPartiallyFilled = "order.partially_filled"

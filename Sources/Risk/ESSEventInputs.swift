@@ -17,6 +17,8 @@ enum ESSEventInputs {
             return .portfolio(equity: try decimal(snapshot.equity, "equity"), dailyPnl: try decimal(snapshot.dailyPnl, "dailyPnl"))
         case .orderRejected:
             let rejection = try event.decode(OrderRejected.self)
+            // A pre-trade rule's refusal is the checks working, not an execution error.
+            guard rejection.isExecutionError else { return nil }
             return .executionError("order rejected for \(rejection.symbol): \(rejection.reason)")
         case .orderFilled:
             let fill = try event.decode(OrderFilled.self).fill

@@ -121,7 +121,8 @@ extension EventBusSettings {
     /// the EventBus module's; configuration sits below it, so the names are listed here.)
     static let knownStreams: Set<String> = {
         let types = [
-            "market.tick", "market.kline", "signal.generated", "order.submitted", "order.filled", "order.partially_filled",
+            "market.tick", "market.kline", "signal.generated", "signal.dropped", "order.submitted", "order.filled",
+            "order.partially_filled",
             "order.canceled", "order.rejected", "position.updated", "portfolio.snapshot", "ess.state_changed", "policy.updated",
             "health.changed", "alert.fired", "alert.resolved", "model.retrain_requested", "model.promoted", "ess.trip_requested",
         ]

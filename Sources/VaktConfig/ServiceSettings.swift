@@ -137,10 +137,10 @@ public struct ServiceSettings: Sendable {
         let exchange = mode == .paper ? [ServiceKind.exchangeSim.rawValue] : []
         switch kind {
         case .execution: return [ServiceKind.risk.rawValue] + exchange
-        case .marketData: return exchange
+        case .marketData, .portfolio: return exchange
         case .gateway: return [ServiceKind.risk.rawValue, ServiceKind.portfolio.rawValue]
         case .dashboard: return [ServiceKind.gateway.rawValue]
-        case .supervisor, .aiEngine, .risk, .portfolio, .rlTraining, .exchangeSim: return []
+        case .supervisor, .aiEngine, .risk, .rlTraining, .exchangeSim: return []
         }
     }
 }

@@ -12,6 +12,8 @@ public struct VaktConfiguration: Sendable {
     public var marketData: MarketDataSettings
     public var aiEngine: AIEngineSettings
     public var training: TrainingSettings
+    public var execution: ExecutionSettings
+    public var portfolio: PortfolioSettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -201,6 +203,8 @@ extension VaktConfiguration {
         marketData = MarketDataSettings(reading: root.section("market_data"))
         aiEngine = AIEngineSettings(reading: root.section("ai_engine"), marketData: marketData)
         training = TrainingSettings(reading: root.section("training"))
+        execution = ExecutionSettings(reading: root.section("execution"))
+        portfolio = PortfolioSettings(reading: root.section("portfolio"))
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

@@ -9,7 +9,8 @@ import Testing
 /// write: the fields, which may be absent, and the schema version.
 @Suite struct EventCatalogTests {
     static let catalogue: [any EventPayload.Type] = [
-        MarketTick.self, MarketKline.self, SignalGenerated.self, OrderSubmitted.self, OrderPartiallyFilled.self, OrderFilled.self,
+        MarketTick.self, MarketKline.self, SignalGenerated.self, SignalsDropped.self, OrderSubmitted.self, OrderPartiallyFilled.self,
+        OrderFilled.self,
         OrderCanceled.self, OrderRejected.self, PositionUpdated.self, PortfolioSnapshot.self, ModelRetrainRequested.self,
         ModelPromoted.self, PolicyUpdated.self, ESSStateChanged.self, ESSTripRequested.self, HealthChanged.self, AlertFired.self,
         AlertResolved.self,

@@ -1,3 +1,4 @@
+import Binance
 import EventBus
 import Foundation
 import Money

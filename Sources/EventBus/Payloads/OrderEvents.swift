@@ -200,12 +200,20 @@ public struct OrderRejected: EventPayload {
     public var reason: String
     /// The exchange's error code (Binance `code`, such as -2010); none for our own checks.
     public var code: Int?
+    /// The check that refused it: a pre-trade rule (`ess`, `order_notional`, `balance`, ...),
+    /// `exchange` when the exchange refused it, `placement` when it could not be placed. The
+    /// ESS counts the last two (and a rejection without a rule) as execution errors.
+    public var rule: String?
 
-    public init(clientOrderId: String, symbol: String, reason: String, code: Int? = nil) {
+    /// Refusals that are the execution going wrong rather than the checks working.
+    public var isExecutionError: Bool { rule == nil || rule == "exchange" || rule == "placement" }
+
+    public init(clientOrderId: String, symbol: String, reason: String, code: Int? = nil, rule: String? = nil) {
         self.clientOrderId = clientOrderId
         self.symbol = symbol
         self.reason = reason
         self.code = code
+        self.rule = rule
     }
 
     public init?(reading reader: PayloadReader) {
@@ -213,20 +221,21 @@ public struct OrderRejected: EventPayload {
         let symbol = reader.symbol("symbol")
         let reason = reader.string("reason", maxLength: 1000)
         let code = reader.optionalInt("code")
+        let rule = reader.optionalString("rule", maxLength: 64)
         guard let clientOrderId, let symbol, let reason else { return nil }
-        self.init(clientOrderId: clientOrderId, symbol: symbol, reason: reason, code: code)
+        self.init(clientOrderId: clientOrderId, symbol: symbol, reason: reason, code: code, rule: rule)
     }
 
     public var json: JSONValue {
         .fields([
             "clientOrderId": .string(clientOrderId), "symbol": .string(symbol), "reason": .string(reason),
-            "code": code.map { .number(Double($0)) },
+            "code": code.map { .number(Double($0)) }, "rule": rule.map(JSONValue.string),
         ])
     }
 
     public static let example = OrderRejected(
         clientOrderId: "vakt-01a2b3c4d5e6", symbol: "BTCUSDT", reason: "Account has insufficient balance for requested action.",
-        code: -2010)
+        code: -2010, rule: "exchange")
 }
 
 /// Client order ids: ours, chosen before an order is sent, so a retry or a restart sends the

@@ -71,6 +71,54 @@ public struct SignalGenerated: EventPayload {
         expiresAt: Date(timeIntervalSince1970: 1_796_000_120))
 }
 
+/// `signal.dropped`: execution's signal queue dropped signals it could not trade, counted by
+/// reason since the previous such event (published at most once a second while it drops).
+public struct SignalsDropped: EventPayload {
+    public static let eventType = EventType.signalDropped
+    /// A newer signal for the same symbol took its place.
+    public var replaced: Int
+    /// Past its time to live.
+    public var expired: Int
+    /// The queue was full and it was the least confident.
+    public var overflow: Int
+    /// The latest dropped signal's symbol, for people.
+    public var lastSymbol: String
+    public var since: Date
+
+    public init(replaced: Int, expired: Int, overflow: Int, lastSymbol: String, since: Date) {
+        self.replaced = replaced
+        self.expired = expired
+        self.overflow = overflow
+        self.lastSymbol = lastSymbol
+        self.since = since
+    }
+
+    public init?(reading reader: PayloadReader) {
+        let replaced = reader.int("replaced")
+        let expired = reader.int("expired")
+        let overflow = reader.int("overflow")
+        let lastSymbol = reader.symbol("lastSymbol")
+        let since = reader.date("since")
+        for (key, count) in [("replaced", replaced), ("expired", expired), ("overflow", overflow)] {
+            if let count, count < 0 { reader.report(key, "must not be negative, got \(count)") }
+        }
+        guard let replaced, let expired, let overflow, let lastSymbol, let since, min(replaced, expired, overflow) >= 0 else {
+            return nil
+        }
+        self.init(replaced: replaced, expired: expired, overflow: overflow, lastSymbol: lastSymbol, since: since)
+    }
+
+    public var json: JSONValue {
+        .object([
+            "replaced": .number(Double(replaced)), "expired": .number(Double(expired)), "overflow": .number(Double(overflow)),
+            "lastSymbol": .string(lastSymbol), "since": .time(since),
+        ])
+    }
+
+    public static let example = SignalsDropped(
+        replaced: 40, expired: 3, overflow: 12, lastSymbol: "BTCUSDT", since: Date(timeIntervalSince1970: 1_796_000_000))
+}
+
 /// A number from 0 to 1 read as a decimal string, like an amount (a confidence, a fraction).
 struct Ratio: DecimalAmount {
     let value: FixedDecimal

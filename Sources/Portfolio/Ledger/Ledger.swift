@@ -1,3 +1,4 @@
+import Binance
 import Foundation
 import Money
 

@@ -1,3 +1,4 @@
+import Binance
 import EventBus
 import Foundation
 import Money
@@ -37,16 +38,5 @@ public struct LedgerFill: Sendable, Equatable, Codable {
         self.init(
             symbol: fill.symbol, side: fill.side, quantity: fill.lastQuantity, price: fill.lastPrice, commission: fill.commission.value,
             commissionAsset: fill.commissionAsset, tradeId: Int64(fill.tradeId), clientOrderId: fill.clientOrderId, time: time)
-    }
-}
-
-/// A symbol's two assets (`BTCUSDT`: BTC bought and sold, priced in USDT).
-public struct SymbolAssets: Sendable, Equatable, Codable {
-    public var base: String
-    public var quote: String
-
-    public init(base: String, quote: String) {
-        self.base = base
-        self.quote = quote
     }
 }

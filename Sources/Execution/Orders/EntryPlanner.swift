@@ -1,0 +1,188 @@
+import Binance
+import EmergencyStop
+import EventBus
+import Foundation
+import Money
+import PolicyStore
+import ServiceKit
+import VaktConfig
+
+/// What the pre-trade checks know of the world when a signal's turn comes.
+public struct PlanningContext: Sendable {
+    public var ess: ESSStatus
+    public var policy: RiskPolicy?
+    public var settings: ExecutionSettings
+    public var filters: SymbolFilters?
+    public var assets: SymbolAssets?
+    /// The last market price of each symbol.
+    public var marks: [String: Price]
+    /// Assets free to trade, and held in all (free and locked in orders).
+    public var free: [String: FixedDecimal]
+    public var held: [String: FixedDecimal]
+    /// Orders sent in the last minute, and open on the signal's symbol.
+    public var ordersInLastMinute: Int
+    public var openOrders: Int
+
+    public init(
+        ess: ESSStatus, policy: RiskPolicy?, settings: ExecutionSettings, filters: SymbolFilters?, assets: SymbolAssets?,
+        marks: [String: Price], free: [String: FixedDecimal], held: [String: FixedDecimal], ordersInLastMinute: Int, openOrders: Int
+    ) {
+        self.ess = ess
+        self.policy = policy
+        self.settings = settings
+        self.filters = filters
+        self.assets = assets
+        self.marks = marks
+        self.free = free
+        self.held = held
+        self.ordersInLastMinute = ordersInLastMinute
+        self.openOrders = openOrders
+    }
+}
+
+/// An order the checks let through: a limit order at the signal's price moved by at most the
+/// allowed slippage, on the symbol's grid.
+public struct OrderPlan: Sendable, Equatable {
+    public var symbol: String
+    public var side: OrderSide
+    public var quantity: Quantity
+    public var price: Price
+    public var referencePrice: Price
+    public var reducesExposure: Bool
+}
+
+/// A check's refusal: the rule, and why, for `order.rejected`.
+public struct Refusal: Sendable, Equatable, Error {
+    public var rule: String
+    public var reason: String
+
+    public init(rule: String, reason: String) {
+        self.rule = rule
+        self.reason = reason
+    }
+}
+
+/// The pre-trade checks and sizing, pure: a signal and what is known now in, an order or the
+/// rule that refused it out. In order: the market price and the price collar, the size (a buy
+/// spends `size` × the policy's largest order; a sell, on spot, sells what is held, at most
+/// that much), the ESS and the policy's limits (``ExposureRules``), orders per minute, the
+/// exchange's filters, then the balance.
+public enum EntryPlanner {
+    public static func plan(_ signal: SignalGenerated, _ context: PlanningContext) -> Result<OrderPlan, Refusal> {
+        Result { () throws(Refusal) in try planOrThrow(signal, context) }
+    }
+
+    static func planOrThrow(_ signal: SignalGenerated, _ context: PlanningContext) throws(Refusal) -> OrderPlan {
+        let symbol = signal.symbol
+        guard let filters = context.filters, let assets = context.assets else {
+            throw Refusal(rule: "symbol", reason: "the exchange does not list \(symbol)")
+        }
+        guard let last = context.marks[symbol] else {
+            throw Refusal(rule: "market_price", reason: "no market price for \(symbol) yet")
+        }
+        let slippage = context.settings.maxSlippage
+        let price = try exact("limit price") { () throws(FixedDecimalError) in
+            let factor = signal.side == .buy ? try FixedDecimal(1) + slippage : try FixedDecimal(1) - slippage
+            let raw = Price(try signal.referencePrice.value.multiplied(by: factor))
+            guard let tick = filters.price?.tickSize else { return raw }
+            return try raw.rounded(toTick: tick, rounding: signal.side == .buy ? .down : .up)
+        }
+        if let policy = context.policy, let collar = try? FixedDecimal(parsing: ExactDecimal.text(policy.priceCollar)) {
+            let distance = try exact("price collar") { () throws(FixedDecimalError) in
+                try (price.value - last.value).magnitude.divided(by: last.value, scale: 8, rounding: .up)
+            }
+            if distance > collar {
+                throw Refusal(
+                    rule: "price_collar",
+                    reason: "limit \(price) is \(distance) from the last price \(last), beyond the policy's collar \(collar)")
+            }
+        }
+        let held = context.held[assets.base] ?? .zero
+        let reduces = signal.side == .sell && held > .zero
+        var quantity: Quantity
+        if signal.side == .buy {
+            guard let policy = context.policy, let largest = try? Money(parsing: ExactDecimal.text(policy.maxOrderNotional)) else {
+                throw Refusal(rule: "policy", reason: "no risk policy loaded yet")
+            }
+            let size = signal.size ?? context.settings.defaultSize
+            quantity = try exact("size") { () throws(FixedDecimalError) in
+                Quantity(try largest.value.multiplied(by: size).divided(by: price.value, scale: 18, rounding: .down))
+            }
+        } else {
+            guard held > .zero else { throw Refusal(rule: "position", reason: "nothing to sell: no \(assets.base) held") }
+            quantity = Quantity(held)
+            if let policy = context.policy, let largest = try? Money(parsing: ExactDecimal.text(policy.maxOrderNotional)) {
+                let most = try exact("size") { () throws(FixedDecimalError) in
+                    Quantity(try largest.value.divided(by: price.value, scale: 18, rounding: .down))
+                }
+                quantity = min(quantity, most)
+            }
+            quantity = min(quantity, Quantity(context.free[assets.base] ?? .zero))
+        }
+        if let step = filters.lotSize?.stepSize {
+            quantity = try exact("quantity") { () throws(FixedDecimalError) in try quantity.rounded(downToStep: step) }
+        }
+        guard quantity > .zero else {
+            throw Refusal(rule: "size", reason: "\(signal.side.rawValue) \(symbol) sizes to nothing at \(price)")
+        }
+        let notional = try exact("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
+        let exposure = try exact("exposure") { () throws(FixedDecimalError) in
+            var symbolAfter = Money.zero
+            var total = Money.zero
+            for (asset, amount) in context.held where asset != assets.quote {
+                guard let mark = markOf(asset: asset, quote: assets.quote, context) else { continue }
+                var value = try Money.notional(of: Quantity(amount), at: mark)
+                if asset == assets.base {
+                    value = signal.side == .buy ? try value + notional : try value - notional
+                    symbolAfter = value
+                }
+                total = try total + value
+            }
+            if context.held[assets.base] == nil, signal.side == .buy {
+                symbolAfter = notional
+                total = try total + notional
+            }
+            return (symbolAfter, total)
+        }
+        let question = ExposureQuestion(
+            symbol: symbol, notional: notional, reducesExposure: reduces, symbolExposureAfter: exposure.0, totalExposureAfter: exposure.1)
+        if case .refused(let rule, let reason) = ExposureRules.decide(question, ess: context.ess, policy: context.policy) {
+            throw Refusal(rule: rule, reason: reason)
+        }
+        if let policy = context.policy, context.ordersInLastMinute >= policy.maxOrdersPerMinute {
+            throw Refusal(
+                rule: "orders_per_minute",
+                reason: "\(context.ordersInLastMinute) orders in the last minute; the policy allows \(policy.maxOrdersPerMinute)")
+        }
+        let terms = OrderTerms(symbol: symbol, side: signal.side, type: .limit, quantity: quantity, price: price)
+        switch filters.conform(terms, referencePrice: last, openOrders: context.openOrders) {
+        case .success(let conformed):
+            quantity = conformed.quantity ?? quantity
+        case .failure(let failure):
+            throw Refusal(rule: "filter", reason: "\(failure)")
+        }
+        if signal.side == .buy {
+            let free = context.free[assets.quote] ?? .zero
+            if notional.value > free {
+                throw Refusal(rule: "balance", reason: "the order needs \(notional) \(assets.quote); \(free) is free")
+            }
+        }
+        return OrderPlan(
+            symbol: symbol, side: signal.side, quantity: quantity, price: price, referencePrice: signal.referencePrice,
+            reducesExposure: reduces)
+    }
+
+    /// The price of an asset in the quote asset, from the marks (`BTC` in `USDT` is
+    /// `BTCUSDT`'s).
+    static func markOf(asset: String, quote: String, _ context: PlanningContext) -> Price? {
+        context.marks[asset + quote]
+    }
+
+    static func exact<T>(_ what: String, _ body: () throws(FixedDecimalError) -> T) throws(Refusal) -> T {
+        do {
+            return try body()
+        } catch {
+            throw Refusal(rule: "arithmetic", reason: "\(what): \(error)")
+        }
+    }
+}
