@@ -280,8 +280,8 @@ let package = Package(
         .target(
             name: "VaktTesting",
             dependencies: [
-                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit", "PolicyStore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit", "PolicyStore", "Binance",
+                "BinanceAdapter", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -344,7 +344,8 @@ let package = Package(
             dependencies: ["Execution", "Binance", "EmergencyStop", "EventBus", "Money", "PolicyStore", "VaktConfig", "VaktTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "PortfolioTests", dependencies: ["Portfolio", "EventBus", "Money", "VaktTesting"], exclude: ["ledger_reference.py"],
+            name: "PortfolioTests", dependencies: ["Portfolio", "Binance", "EventBus", "Money", "VaktTesting"],
+            exclude: ["ledger_reference.py"],
             swiftSettings: swiftSettings),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),

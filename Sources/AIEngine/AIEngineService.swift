@@ -37,17 +37,6 @@ public struct AIEngineService: VaktService {
     }
 }
 
-/// Runs `body` once at start, then stays until shutdown (a service that returned would stop
-/// the rest).
-struct OnceService: ServiceLifecycle.Service {
-    let body: @Sendable () async -> Void
-
-    func run() async throws {
-        await body()
-        try? await gracefulShutdown()
-    }
-}
-
 /// `ai:models`: warns until every symbol has trained models (how many klines it still needs).
 struct ModelsCheck: HealthCheck {
     let engine: SignalEngine

@@ -14,7 +14,7 @@ public enum EndpointWeights {
         case ("POST", "order"): return RateLimitCounter.Cost(weight: 1, orders: 1)
         case ("GET", "order"): return RateLimitCounter.Cost(weight: 4)
         case ("GET", "openOrders"): return RateLimitCounter.Cost(weight: oneSymbol ? 6 : 80)
-        case ("GET", "account"): return RateLimitCounter.Cost(weight: 20)
+        case ("GET", "account"), ("GET", "allOrders"): return RateLimitCounter.Cost(weight: 20)
         case ("GET", "myTrades"): return RateLimitCounter.Cost(weight: parameters["orderId"] != nil ? 5 : 20)
         case (_, "klines"), (_, "avgPrice"): return RateLimitCounter.Cost(weight: 2)
         case (_, "ticker/price"), (_, "ticker/bookTicker"): return RateLimitCounter.Cost(weight: oneSymbol ? 2 : 4)

@@ -155,6 +155,15 @@ extension BinanceClient {
         return try Self.list(reply, endpoint: "openOrders") { item, _ throws(PayloadError) in try OrderReport(item) }
     }
 
+    /// The account's orders on `symbol`, oldest first, from the exchange's order id `fromId`
+    /// (or the most recent), at most `limit` (`GET /api/v3/allOrders`).
+    public func allOrders(symbol: String, fromId: Int64?, limit: Int = 500) async throws(ExchangeError) -> [OrderReport] {
+        var parameters = [("symbol", symbol), ("limit", String(min(max(limit, 1), 1_000)))]
+        if let fromId { parameters.append(("orderId", String(fromId))) }
+        let reply = try await call(.GET, "allOrders", parameters, signed: true)
+        return try Self.list(reply, endpoint: "allOrders") { item, _ throws(PayloadError) in try OrderReport(item) }
+    }
+
     /// The fills of one order (`GET /api/v3/myTrades?orderId=`).
     public func fills(symbol: String, orderId: Int64) async throws(ExchangeError) -> [FillReport] {
         let reply = try await call(.GET, "myTrades", [("symbol", symbol), ("orderId", String(orderId))], signed: true)

@@ -45,6 +45,15 @@ enum TradingRoutes {
             return .array(
                 try exchange.cancelAll(symbol: symbol, now: now).map { BinanceReplies.canceled($0, cancelId: "cancel\($0.id)", at: now) })
         }
+        route(.get, "allOrders") { parameters, exchange, _ throws(BinanceError) in
+            let limit = try parameters.integer("limit") ?? 500
+            guard (1...1_000).contains(limit) else { throw BinanceError(code: -1130, msg: "Data sent for parameter 'limit' is not valid.") }
+            return .array(
+                try exchange.allOrders(
+                    symbol: try parameters.symbol(in: markets), fromId: try parameters.integer("orderId"), limit: Int(limit)
+                )
+                .map(BinanceReplies.order))
+        }
         route(.get, "account") { parameters, exchange, _ in
             BinanceReplies.account(exchange, omitZeroBalances: parameters.flag("omitZeroBalances"))
         }

@@ -1,21 +1,140 @@
-// Execution: the execution service (8002): signal queue, pre-trade checks, order lifecycle, exchange adapter.
+// Execution: the execution service (8002): a bounded signal queue, pre-trade checks, an outbox
+// of orders in PostgreSQL, the order state machine, reconciliation with the exchange, partial
+// fills, slippage-bounded re-pricing, take-profit and stop-loss exits, `order.*` events.
 
+import BinanceAdapter
+import EventBus
+import HealthFormat
+import Hummingbird
 import ServiceKit
+import ServiceLifecycle
 import VaktConfig
 
-/// The execution service. Its order handling arrives with a later issue; today it runs on the
-/// shared runtime (configuration, `/health` over its real dependencies, `/metrics`, sd_notify)
-/// and holds its connection to the exchange, whose budget and reachability `/health` reports.
+/// The execution service: `signal.generated` in (through ``SignalQueue`` and
+/// ``EntryPlanner``), orders to the exchange through the outbox (``OrderStore``), their life
+/// tracked by ``OrderMachine`` from the replies and the user data stream, `order.*` out.
+/// `GET /api/orders?open=true&limit=100`, `GET /api/execution`.
 public struct ExecutionService: VaktService {
     public let kind = ServiceKind.execution
 
-    /// It will add exposure (or act for those who do): it carries the trading guards.
+    /// It adds exposure: it carries the trading guards.
     public var usesTradingGuards: Bool { true }
+
+    public var migrations: [Migration] { OrderStore.migrations }
 
     public init() {}
 
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
+        guard let events = context.events, let postgres = context.postgres, let guards = context.guards else {
+            throw MissingInfrastructure(what: "Redis, PostgreSQL and the trading guards")
+        }
+        let configuration = context.configuration
         let exchange = try ExchangeAccess(context: context)
-        return ServiceParts(healthChecks: [exchange.healthCheck], backgroundServices: [exchange])
+        let store = OrderStore(client: postgres, logger: context.logger)
+        let executor = OrderExecutor(
+            settings: configuration.execution, exchange: exchange, store: store, events: events, guards: guards, logger: context.logger,
+            source: "\(configuration.system.instance)/execution")
+        var background: [any ServiceLifecycle.Service] = [
+            exchange,
+            UntilShutdown { await executor.run() },
+            context.subscribe(to: [.signalGenerated]) { try executor.receive($0) },
+            context.subscribe(to: [.marketTick], role: "marks") { try executor.mark($0) },
+            PeriodicService(every: .milliseconds(500)) { executor.wake(.maintain) },
+        ]
+        if let credentials = exchange.credentials {
+            let stream = UserDataStream(
+                settings: .init(url: configuration.exchange.webSocketAPIURL, symbols: configuration.marketData.symbols),
+                client: exchange.client, credentials: credentials, logger: context.logger)
+            background.append(
+                UntilShutdown {
+                    await exchange.waitUntilConnected()
+                    await stream.run { executor.wake(.update($0)) }
+                })
+        }
+        return ServiceParts(
+            addRoutes: { router in
+                router.get("/api/orders") { request, _ -> Response in
+                    let parameters = request.uri.queryParameters
+                    let limitText = parameters.get("limit") ?? "100"
+                    guard let limit = Int(limitText), (1...1_000).contains(limit) else {
+                        return JSONResponse.error(.badRequest, "limit: expected a whole number from 1 to 1000, got \"\(limitText)\"")
+                    }
+                    let openText = parameters.get("open") ?? "false"
+                    guard let open = Bool(openText) else {
+                        return JSONResponse.error(.badRequest, "open: expected true or false, got \"\(openText)\"")
+                    }
+                    do {
+                        let orders = try await store.recent(limit: limit, openOnly: open)
+                        return JSONResponse.make(.ok, .object(["orders": .array(orders.map(\.json))]))
+                    } catch {
+                        return JSONResponse.error(.serviceUnavailable, "orders: \(PostgresErrorText.describe(error))")
+                    }
+                }
+                router.get("/api/execution") { _, _ -> Response in
+                    JSONResponse.make(.ok, Self.json(executor.view.withLock { $0 }))
+                }
+            },
+            healthChecks: [exchange.healthCheck, QueueCheck(executor: executor), ReconciliationCheck(executor: executor)],
+            backgroundServices: background,
+            statusUpdates: executor.statusUpdates)
     }
+
+    static func json(_ view: ExecutionView) -> JSONValue {
+        let counts = view.counts
+        return .object([
+            "signals": .object([
+                "received": .number(Double(counts.received)), "executed": .number(Double(counts.executed)),
+                "rejected": .number(Double(counts.rejected)), "queued": .number(Double(counts.queued)),
+                "dropped": .object(
+                    Dictionary(
+                        uniqueKeysWithValues: SignalQueue.DropReason.allCases.map {
+                            ($0.rawValue, .number(Double(counts.dropped[$0, default: 0])))
+                        })),
+                "balanced": .bool(counts.balances),
+            ]),
+            "queueCapacity": .number(Double(view.capacity)), "openOrders": .number(Double(view.open)),
+            "awaitingReconciliation": .number(Double(view.awaitingReconciliation)), "trading": .bool(!view.reconciling),
+            "armedExits": .number(Double(view.armedExits)),
+        ])
+    }
+}
+
+/// `execution:queue`: the signal queue's depth and accounting; warns while it is full.
+struct QueueCheck: HealthCheck {
+    let executor: OrderExecutor
+    let key = "execution:queue"
+    let componentType = "component"
+
+    func measure() async throws -> HealthMeasurement {
+        let view = executor.view.withLock { $0 }
+        let counts = view.counts
+        let text =
+            "\(counts.queued)/\(view.capacity) queued; received \(counts.received) = \(counts.executed) executed + "
+            + "\(counts.rejected) rejected + \(counts.droppedTotal) dropped + \(counts.queued) queued"
+        return HealthMeasurement(status: counts.queued >= view.capacity ? .warn : .pass, value: Double(counts.queued), output: text)
+    }
+}
+
+/// `execution:reconciliation`: warns while orders left by an earlier run are being resolved
+/// (no signal is traded then) or an order's outcome is unknown.
+struct ReconciliationCheck: HealthCheck {
+    let executor: OrderExecutor
+    let key = "execution:reconciliation"
+    let componentType = "component"
+
+    func measure() async throws -> HealthMeasurement {
+        let view = executor.view.withLock { $0 }
+        if view.reconciling {
+            return HealthMeasurement(
+                status: .warn, value: Double(view.awaitingReconciliation),
+                output: "reconciling orders with the exchange before trading: \(view.awaitingReconciliation) unresolved")
+        }
+        let text = "\(view.open) open orders, \(view.awaitingReconciliation) awaiting reconciliation, \(view.armedExits) exits armed"
+        return HealthMeasurement(status: view.awaitingReconciliation > 0 ? .warn : .pass, value: Double(view.open), output: text)
+    }
+}
+
+struct MissingInfrastructure: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "the execution service needs \(what)" }
 }

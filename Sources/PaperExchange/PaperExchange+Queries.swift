@@ -21,6 +21,16 @@ extension PaperExchange {
         return resting.compactMap { orders[$0.id] }.sorted { $0.id < $1.id }
     }
 
+    /// The account's orders on `symbol` (open, and closed ones not yet forgotten), oldest
+    /// first: from order id `fromId`, or the most recent; at most `limit` (Binance's
+    /// `GET /api/v3/allOrders`).
+    public func allOrders(symbol: String, fromId: Int64?, limit: Int) throws(BinanceError) -> [PaperOrder] {
+        guard markets[symbol] != nil else { throw .badSymbol }
+        let matching = orders.values.filter { order in order.symbol == symbol && (fromId.map { order.id >= $0 } ?? true) }
+            .sorted { $0.id < $1.id }
+        return fromId == nil ? Array(matching.suffix(limit)) : Array(matching.prefix(limit))
+    }
+
     /// The account's trades on `symbol`, oldest first: those of one order, or from a trade id,
     /// or within a time range; at most `limit`.
     public func trades(

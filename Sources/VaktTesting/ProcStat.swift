@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A process as `/proc/<pid>/stat` shows it: the one reader of that file in the harness.
 public struct ProcStat: Sendable, Equatable {
     public var pid: Int32
@@ -14,6 +18,14 @@ public struct ProcStat: Sendable, Equatable {
     public static func read(_ pid: Int32) -> ProcStat? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
         return parse(text, pid: pid)
+    }
+
+    /// The process's resident memory in bytes (`/proc/<pid>/statm`); nil when there is none.
+    public static func residentBytes(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// Every process now.

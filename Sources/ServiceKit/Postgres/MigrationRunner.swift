@@ -1,9 +1,10 @@
 import Logging
 import PostgresNIO
 
-/// Brings one service's schema up to date. Every instance of a service runs it at start-up;
-/// a PostgreSQL advisory lock per service makes them take turns, so the first applies what is
-/// pending and the others find nothing left to do. Applied versions and their checksums are
+/// Brings one service's schema up to date. Every instance of every service runs it at
+/// start-up; one PostgreSQL advisory lock makes them take turns (services share the
+/// `vakt_migrations` table, whose creation two sessions at once would race on), so the first
+/// instance of a service applies what is pending and the others find nothing left to do. Applied versions and their checksums are
 /// kept in `vakt_migrations`, one row per (service, version).
 public struct MigrationRunner: Sendable {
     public let service: String
@@ -23,7 +24,7 @@ public struct MigrationRunner: Sendable {
     @discardableResult
     public func run() async throws -> [Int] {
         try MigrationError.check(migrations)
-        let lock = "vakt.migrations." + service
+        let lock = "vakt.migrations"
         return try await client.withConnection { connection in
             // Session-level: held across the transactions below, released however this ends.
             try await connection.query("SELECT pg_advisory_lock(hashtext(\(lock)))", logger: logger)

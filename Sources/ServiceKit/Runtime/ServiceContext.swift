@@ -47,10 +47,25 @@ public struct ServiceContext: Sendable {
 
 /// Runs a loop that goes on until it is cancelled (a consumer, a refresher) as a service: it
 /// is cancelled when graceful shutdown begins.
-struct UntilShutdown: ServiceLifecycle.Service {
+public struct UntilShutdown: ServiceLifecycle.Service {
     let body: @Sendable () async -> Void
 
-    func run() async throws {
+    public init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown { await body() }
+    }
+}
+
+/// Runs `body` once at start, then stays until shutdown (a service that returned would stop
+/// the rest).
+public struct OnceService: ServiceLifecycle.Service {
+    let body: @Sendable () async -> Void
+
+    public init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await body() }
+        try? await gracefulShutdown()
     }
 }

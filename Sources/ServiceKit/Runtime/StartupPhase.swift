@@ -31,7 +31,9 @@ struct StartupPhase: ServiceLifecycle.Service {
                 logger.notice("stopped during start-up", metadata: ["error": "\(error)"])
                 return
             }
-            logger.critical("start-up failed; exiting so that the supervisor restarts this service", metadata: ["error": "\(error)"])
+            logger.critical(
+                "start-up failed; exiting so that the supervisor restarts this service",
+                metadata: ["error": "\(PostgresErrorText.describe(error))"])
             throw error
         }
         let router = Router(context: BasicRequestContext.self)

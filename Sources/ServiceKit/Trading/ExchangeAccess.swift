@@ -16,6 +16,8 @@ import VaktConfig
 /// Run it as a background service; ``client`` is usable once ``isConnected``.
 public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
     public let client: BinanceClient
+    /// The account's API key and secret, when configured (the user data stream signs with them).
+    public let credentials: BinanceClient.Credentials?
     private let connected = Mutex(false)
     private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let logger: Logger
@@ -28,6 +30,7 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
         let key = context.secrets.secret(named: settings.apiKeySecret)
         let secret = context.secrets.secret(named: settings.apiSecretSecret)
         let credentials = key.flatMap { key in secret.map { BinanceClient.Credentials(apiKey: key.value, secret: $0.value) } }
+        self.credentials = credentials
         if credentials == nil {
             context.logger.warning(
                 "no exchange API key; only public market data can be read",

@@ -1,0 +1,241 @@
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import Money
+import ServiceKit
+
+extension OrderExecutor {
+    /// How long an order whose outcome is unknown, or whose cancel is unanswered, waits
+    /// before it is looked up again.
+    static let lookupAfter: TimeInterval = 2
+
+    // MARK: - Start-up
+
+    /// Loads what an earlier run left open and resolves each with the exchange; until every
+    /// one is resolved no signal is traded (``ExecutionView/reconciling``).
+    func reconcileAtStart(_ book: inout Book) async {
+        var delay = Duration.milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                for order in try await store.unfinished() { book.open[order.clientOrderId] = order }
+                break
+            } catch {
+                logger.warning("could not read the outbox; retrying", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        let unresolved = book.open.values.filter { !$0.state.isFinal }.map(\.clientOrderId).sorted()
+        if !unresolved.isEmpty {
+            logger.notice("reconciling orders left open by an earlier run", metadata: ["orders": "\(unresolved.count)"])
+        }
+        for id in unresolved { await lookUp(id, &book) }
+        finishReconciliation(&book)
+    }
+
+    func finishReconciliation(_ book: inout Book) {
+        guard book.reconciling else { return }
+        let unknown = book.open.values.filter { $0.state == .pendingSubmit || $0.state == .submitted }
+        if unknown.isEmpty {
+            book.reconciling = false
+            logger.notice("orders reconciled; trading", metadata: ["open": "\(book.open.count)"])
+        }
+    }
+
+    /// Learns an order's true state at the exchange by its client order id.
+    func lookUp(_ id: String, _ book: inout Book) async {
+        guard let order = book.open[id] else { return }
+        do {
+            let report: OrderReport
+            switch order.state {
+            case .pendingSubmit, .submitted:
+                report = try await client.reconcile(symbol: order.symbol, clientOrderId: id)
+            default:
+                guard var found = try await client.order(symbol: order.symbol, clientOrderId: id) else {
+                    // Known to us as placed, unknown to the exchange: it aged out of its history.
+                    logger.error("an order we placed is unknown to the exchange", metadata: ["client_order_id": "\(id)"])
+                    return
+                }
+                found.fills = try await client.fills(symbol: order.symbol, orderId: found.orderId)
+                report = found
+            }
+            await absorb(report, into: id, &book)
+        } catch .notPlaced {
+            await reject(
+                id, reason: "never reached the exchange (written, not sent, before a restart)", code: nil, rule: "placement", &book)
+        } catch {
+            logger.warning("order lookup failed; will retry", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Every half second: the drops reported, orders of unknown outcome looked up, resting
+    /// remainders past `order_timeout` (or stopped for slippage) canceled and re-priced, the
+    /// balances read again when old.
+    func maintain(_ book: inout Book) async {
+        let now = clock()
+        await reportDrops(now, &book)
+        for id in book.open.keys.sorted() {
+            guard let order = book.open[id], !order.state.isFinal else { continue }
+            let age = now.timeIntervalSince(order.updatedAt)
+            switch order.state {
+            case .pendingSubmit, .submitted, .pendingCancel:
+                if age >= Self.lookupAfter { await lookUp(id, &book) }
+            case .accepted, .partiallyFilled:
+                let timedOut = now.timeIntervalSince(order.createdAt) >= Double(settings.orderTimeout.milliseconds) / 1_000
+                if timedOut || book.stopNow.contains(id) {
+                    book.stopNow.remove(id)
+                    await cancelAndReprice(id, reason: timedOut ? "unfilled after \(settings.orderTimeout)" : "slippage", &book)
+                }
+            default: break
+            }
+        }
+        if book.reconciling { finishReconciliation(&book) }
+        if book.balancesAt.map({ now.timeIntervalSince($0) > 5 }) ?? true { await refreshBalances(&book) }
+    }
+
+    func reportDrops(_ now: Date, _ book: inout Book) async {
+        guard now.timeIntervalSince(book.lastDropReport) >= 1 else { return }
+        let taken = drops.withLock { drops -> Drops? in
+            guard !drops.counts.isEmpty else { return nil }
+            defer { drops = Drops(since: now) }
+            return drops
+        }
+        guard let taken else { return }
+        book.lastDropReport = now
+        await publish(
+            SignalsDropped(
+                replaced: taken.counts[.replaced, default: 0], expired: taken.counts[.expired, default: 0],
+                overflow: taken.counts[.overflow, default: 0], lastSymbol: taken.lastSymbol, since: taken.since))
+    }
+
+    /// Cancels an order's remainder; once canceled, places it again at the market's price
+    /// (``reprice(_:_:)``).
+    func cancelAndReprice(_ id: String, reason: String, _ book: inout Book) async {
+        guard var order = book.open[id] else { return }
+        order.reason = reason
+        book.open[id] = order
+        await change(id, [.cancelRequested], &book)
+        let after: StoredOrder?
+        do {
+            var report = try await client.cancel(symbol: order.symbol, clientOrderId: id)
+            // What filled before the cancel: its fills, read back.
+            report.fills = (try? await client.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
+            after = await absorb(report, into: id, &book)
+        } catch .rejected(let refusal) where refusal.code == -2011 {
+            // Not open any more (it filled, or expired): what it did is read back.
+            await change(id, [.cancelFailed], &book)
+            await lookUp(id, &book)
+            return
+        } catch {
+            logger.warning("cancel failed; will retry", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            await change(id, [.cancelFailed], &book)
+            return
+        }
+        if let after, after.state == .canceled, after.remaining > .zero { await reprice(after, &book) }
+    }
+
+    /// Places a canceled order's remainder again at the market's price then, within
+    /// `max_slippage` of it and (for an entry) within the policy's collar of the signal's
+    /// price, at most `max_reprices` times.
+    func reprice(_ parent: StoredOrder, _ book: inout Book) async {
+        guard parent.reprices < settings.maxReprices else {
+            logger.info(
+                "remainder dropped: re-priced as often as allowed",
+                metadata: ["client_order_id": "\(parent.clientOrderId)", "remaining": "\(parent.remaining)"])
+            return
+        }
+        guard let mark = marks.withLock({ $0[parent.symbol] }), let filters = client.rules(for: parent.symbol),
+            let assets = client.assets(of: parent.symbol)
+        else { return }
+        let slippage = settings.maxSlippage
+        guard
+            let price = try? Price(
+                mark.value.multiplied(by: parent.side == .buy ? FixedDecimal(1) + slippage : FixedDecimal(1) - slippage)
+            ).rounded(toTick: filters.price?.tickSize ?? Price(1, scale: 8), rounding: parent.side == .buy ? .down : .up)
+        else { return }
+        var quantity = parent.remaining
+        if parent.side == .sell { quantity = min(quantity, Quantity(book.free[assets.base] ?? .zero)) }
+        if let step = filters.lotSize?.stepSize, let stepped = try? quantity.rounded(downToStep: step) { quantity = stepped }
+        guard quantity > .zero else { return }
+        if parent.purpose == .entry || parent.purpose == .reprice, let policy = guards.policy.current?.document.policy,
+            let collar = try? FixedDecimal(parsing: ExactDecimal.text(policy.priceCollar)),
+            let distance = try? (price.value - parent.referencePrice.value).magnitude.divided(
+                by: parent.referencePrice.value, scale: 8, rounding: .up),
+            distance > collar
+        {
+            logger.info(
+                "remainder dropped: the market moved beyond the collar of the signal's price",
+                metadata: ["client_order_id": "\(parent.clientOrderId)", "price": "\(price)", "reference": "\(parent.referencePrice)"])
+            return
+        }
+        let notional = (try? Money.notional(of: quantity, at: price)) ?? .zero
+        let verdict = guards.check(ExposureQuestion(symbol: parent.symbol, notional: notional, reducesExposure: parent.side == .sell))
+        if case .refused(let rule, let reason) = verdict {
+            logger.info(
+                "remainder not re-priced",
+                metadata: ["client_order_id": "\(parent.clientOrderId)", "rule": "\(rule)", "reason": "\(reason)"])
+            return
+        }
+        let child = StoredOrder(
+            clientOrderId: ClientOrderIDs.reprice(of: parent.clientOrderId, number: parent.reprices + 1), signalId: parent.signalId,
+            purpose: parent.purpose == .entry ? .reprice : parent.purpose, parent: parent.clientOrderId, symbol: parent.symbol,
+            side: parent.side, quantity: quantity, price: price, referencePrice: parent.referencePrice, reprices: parent.reprices + 1,
+            createdAt: clock())
+        _ = await submit(child, &book)
+    }
+
+    // MARK: - Exits
+
+    /// A market price past an armed exit's level places it: a sell of what the buy got (at
+    /// most what is free), at the market less `max_slippage`.
+    func checkExits(_ book: inout Book) async {
+        let now = clock()
+        let prices = marks.withLock { $0 }
+        for id in book.open.keys.sorted() {
+            guard var order = book.open[id], order.exitState == .armed, let mark = prices[order.symbol] else { continue }
+            if let retry = book.exitRetryAfter[id], retry > now { continue }
+            let purpose: OrderPurpose
+            if let level = order.takeProfit, mark >= level {
+                purpose = .takeProfit
+            } else if let level = order.stopLoss, mark <= level {
+                purpose = .stopLoss
+            } else {
+                continue
+            }
+            guard let filters = client.rules(for: order.symbol), let assets = client.assets(of: order.symbol) else { continue }
+            var quantity = min(order.tracked.executed, Quantity(book.free[assets.base] ?? .zero))
+            if let step = filters.lotSize?.stepSize, let stepped = try? quantity.rounded(downToStep: step) { quantity = stepped }
+            let price =
+                (try? Price(mark.value.multiplied(by: FixedDecimal(1) - settings.maxSlippage)).rounded(
+                    toTick: filters.price?.tickSize ?? Price(1, scale: 8), rounding: .up)) ?? mark
+            let notional = (try? Money.notional(of: quantity, at: price)) ?? .zero
+            if quantity > .zero,
+                case .refused(let rule, let reason) = guards.check(
+                    ExposureQuestion(symbol: order.symbol, notional: notional, reducesExposure: true))
+            {
+                logger.warning("exit held back", metadata: ["client_order_id": "\(id)", "rule": "\(rule)", "reason": "\(reason)"])
+                book.exitRetryAfter[id] = now.addingTimeInterval(Double(settings.orderTimeout.milliseconds) / 1_000)
+                continue
+            }
+            order.exitState = .done
+            order.reason = quantity > .zero ? "\(purpose.rawValue) at \(mark)" : "\(purpose.rawValue) at \(mark): nothing left to sell"
+            order.updatedAt = now
+            book.open[id] = nil
+            book.exitRetryAfter[id] = nil
+            do {
+                try await store.update(order)
+            } catch {
+                logger.error("could not write an order's exit", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            }
+            guard quantity > .zero else { continue }
+            let exit = StoredOrder(
+                clientOrderId: ClientOrderIDs.exit(of: id, purpose: purpose), signalId: order.signalId, purpose: purpose, parent: id,
+                symbol: order.symbol, side: .sell, quantity: quantity, price: price, referencePrice: mark, createdAt: now)
+            logger.notice("exit placed", metadata: ["entry": "\(id)", "purpose": "\(purpose.rawValue)", "mark": "\(mark)"])
+            _ = await submit(exit, &book)
+        }
+    }
+}

@@ -1,0 +1,317 @@
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import Logging
+import Money
+import ServiceKit
+import Synchronization
+import VaktConfig
+
+/// What the service shows of the executor: `/health`, `/api/execution`, `vakt status`.
+struct ExecutionView: Sendable {
+    var counts = SignalQueue.Counts()
+    var capacity: Int
+    var open = 0
+    /// Orders whose outcome at the exchange is not known (sent, no answer; or written and
+    /// perhaps sent by a process that died).
+    var awaitingReconciliation = 0
+    /// True from start until every order left open by an earlier run is resolved: no signal
+    /// is traded meanwhile.
+    var reconciling = true
+    var armedExits = 0
+}
+
+/// Execution's effectful shell around its pure parts (``SignalQueue``, ``EntryPlanner``,
+/// ``OrderMachine``): signals in, orders out through the outbox (``OrderStore``) to the
+/// exchange, reports back from the user data stream, `order.*` events out.
+///
+/// Every change to an order happens on one loop, one command at a time (a signal's turn, an
+/// order update, a market price for the exits, a maintenance tick), so reports for one order
+/// never race each other; only the intake (the queue) and the market prices are shared.
+final class OrderExecutor: Sendable {
+    enum Command: Sendable {
+        case signals
+        case update(OrderUpdate)
+        case marks
+        case maintain
+    }
+
+    /// The loop's own state.
+    struct Book {
+        /// Orders not final, and filled buys with armed exits.
+        var open: [String: StoredOrder] = [:]
+        /// When each recent order was sent (for orders per minute).
+        var sent: [Date] = []
+        var free: [String: FixedDecimal] = [:]
+        var held: [String: FixedDecimal] = [:]
+        var balancesAt: Date?
+        var reconciling = true
+        /// Orders to stop now (a fill beyond the slippage limit), and exits refused lately.
+        var stopNow: Set<String> = []
+        var exitRetryAfter: [String: Date] = [:]
+        var lastDropReport = Date.distantPast
+    }
+
+    struct Drops {
+        var counts: [SignalQueue.DropReason: Int] = [:]
+        var lastSymbol = ""
+        var since: Date
+    }
+
+    let settings: ExecutionSettings
+    let exchange: ExchangeAccess
+    let store: OrderStore
+    let events: EventPublisher
+    let guards: TradingGuards
+    let logger: Logger
+    let source: String
+    let metrics: ExecutionMetrics
+    let clock: @Sendable () -> Date
+    let queue: Mutex<SignalQueue>
+    let marks = Mutex<[String: Price]>([:])
+    let view: Mutex<ExecutionView>
+    let drops: Mutex<Drops>
+    private let pending = Mutex<Set<String>>([])
+    private let commands: AsyncStream<Command>
+    private let continuation: AsyncStream<Command>.Continuation
+    let statusUpdates: AsyncStream<String>
+    private let statusContinuation: AsyncStream<String>.Continuation
+
+    var client: BinanceClient { exchange.client }
+
+    init(
+        settings: ExecutionSettings, exchange: ExchangeAccess, store: OrderStore, events: EventPublisher, guards: TradingGuards,
+        logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.settings = settings
+        self.exchange = exchange
+        self.store = store
+        self.events = events
+        self.guards = guards
+        self.logger = logger
+        self.source = source
+        self.clock = clock
+        metrics = ExecutionMetrics(capacity: settings.queueCapacity)
+        queue = Mutex(SignalQueue(capacity: settings.queueCapacity))
+        view = Mutex(ExecutionView(capacity: settings.queueCapacity))
+        drops = Mutex(Drops(since: clock()))
+        (commands, continuation) = AsyncStream.makeStream(of: Command.self)
+        (statusUpdates, statusContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: - Intake
+
+    /// `signal.generated`: into the queue (a malformed payload throws, naming the field, and
+    /// the consumer dead-letters it).
+    func receive(_ event: EventEnvelope) throws {
+        let signal = try event.decode(SignalGenerated.self)
+        let now = clock()
+        let (dropped, counts) = queue.withLock { queue in
+            (queue.offer(SignalQueue.Entry(id: event.id, signal: signal, receivedAt: now), now: now), queue.counts)
+        }
+        note(dropped.map { ($0.0.signal.symbol, $0.1) })
+        metrics.record(counts)
+        wake(.signals)
+    }
+
+    /// `market.tick`: the latest price, for the checks, re-prices and exits.
+    func mark(_ event: EventEnvelope) throws {
+        let tick = try event.decode(MarketTick.self)
+        marks.withLock { $0[tick.symbol] = tick.price }
+        wake(.marks)
+    }
+
+    func note(_ dropped: [(symbol: String, reason: SignalQueue.DropReason)]) {
+        guard !dropped.isEmpty else { return }
+        drops.withLock { drops in
+            for (symbol, reason) in dropped {
+                drops.counts[reason, default: 0] += 1
+                drops.lastSymbol = symbol
+            }
+        }
+    }
+
+    /// Queues a command; signals, prices and maintenance are coalesced (one waiting is enough).
+    func wake(_ command: Command) {
+        let key: String? =
+            switch command {
+            case .signals: "signals"
+            case .marks: "marks"
+            case .maintain: "maintain"
+            case .update: nil
+            }
+        if let key, !pending.withLock({ $0.insert(key).inserted }) { return }
+        continuation.yield(command)
+    }
+
+    private func taken(_ command: Command) {
+        let key: String? =
+            switch command {
+            case .signals: "signals"
+            case .marks: "marks"
+            case .maintain: "maintain"
+            case .update: nil
+            }
+        if let key { _ = pending.withLock { $0.remove(key) } }
+    }
+
+    // MARK: - The loop
+
+    /// Connects, reconciles what an earlier run left open, then serves commands until shutdown.
+    func run() async {
+        await exchange.waitUntilConnected()
+        guard !Task.isCancelled else { return }
+        var book = Book()
+        await refreshBalances(&book)
+        await reconcileAtStart(&book)
+        publishView(book)
+        wake(.signals)
+        for await command in commands {
+            taken(command)
+            switch command {
+            case .signals:
+                await takeSignal(&book)
+                if !book.reconciling, queue.withLock({ !$0.waiting.isEmpty }) { wake(.signals) }
+            case .update(let update):
+                await apply(update, &book)
+            case .marks:
+                await checkExits(&book)
+            case .maintain:
+                await maintain(&book)
+            }
+            publishView(book)
+            if Task.isCancelled { break }
+        }
+    }
+
+    func stop() { continuation.finish() }
+
+    func publishView(_ book: Book) {
+        let counts = queue.withLock(\.counts)
+        metrics.record(counts)
+        let awaiting = book.open.values.filter { $0.state == .pendingSubmit || $0.state == .submitted }.count
+        let live = book.open.values.filter { !$0.state.isFinal }.count
+        let armed = book.open.values.filter { $0.exitState == .armed }.count
+        let changed = view.withLock { view -> Bool in
+            let next = ExecutionView(
+                counts: counts, capacity: settings.queueCapacity, open: live, awaitingReconciliation: awaiting,
+                reconciling: book.reconciling, armedExits: armed)
+            defer { view = next }
+            return view.open != next.open || view.reconciling != next.reconciling || view.counts.executed != next.counts.executed
+                || view.awaitingReconciliation != next.awaitingReconciliation
+        }
+        metrics.book(open: live, awaiting: awaiting, trading: !book.reconciling)
+        if changed {
+            let dropped = counts.droppedTotal
+            statusContinuation.yield(
+                (book.reconciling ? "reconciling \(awaiting) orders, not trading" : "trading")
+                    + "; \(live) open orders, \(armed) exits armed; signals \(counts.received) = \(counts.executed) executed + "
+                    + "\(counts.rejected) rejected + \(dropped) dropped + \(counts.queued) queued")
+        }
+    }
+
+    // MARK: - Signals
+
+    func takeSignal(_ book: inout Book) async {
+        guard !book.reconciling else { return }
+        let now = clock()
+        let (entry, expired) = queue.withLock { $0.next(now: now) }
+        note(expired.map { ($0.signal.symbol, .expired) })
+        guard let entry else { return }
+        let signal = entry.signal
+        let clientOrderId = ClientOrderIDs.entry(signalId: entry.id)
+        if book.balancesAt.map({ now.timeIntervalSince($0) > 2 }) ?? true { await refreshBalances(&book) }
+        if marks.withLock({ $0[signal.symbol] }) == nil, client.rules(for: signal.symbol) != nil,
+            let last = try? await client.lastPrice(symbol: signal.symbol)
+        {
+            // No tick since start: the exchange's last trade stands in until one comes.
+            marks.withLock { $0[signal.symbol] = $0[signal.symbol] ?? last }
+        }
+        book.sent.removeAll { now.timeIntervalSince($0) >= 60 }
+        let context = PlanningContext(
+            ess: guards.ess.current, policy: guards.policy.current?.document.policy, settings: settings,
+            filters: client.rules(for: signal.symbol), assets: client.assets(of: signal.symbol), marks: marks.withLock { $0 },
+            free: book.free, held: book.held, ordersInLastMinute: book.sent.count,
+            openOrders: book.open.values.filter { $0.symbol == signal.symbol && !$0.state.isFinal }.count)
+        switch EntryPlanner.plan(signal, context) {
+        case .failure(let refusal):
+            queue.withLock { $0.finish(executed: false) }
+            metrics.rejected(rule: refusal.rule)
+            logger.info(
+                "signal refused", metadata: ["symbol": "\(signal.symbol)", "rule": "\(refusal.rule)", "reason": "\(refusal.reason)"])
+            await publish(OrderRejected(clientOrderId: clientOrderId, symbol: signal.symbol, reason: refusal.reason, rule: refusal.rule))
+        case .success(let plan):
+            let order = StoredOrder(
+                clientOrderId: clientOrderId, signalId: entry.id, purpose: .entry, parent: nil, symbol: plan.symbol, side: plan.side,
+                quantity: plan.quantity, price: plan.price, referencePrice: plan.referencePrice, createdAt: now)
+            let placed = await submit(order, &book)
+            queue.withLock { $0.finish(executed: placed) }
+        }
+    }
+
+    /// Writes `order` to the outbox, then sends it, then books what the exchange answered.
+    /// False when it was refused (by the exchange, or because it could not be written or sent).
+    func submit(_ order: StoredOrder, _ book: inout Book) async -> Bool {
+        var order = order
+        do {
+            guard try await store.insert(order) else {
+                // This signal (or re-price, or exit) was handled before: its order exists.
+                logger.notice("order already in the outbox; not sent again", metadata: ["client_order_id": "\(order.clientOrderId)"])
+                return true
+            }
+        } catch {
+            let reason = "not sent: the outbox could not be written: \(PostgresErrorText.describe(error))"
+            logger.error("order not sent", metadata: ["client_order_id": "\(order.clientOrderId)", "reason": "\(reason)"])
+            metrics.rejected(rule: "placement")
+            await publish(OrderRejected(clientOrderId: order.clientOrderId, symbol: order.symbol, reason: reason, rule: "placement"))
+            return false
+        }
+        book.open[order.clientOrderId] = order
+        book.sent.append(clock())
+        let intent = OrderIntent(
+            symbol: order.symbol, side: order.side, type: .limit, timeInForce: .gtc, quantity: order.tracked.quantity,
+            price: order.price, clientOrderId: order.clientOrderId, referencePrice: marks.withLock { $0[order.symbol] },
+            openOrders: book.open.values.filter { $0.symbol == order.symbol && !$0.state.isFinal }.count - 1)
+        do {
+            let report = try await client.place(intent)
+            await absorb(report, into: order.clientOrderId, &book)
+        } catch {
+            order = book.open[order.clientOrderId] ?? order
+            switch error {
+            case .outcomeUnknown(_, let reason):
+                // It may be at the exchange: reconciled by client order id, never sent again.
+                logger.warning(
+                    "order outcome unknown; reconciling", metadata: ["client_order_id": "\(order.clientOrderId)", "reason": "\(reason)"])
+                await change(order.clientOrderId, [.sent], &book)
+                return true
+            case .rejected(let refusal):
+                await reject(order.clientOrderId, reason: refusal.msg, code: refusal.code, rule: "exchange", &book)
+            default:
+                await reject(order.clientOrderId, reason: "\(error)", code: nil, rule: "placement", &book)
+            }
+            return false
+        }
+        book.balancesAt = nil
+        return true
+    }
+
+    func refreshBalances(_ book: inout Book) async {
+        do {
+            let balances = try await client.balances()
+            book.free = Dictionary(balances.map { ($0.asset, $0.free) }, uniquingKeysWith: { $1 })
+            book.held = Dictionary(balances.map { ($0.asset, (try? $0.free + $0.locked) ?? $0.free) }, uniquingKeysWith: { $1 })
+            book.balancesAt = clock()
+        } catch {
+            logger.warning("could not read the account's balances", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func publish(_ payload: some EventPayload) async {
+        do {
+            try await events.publish(EventEnvelope(payload, source: source))
+        } catch {
+            logger.error("could not publish", metadata: ["type": "\(type(of: payload).eventType.rawValue)", "error": "\(error)"])
+        }
+    }
+}

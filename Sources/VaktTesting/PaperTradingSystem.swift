@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import Logging
+import Money
+import NIOHTTP1
+import PolicyStore
+import RedisClient
+import ServiceKit
+import VaktConfig
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The trading half as the system runs it, each service a real process on one Redis and one
+/// PostgreSQL database: risk (the ESS and the policy), the paper exchange, market data (its
+/// ticks are execution's and the portfolio's prices), execution and the portfolio; with an
+/// event publisher to play the AI engine, and an adapter on the exchange's account to audit
+/// what really happened there.
+public final class PaperTradingSystem: @unchecked Sendable {
+    public static let apiKey = "test-api-key-0123456789abcdefghijklmnop"
+    public static let apiSecret = "test-api-secret-abcdefghijklmnopqrstuvwxyz"
+
+    public let risk: RiskSystem
+    public let simulator: ServiceInstance
+    public let marketData: ServiceInstance
+    public let execution: ServiceInstance
+    public let portfolio: ServiceInstance
+    public let publisher: EventPublisher
+    /// The account at the exchange, for audits.
+    public let exchange: BinanceClient
+    public let redis: RedisConnection
+    let directory: URL
+
+    /// - Parameters:
+    ///   - policy: changes to the default policy (BTCUSDT only, the feed-age rule out of the way).
+    ///   - sections: top-level YAML for every service, such as `execution:` settings.
+    public init(policy change: (inout RiskPolicy) -> Void = { _ in }, sections: String = "") async throws {
+        let policy = RiskSystem.quietPolicy { policy in
+            policy.allowedSymbols = ["BTCUSDT"]
+            policy.maxOrdersPerMinute = 1_000
+            change(&policy)
+        }
+        // Under a loaded machine the ESS's mirror may be read late; these tests are about
+        // orders, not the guards' fail-safe.
+        let shared = """
+            market_data:
+              symbols: [BTCUSDT]
+              intervals: [1s]
+            ess:
+              state_max_age: 600s
+            \(sections)
+
+            """
+        risk = try await RiskSystem(policy: policy, sections: shared)
+        let keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
+        simulator = try ServiceInstance(.exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys)
+        try await simulator.waitUntilReady()
+        var client = keys
+        client["VAKT_EXCHANGE__BASE_URL"] = simulator.url("")
+        marketData = try ServiceInstance(
+            .marketData, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+        portfolio = try ServiceInstance(
+            .portfolio, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+        execution = try ServiceInstance(
+            .execution, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+        for service in [marketData, portfolio, execution] { try await service.waitUntilReady(timeout: .seconds(60)) }
+        redis = RedisConnection(endpoint: risk.redis.endpoint)
+        directory = try TestEnvironment.temporaryDirectory("vakt-trading")
+        publisher = try await EventPublisher(
+            redis: redis, settings: EventBusSettings(bufferPath: directory.appendingPathComponent("publisher.sqlite").path),
+            logger: Logger(label: "test.signals"))
+        exchange = BinanceClient(
+            settings: .init(baseURL: simulator.url(""), recvWindow: 60_000, reconcileAttempts: 10),
+            credentials: .init(apiKey: Self.apiKey, secret: Self.apiSecret), http: HTTPClient.shared,
+            budget: try SharedRequestBudget(path: directory.appendingPathComponent("budget").path), clock: ScaledClock(),
+            logger: Logger(label: "test.audit"))
+        try await exchange.connect()
+    }
+
+    /// Waits until execution trades (its start-up reconciliation done, the policy and an armed
+    /// ESS held) and the market has traded, so a signal is not refused for want of a price.
+    public func waitUntilTrading(timeout: Duration = .seconds(60)) async -> Bool {
+        await TestEnvironment.eventually(timeout: timeout) {
+            guard let view = try? await self.json(self.execution, "/api/execution"), view["trading"] == .bool(true),
+                let health = try? await HTTPProbe.get(self.execution.url("/health")).text, health.contains("armed"),
+                health.contains("policy version"), let ticks = try? await self.redis.command(["XLEN", EventType.marketTick.stream]),
+                case .integer(let count) = ticks, count >= 3
+            else { return false }
+            return true
+        }
+    }
+
+    /// A buy or sell signal at the market's last price, as the AI engine publishes it.
+    @discardableResult
+    public func signal(_ side: OrderSide, size: String = "0.5", confidence: String = "0.7") async throws -> EventEnvelope {
+        let price = try await exchange.lastPrice(symbol: "BTCUSDT")
+        let signal = SignalGenerated(
+            symbol: "BTCUSDT", side: side, confidence: try FixedDecimal(parsing: confidence), model: "test", referencePrice: price,
+            reason: "test", size: try FixedDecimal(parsing: size), expiresAt: Date().addingTimeInterval(300))
+        let envelope = EventEnvelope(signal, source: "test/ai-engine")
+        try await publisher.publish(envelope)
+        return envelope
+    }
+
+    public func json(_ service: ServiceInstance, _ path: String) async throws -> [String: JSONValue] {
+        guard case .object(let fields) = try JSONValue(parsing: try await HTTPProbe.get(service.url(path)).body) else { return [:] }
+        return fields
+    }
+
+    /// Sets the paper exchange's faults (`/admin/faults`).
+    public func faults(_ body: String) async throws {
+        let answer = try await HTTPProbe.request(
+            .POST, simulator.url("/admin/faults"),
+            headers: [("Authorization", "Bearer \(ServiceInstance.controlToken)"), ("Content-Type", "application/json")], body: body)
+        guard answer.status == 200 else { throw MissingFixture("faults refused: \(answer.text)") }
+    }
+
+    public func stop() async {
+        for service in [execution, portfolio, marketData, simulator] { _ = await service.stop() }
+        try? FileManager.default.removeItem(at: directory)
+        risk.stop()
+    }
+}

@@ -1,0 +1,254 @@
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import Money
+import Testing
+import VaktTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Execution and the portfolio as the system runs them, against the paper exchange: signals
+/// become orders and fills, the portfolio books each fill once and equals the exchange's
+/// balances; and execution killed at random points with orders in flight never duplicates an
+/// order and ends with every order in its true state.
+@Suite(.serialized) struct ExecutionProcessTests {
+    /// Thin books (0.003 BTC a level) so that a 500 USDT order takes several levels and may
+    /// rest in part; remainders re-priced after 2 s; balances compared every second.
+    static let sections = """
+        paper_exchange:
+          seed: 11
+          balances: { USDT: "100000" }
+          markets:
+            BTCUSDT: { depth_per_level: "0.003" }
+        execution:
+          order_timeout: 2s
+          take_profit: "0.0005"
+          stop_loss: "0.0005"
+        portfolio:
+          snapshot_interval: 1s
+          reconcile_interval: 1s
+        """
+
+    /// What the exchange and our records say once everything settled.
+    struct Audit {
+        var exchangeOrders: [OrderReport]
+        var exchangeTrades: [TradeReport]
+        var ours: [[String: JSONValue]]
+        var journal: [Int64]
+    }
+
+    static func settle(_ system: PaperTradingSystem, orders expected: Int) async throws -> Audit {
+        var last = ""
+        // Polled gently: allOrders weighs 20 of the exchange's 6,000 a minute, shared by IP with
+        // the services.
+        let settled = await TestEnvironment.eventually(timeout: .seconds(90), poll: .milliseconds(500)) {
+            guard let view = try? await system.json(system.execution, "/api/execution"),
+                case .object(let signals)? = view["signals"], view["trading"] == .bool(true), view["openOrders"] == .number(0),
+                signals["queued"] == .number(0),
+                let orders = try? await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000)
+            else { return false }
+            last = "\(view)"
+            return orders.count >= expected && orders.allSatisfy { !$0.status.isOpen }
+        }
+        #expect(settled, "execution did not settle: \(last)")
+        let exchangeOrders = try await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000)
+        let exchangeTrades = try await system.exchange.trades(symbol: "BTCUSDT", fromId: 0, limit: 1_000)
+        let ours = try await system.json(system.execution, "/api/orders?limit=1000")
+        guard case .array(let items)? = ours["orders"] else { throw MissingFixture("no orders in \(ours)") }
+        var journal: [Int64] = []
+        var before = ""
+        while true {
+            let page = try await system.json(system.portfolio, "/api/portfolio/trades?limit=1000" + before)
+            guard case .array(let trades)? = page["trades"] else { break }
+            journal += trades.compactMap {
+                if case .object(let trade) = $0, case .number(let id)? = trade["tradeId"] { Int64(id) } else { nil }
+            }
+            guard case .number(let next)? = page["next"] else { break }
+            before = "&before=\(Int64(next))"
+        }
+        let mine: [[String: JSONValue]] = items.compactMap { if case .object(let order) = $0 { order } else { nil } }
+        return Audit(exchangeOrders: exchangeOrders, exchangeTrades: exchangeTrades, ours: mine, journal: journal)
+    }
+
+    /// No client order id twice at the exchange, every order of ours there in the state we
+    /// hold, every trade booked once by the portfolio, and its cash and position equal to the
+    /// exchange's balances.
+    static func verify(_ audit: Audit, _ system: PaperTradingSystem) async throws {
+        let byClientId = Dictionary(grouping: audit.exchangeOrders, by: \.clientOrderId)
+        let duplicated = byClientId.filter { $0.value.count > 1 }.keys.sorted()
+        #expect(duplicated.isEmpty, "orders placed twice: \(duplicated)")
+        for order in audit.ours {
+            guard case .string(let id)? = order["clientOrderId"], case .string(let state)? = order["state"] else { continue }
+            guard let there = byClientId[id]?.first else {
+                #expect(state == "rejected", "\(id) is \(state) here and unknown at the exchange")
+                continue
+            }
+            let expected = ["FILLED": "filled", "CANCELED": "canceled", "EXPIRED": "expired", "REJECTED": "rejected"][there.status.rawValue]
+            #expect(state == expected, "\(id): \(state) here, \(there.status.rawValue) at the exchange")
+            #expect(
+                order["executed"] == .string(there.executedQty.description),
+                "\(id): executed \(String(describing: order["executed"])) here, \(there.executedQty) there")
+        }
+        let tradeIds = audit.exchangeTrades.map(\.fill.tradeId).sorted()
+        #expect(audit.journal.sorted() == tradeIds, "journal \(audit.journal.count) fills, exchange \(tradeIds.count)")
+        #expect(Set(audit.journal).count == audit.journal.count, "a fill booked twice")
+        var health = ""
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                health = (try? await HTTPProbe.get(system.portfolio.url("/health")).text) ?? ""
+                return health.contains("positions and cash equal the exchange") && health.contains("\"portfolio:balances\"")
+            }, "\(health)")
+        let balances = Dictionary(
+            try await system.exchange.balances().map { ($0.asset, try $0.free + $0.locked) }, uniquingKeysWith: { $1 })
+        let pnl = try await system.json(system.portfolio, "/api/portfolio/pnl")
+        #expect(pnl["cash"] == .string((balances["USDT"] ?? .zero).description), "\(pnl) against \(balances)")
+        let positions = try await system.json(system.portfolio, "/api/portfolio/positions")
+        if case .array(let list)? = positions["positions"], case .object(let btc)? = list.first {
+            #expect(btc["quantity"] == .string((balances["BTC"] ?? .zero).description), "\(btc) against \(balances)")
+        }
+    }
+
+    @Test func signalsBecomeFilledOrdersAndThePortfolioBooksEachFillOnce() async throws {
+        let system = try await PaperTradingSystem(sections: Self.sections)
+        defer { Task { await system.stop() } }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+        // Three buys and a sell, each once the one before became an order (a newer signal for
+        // the same symbol replaces a waiting one).
+        for (index, side) in [OrderSide.buy, .buy, .buy, .sell].enumerated() {
+            try await system.signal(side)
+            #expect(
+                await TestEnvironment.eventually(timeout: .seconds(30)) {
+                    guard let view = try? await system.json(system.execution, "/api/execution"),
+                        case .object(let signals)? = view["signals"], case .number(let executed)? = signals["executed"]
+                    else { return false }
+                    return Int(executed) == index + 1
+                }, "signal \(index + 1) did not become an order")
+        }
+        let audit = try await Self.settle(system, orders: 4)
+        try await Self.verify(audit, system)
+        #expect(audit.exchangeTrades.count >= 4)
+        let view = try await system.json(system.execution, "/api/execution")
+        guard case .object(let signals)? = view["signals"] else { throw MissingFixture("no signals in \(view)") }
+        #expect(signals["received"] == .number(4) && signals["executed"] == .number(4) && signals["balanced"] == .bool(true), "\(view)")
+        // Events: an order.submitted for each order the exchange took, a fill event per trade.
+        let inspector = EventStreamInspector(redis: system.redis)
+        let submitted = try await inspector.range(.orderSubmitted, from: "-", to: "+", limit: 10_000).count
+        let fills =
+            try await inspector.range(.orderFilled, from: "-", to: "+", limit: 10_000).count
+            + inspector.range(.orderPartiallyFilled, from: "-", to: "+", limit: 10_000).count
+        #expect(submitted == audit.exchangeOrders.count && fills == audit.exchangeTrades.count, "\(submitted) submitted, \(fills) fills")
+        print("execution: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, all booked once")
+    }
+
+    /// SIGKILL while orders are in flight: before they are sent, after they are sent and
+    /// before the reply (the exchange holds replies back), between partial fills. After each
+    /// restart execution reconciles before it trades again.
+    @Test func killedAtRandomPointsItNeverPlacesAnOrderTwice() async throws {
+        let system = try await PaperTradingSystem(sections: Self.sections)
+        defer { Task { await system.stop() } }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+        var random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        var published = 0
+        for round in 0..<6 {
+            // Every other round the exchange processes the order and holds its reply back.
+            if round % 2 == 1 { try await system.faults(#"{"drop_next_orders": 1, "drop_hold_ms": 1500}"#) }
+            let before = try await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000).count
+            try await system.signal(round % 3 == 2 ? .sell : .buy)
+            published += 1
+            if round % 2 == 1 {
+                // Killed once the order is at the exchange, its reply still held.
+                _ = await TestEnvironment.eventually(timeout: .seconds(20), poll: .milliseconds(500)) {
+                    ((try? await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000).count) ?? 0) > before
+                }
+            } else {
+                try await Task.sleep(for: .milliseconds(Int(random.next(upTo: 400))))
+            }
+            try await system.execution.killAndRestart()
+            try await system.execution.waitUntilReady(timeout: .seconds(60))
+            #expect(await system.waitUntilTrading(), "round \(round): execution did not trade again after its restart")
+        }
+        try await system.faults(#"{"drop_next_orders": 0}"#)
+        let audit = try await Self.settle(system, orders: 1)
+        let rejected = try await EventStreamInspector(redis: system.redis).range(.orderRejected, from: "-", to: "+", limit: 100)
+        print("rejected: \(rejected.map(\.envelope))")
+        try await Self.verify(audit, system)
+        print("execution killed 6 times: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, none twice")
+    }
+}
+
+/// A flood of signals into a running execution service: 10,000 a second for
+/// `VAKT_FLOOD_SECONDS` (60 by default) across 200 symbols, most of which the exchange does not
+/// list (they are refused by the checks, as a flood of nonsense would be). The queue stays at
+/// its bound, execution's resident memory stays flat, and at the end every signal is accounted
+/// for: received = executed + rejected + dropped + queued, with nothing queued.
+@Suite struct ExecutionFloodTests {
+    @Test func tenThousandSignalsASecondKeepTheQueueAtItsBoundAndMemoryFlat() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["VAKT_FLOOD_SECONDS"] ?? "") ?? 60
+        let system = try await PaperTradingSystem(sections: ExecutionProcessTests.sections)
+        defer { Task { await system.stop() } }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+        let price = try await system.exchange.lastPrice(symbol: "BTCUSDT")
+        let symbols = ["BTCUSDT"] + (1..<200).map { String(format: "S%03dUSDT", $0) }
+        var random = SplitMix64(seed: 10_000)
+        var published = 0
+        var resident: [Int] = []
+        var depths: [Int] = []
+        let pid = system.execution.process.pid
+        let start = ContinuousClock.now
+        for second in 0..<seconds {
+            // 10,000 this second, in 20 batches, paced by the clock (pacing only: nothing is
+            // judged by how long anything took).
+            for batch in 0..<20 {
+                let now = Date()
+                let envelopes = (0..<500).map { _ in
+                    EventEnvelope(
+                        SignalGenerated(
+                            symbol: symbols[Int(random.next(upTo: UInt64(symbols.count)))], side: random.next(upTo: 2) == 0 ? .buy : .sell,
+                            confidence: FixedDecimal(Int(random.next(upTo: 100)), scale: 2), model: "flood", referencePrice: price,
+                            reason: "flood", size: FixedDecimal(1, scale: 2), expiresAt: now.addingTimeInterval(2)),
+                        source: "test/flood")
+                }
+                try await system.publisher.publish(envelopes)
+                published += envelopes.count
+                let due = start + .milliseconds(second * 1_000 + (batch + 1) * 50)
+                if ContinuousClock.now < due { try await Task.sleep(until: due) }
+            }
+            if let bytes = ProcStat.residentBytes(pid) { resident.append(bytes) }
+            if let view = try? await system.json(system.execution, "/api/execution"), case .object(let signals)? = view["signals"],
+                case .number(let queued)? = signals["queued"]
+            {
+                depths.append(Int(queued))
+            }
+        }
+        // Everything published is taken in and accounted for.
+        var last: [String: JSONValue] = [:]
+        let drained = await TestEnvironment.eventually(timeout: .seconds(300), poll: .milliseconds(500)) {
+            guard let view = try? await system.json(system.execution, "/api/execution"), case .object(let signals)? = view["signals"]
+            else { return false }
+            last = signals
+            return signals["received"] == .number(Double(published)) && signals["queued"] == .number(0)
+        }
+        #expect(drained, "published \(published); execution: \(last)")
+        #expect(last["balanced"] == .bool(true), "\(last)")
+        if case .number(let executed)? = last["executed"], case .number(let rejected)? = last["rejected"],
+            case .object(let dropped)? = last["dropped"]
+        {
+            let droppedTotal = dropped.values.reduce(0.0) { total, value in
+                if case .number(let count) = value { total + count } else { total }
+            }
+            #expect(Int(executed + rejected + droppedTotal) == published, "\(last)")
+        }
+        // The queue held at its bound (100, and the one being checked).
+        #expect(depths.allSatisfy { $0 <= 101 } && (depths.max() ?? 0) >= 90, "queue depths \(depths)")
+        // Resident memory flat: the last ten seconds' highest within 32 MiB of the first ten's.
+        let early = resident.prefix(10).max() ?? 0
+        let late = resident.suffix(10).max() ?? 0
+        #expect(late <= early + 32 << 20, "resident \(early >> 20) MiB early, \(late >> 20) MiB late: \(resident.map { $0 >> 20 })")
+        print(
+            "flood: \(published) signals in \(seconds) s; queue depth max \(depths.max() ?? 0); resident \(early >> 20) MiB early, "
+                + "\(late >> 20) MiB late; \(last)")
+    }
+}
