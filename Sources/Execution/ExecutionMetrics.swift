@@ -59,8 +59,9 @@ final class ExecutionMetrics: Sendable {
         trading.record(isTrading ? 1 : 0)
     }
 
-    /// A fill's slippage against the signal's price, as a share (positive: worse).
+    /// A fill's slippage against the signal's price, as a share (positive: worse), recorded in
+    /// basis points.
     func slippage(_ share: Double, symbol: String) {
-        Recorder(label: "vakt_execution_slippage_ratio", dimensions: [("symbol", symbol)]).record(share)
+        Recorder(label: "vakt_execution_slippage_bps", dimensions: [("symbol", symbol)]).record(share * 10_000)
     }
 }

@@ -136,6 +136,9 @@ extension OrderExecutor {
         guard changed else { return order }
         order.updatedAt = now
         armExits(&order)
+        if order.side == .sell, order.state.isFinal, order.tracked.executed > .zero, order.purpose == .entry || order.purpose == .reprice {
+            await disarmExits(on: order.symbol, by: id, &book)
+        }
         for (detail, fill) in newFills {
             let payload: any EventPayload =
                 fill.cumulativeQuantity == order.tracked.quantity ? OrderFilled(fill) : OrderPartiallyFilled(fill)
@@ -182,6 +185,23 @@ extension OrderExecutor {
         order.takeProfit = level(settings.takeProfit, up: true)
         order.stopLoss = level(settings.stopLoss, up: false)
         order.exitState = .armed
+    }
+
+    /// A sell signal's order exits the position itself: the exits armed for earlier buys on the
+    /// symbol stand down.
+    func disarmExits(on symbol: String, by sell: String, _ book: inout Book) async {
+        for id in book.open.keys.sorted() {
+            guard var order = book.open[id], order.symbol == symbol, order.exitState == .armed else { continue }
+            order.exitState = .done
+            order.reason = "exits stood down: the position was sold by \(sell)"
+            order.updatedAt = clock()
+            book.open[id] = order.state.isFinal ? nil : order
+            do {
+                try await store.update(order)
+            } catch {
+                logger.error("could not write an order's exits", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// A fill further from the signal's price than `max_slippage` stops the order: its

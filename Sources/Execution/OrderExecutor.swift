@@ -269,6 +269,7 @@ final class OrderExecutor: Sendable {
         }
         book.open[order.clientOrderId] = order
         book.sent.append(clock())
+        reserve(order, &book)
         let intent = OrderIntent(
             symbol: order.symbol, side: order.side, type: .limit, timeInForce: .gtc, quantity: order.tracked.quantity,
             price: order.price, clientOrderId: order.clientOrderId, referencePrice: marks.withLock { $0[order.symbol] },
@@ -294,6 +295,17 @@ final class OrderExecutor: Sendable {
         }
         book.balancesAt = nil
         return true
+    }
+
+    /// Takes what an order locks off the cached free balances, so the next order's checks see
+    /// it before the balances are read again.
+    func reserve(_ order: StoredOrder, _ book: inout Book) {
+        guard let assets = client.assets(of: order.symbol) else { return }
+        let (asset, amount) =
+            order.side == .buy
+            ? (assets.quote, (try? Money.notional(of: order.tracked.quantity, at: order.price).value) ?? .zero)
+            : (assets.base, order.tracked.quantity.value)
+        book.free[asset] = (try? (book.free[asset] ?? .zero) - amount) ?? .zero
     }
 
     func refreshBalances(_ book: inout Book) async {

@@ -15,14 +15,15 @@ import VaktTesting
 /// balances; and execution killed at random points with orders in flight never duplicates an
 /// order and ends with every order in its true state.
 @Suite(.serialized) struct ExecutionProcessTests {
-    /// Thin books (0.003 BTC a level) so that a 500 USDT order takes several levels and may
-    /// rest in part; remainders re-priced after 2 s; balances compared every second.
+    /// Thin books (0.0005 BTC a level) so that a 500 USDT order (about 0.008 BTC) takes every
+    /// level within its limit and rests in part: partial fills, then the remainder canceled
+    /// after 2 s and re-priced; balances compared every second.
     static let sections = """
         paper_exchange:
           seed: 11
           balances: { USDT: "100000" }
           markets:
-            BTCUSDT: { depth_per_level: "0.003" }
+            BTCUSDT: { depth_per_level: "0.0005" }
         execution:
           order_timeout: 2s
           take_profit: "0.0005"
@@ -30,6 +31,9 @@ import VaktTesting
         portfolio:
           snapshot_interval: 1s
           reconcile_interval: 1s
+        event_bus:
+          claim_idle: 500ms
+          max_deliveries: 2
         """
 
     /// What the exchange and our records say once everything settled.
@@ -130,6 +134,31 @@ import VaktTesting
         let audit = try await Self.settle(system, orders: 4)
         try await Self.verify(audit, system)
         #expect(audit.exchangeTrades.count >= 4)
+
+        // Bad input changes nothing and says what was wrong: a signal with a confidence above 1
+        // is dead-lettered naming the field; bad query parameters are refused naming theirs.
+        try await system.publisher.publish(
+            EventEnvelope(
+                type: .signalGenerated, source: "test/ai-engine",
+                payload: .object([
+                    "symbol": .string("BTCUSDT"), "side": .string("BUY"), "confidence": .string("1.5"), "model": .string("m"),
+                    "referencePrice": .string("64000"), "reason": .string("bad"),
+                ])))
+        var dead = ""
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
+                let entries = try? await system.redis.command(["XRANGE", EventType.signalGenerated.deadLetterStream, "-", "+"])
+                // Each entry: [id, [field, value, ...]].
+                dead = (entries?.array ?? []).flatMap { $0.array?.last?.array ?? [] }.compactMap(\.string).joined(separator: " ")
+                return dead.contains("confidence: 1.5 is outside 0...1")
+            }, "\(dead)")
+        for (service, path, field) in [
+            (system.execution, "/api/orders?limit=0", "limit"), (system.execution, "/api/orders?open=maybe", "open"),
+            (system.portfolio, "/api/portfolio/trades?before=x", "before"), (system.portfolio, "/api/portfolio/trades?limit=5000", "limit"),
+        ] {
+            let reply = try await HTTPProbe.get(service.url(path))
+            #expect(reply.status == 400 && reply.text.contains("\(field):"), "\(path): \(reply.status) \(reply.text)")
+        }
         let view = try await system.json(system.execution, "/api/execution")
         guard case .object(let signals)? = view["signals"] else { throw MissingFixture("no signals in \(view)") }
         #expect(signals["received"] == .number(4) && signals["executed"] == .number(4) && signals["balanced"] == .bool(true), "\(view)")
@@ -140,7 +169,15 @@ import VaktTesting
             try await inspector.range(.orderFilled, from: "-", to: "+", limit: 10_000).count
             + inspector.range(.orderPartiallyFilled, from: "-", to: "+", limit: 10_000).count
         #expect(submitted == audit.exchangeOrders.count && fills == audit.exchangeTrades.count, "\(submitted) submitted, \(fills) fills")
-        print("execution: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, all booked once")
+        let purposes = audit.ours.compactMap { order -> String? in
+            guard case .string(let purpose)? = order["purpose"], case .string(let state)? = order["state"] else { return nil }
+            return "\(purpose) \(state)"
+        }
+        // The thin book left remainders: some were re-priced.
+        #expect(purposes.contains { $0.hasPrefix("reprice") }, "\(purposes)")
+        print(
+            "execution: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, all booked once; "
+                + "\(Dictionary(grouping: purposes, by: { $0 }).mapValues(\.count))")
     }
 
     /// SIGKILL while orders are in flight: before they are sent, after they are sent and

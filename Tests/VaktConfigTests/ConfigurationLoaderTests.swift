@@ -72,6 +72,16 @@ import Testing
             ])
     }
 
+    @Test func executionAndPortfolioSettingsAreCheckedByName() throws {
+        #expect(
+            errors("execution:\n  max_slippage: \"2\"\n  queue_capacity: 0\n  take_profit: 0.1%") == [
+                "test.yaml:execution.queue_capacity: 0 is out of range 1...100000",
+                "test.yaml:execution.max_slippage: 2 is more than 1 (a share: 0.01 is 1%)",
+                "test.yaml:execution.take_profit: expected a decimal number such as 0.001, got \"0.1%\": \"0.1%\" is not a decimal number: unexpected character \"%\"",
+            ])
+        #expect(errors("portfolio:\n  snapshot_interval: 0s\n  accont: USDT").count == 2)
+    }
+
     @Test func unknownServiceAndDuplicatePortAreErrors() {
         #expect(
             errors("services:\n  trader:\n    port: 1234") == [

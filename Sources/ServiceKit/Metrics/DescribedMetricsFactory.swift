@@ -68,6 +68,44 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
         "vakt_events_consumed_total": (
             "vakt_events_consumed_total", "Entries a consumer finished, by outcome (handled, duplicate, failed, dead_lettered)."
         ),
+        "vakt_execution_signals_received_total": ("vakt_execution_signals_received_total", "Signals execution took in."),
+        "vakt_execution_signals_executed_total": ("vakt_execution_signals_executed_total", "Signals that became an order at the exchange."),
+        "vakt_execution_signals_rejected_total": (
+            "vakt_execution_signals_rejected_total", "Signals refused by a pre-trade check or by the exchange."
+        ),
+        "vakt_execution_signals_dropped_total": (
+            "vakt_execution_signals_dropped_total", "Signals the queue dropped, by reason (replaced, expired, overflow)."
+        ),
+        "vakt_execution_signal_queue_depth": (
+            "vakt_execution_signal_queue_depth", "Signals waiting, and the one being checked: received - executed - rejected - dropped."
+        ),
+        "vakt_execution_signal_queue_capacity": (
+            "vakt_execution_signal_queue_capacity", "The signal queue's bound (execution.queue_capacity)."
+        ),
+        "vakt_execution_rejections_total": ("vakt_execution_rejections_total", "Orders refused, by the check that refused them."),
+        "vakt_execution_orders_total": ("vakt_execution_orders_total", "Orders that reached a final state, by purpose and state."),
+        "vakt_execution_open_orders": ("vakt_execution_open_orders", "Orders not yet final."),
+        "vakt_execution_orders_awaiting_reconciliation": (
+            "vakt_execution_orders_awaiting_reconciliation", "Orders whose outcome at the exchange is not known yet."
+        ),
+        "vakt_execution_trading": ("vakt_execution_trading", "1 when execution trades; 0 while it reconciles orders at start-up."),
+        "vakt_execution_slippage_bps": (
+            "vakt_execution_slippage_bps", "Each fill's distance from its signal's price, in basis points (positive: worse)."
+        ),
+        "vakt_portfolio_equity": ("vakt_portfolio_equity", "Cash plus positions at market, in the account's currency."),
+        "vakt_portfolio_cash": ("vakt_portfolio_cash", "The account's currency held."),
+        "vakt_portfolio_realized_pnl": ("vakt_portfolio_realized_pnl", "PnL realized by closing positions, before fees."),
+        "vakt_portfolio_unrealized_pnl": ("vakt_portfolio_unrealized_pnl", "Open positions' PnL at market."),
+        "vakt_portfolio_fees": ("vakt_portfolio_fees", "Fees paid, in the account's currency."),
+        "vakt_portfolio_exposure": ("vakt_portfolio_exposure", "Open positions' value at market."),
+        "vakt_portfolio_peak_equity": ("vakt_portfolio_peak_equity", "The highest equity seen."),
+        "vakt_portfolio_drawdown_ratio": ("vakt_portfolio_drawdown_ratio", "Equity below its peak, as a share of the peak."),
+        "vakt_portfolio_pnl": ("vakt_portfolio_pnl", "Equity change since the period began (UTC), by period (day, week, month)."),
+        "vakt_portfolio_position_quantity": ("vakt_portfolio_position_quantity", "Base asset held, by symbol."),
+        "vakt_portfolio_fills_total": ("vakt_portfolio_fills_total", "Fills booked (each once)."),
+        "vakt_portfolio_balance_difference": (
+            "vakt_portfolio_balance_difference", "Exchange balance less the ledger's, by asset, when they differed at two checks in a row."
+        ),
     ]
 
     static let durationBuckets: [Duration] = [
