@@ -275,6 +275,9 @@ let package = Package(
             name: "ForecastBench", dependencies: ["Forecasting", "VaktTesting"], path: "Benchmarks/ForecastBench",
             exclude: ["bench_sklearn.py"], swiftSettings: swiftSettings),
         .executableTarget(
+            name: "PortfolioBench", dependencies: ["Portfolio", "Money", "VaktTesting"], path: "Benchmarks/PortfolioBench",
+            exclude: ["bench_ledger_decimal.py"], swiftSettings: swiftSettings),
+        .executableTarget(
             name: "MoneyBench", dependencies: ["Money"], path: "Benchmarks/MoneyBench", exclude: ["bench_decimal.py"],
             swiftSettings: swiftSettings),
         .target(

@@ -26,7 +26,7 @@ extension OrderExecutor {
                 delay = min(delay * 2, .seconds(10))
             }
         }
-        let unresolved = book.open.values.filter { !$0.state.isFinal }.map(\.clientOrderId).sorted()
+        let unresolved = book.open.values.filter { !$0.state.isFinal || $0.missesFills }.map(\.clientOrderId).sorted()
         if !unresolved.isEmpty {
             logger.notice("reconciling orders left open by an earlier run", metadata: ["orders": "\(unresolved.count)"])
         }
@@ -43,12 +43,20 @@ extension OrderExecutor {
         }
     }
 
-    /// Learns an order's true state at the exchange by its client order id.
+    /// Learns an order's true state at the exchange by its client order id (and, for a final
+    /// order missing fills, its fills).
     func lookUp(_ id: String, _ book: inout Book) async {
         guard let order = book.open[id] else { return }
         do {
             let report: OrderReport
             switch order.state {
+            case .filled, .canceled, .expired, .rejected:
+                // Final, but the exchange reported fills not booked yet: read them back.
+                guard order.missesFills || order.tracked.exchangeOrderId == nil,
+                    var found = try await client.order(symbol: order.symbol, clientOrderId: id)
+                else { return }
+                found.fills = try await client.fills(symbol: order.symbol, orderId: found.orderId)
+                report = found
             case .pendingSubmit, .submitted:
                 report = try await client.reconcile(symbol: order.symbol, clientOrderId: id)
             default:
@@ -60,7 +68,13 @@ extension OrderExecutor {
                 found.fills = try await client.fills(symbol: order.symbol, orderId: found.orderId)
                 report = found
             }
-            await absorb(report, into: id, &book)
+            let after = await absorb(report, into: id, &book)
+            logger.info(
+                "order looked up",
+                metadata: [
+                    "client_order_id": "\(id)", "exchange": "\(report.status.rawValue) \(report.executedQty)",
+                    "ours": "\(after?.state.rawValue ?? "?") \(after?.tracked.executed.description ?? "?")",
+                ])
         } catch .notPlaced {
             await reject(
                 id, reason: "never reached the exchange (written, not sent, before a restart)", code: nil, rule: "placement", &book)
@@ -78,8 +92,12 @@ extension OrderExecutor {
         let now = clock()
         await reportDrops(now, &book)
         for id in book.open.keys.sorted() {
-            guard let order = book.open[id], !order.state.isFinal else { continue }
+            guard let order = book.open[id], !order.state.isFinal || order.missesFills else { continue }
             let age = now.timeIntervalSince(order.updatedAt)
+            if order.state.isFinal {
+                if age >= Self.lookupAfter { await lookUp(id, &book) }
+                continue
+            }
             switch order.state {
             case .pendingSubmit, .submitted, .pendingCancel:
                 if age >= Self.lookupAfter { await lookUp(id, &book) }
@@ -134,6 +152,12 @@ extension OrderExecutor {
             await change(id, [.cancelFailed], &book)
             return
         }
+        logger.info(
+            "remainder canceled",
+            metadata: [
+                "client_order_id": "\(id)", "reason": "\(reason)",
+                "ours": "\(after?.state.rawValue ?? "?") \(after?.tracked.executed.description ?? "?")",
+            ])
         if let after, after.state == .canceled, after.remaining > .zero { await reprice(after, &book) }
     }
 
@@ -226,7 +250,7 @@ extension OrderExecutor {
             book.open[id] = nil
             book.exitRetryAfter[id] = nil
             do {
-                try await store.update(order)
+                try await store.save(order)
             } catch {
                 logger.error("could not write an order's exit", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
             }

@@ -3,6 +3,7 @@ import BinanceAdapter
 import EventBus
 import Foundation
 import Money
+import ServiceKit
 
 /// A fill as the executor books it: the machine's event and what the events carry.
 struct FillDetail: Sendable {
@@ -17,6 +18,12 @@ extension OrderExecutor {
     /// Books an order report (a new order's reply, a lookup, a cancel's reply with its fills).
     @discardableResult
     func absorb(_ report: OrderReport, into id: String, _ book: inout Book) async -> StoredOrder? {
+        var raised = false
+        if var order = book.open[id], report.executedQty > order.exchangeExecuted {
+            order.exchangeExecuted = report.executedQty
+            book.open[id] = order
+            raised = true
+        }
         var events: [OrderEvent] = []
         var fills: [FillDetail] = []
         if report.status != .rejected { events.append(.accepted(orderId: report.orderId)) }
@@ -33,7 +40,7 @@ extension OrderExecutor {
         case .rejected: events.append(.rejected)
         case .new, .partiallyFilled, .filled: break
         }
-        return await change(id, events, fills: fills, &book)
+        return await change(id, events, fills: fills, &book, persist: raised)
     }
 
     /// Books an update from the user data stream (or its polling).
@@ -83,7 +90,7 @@ extension OrderExecutor {
     @discardableResult
     func change(
         _ id: String, _ events: [OrderEvent], fills: [FillDetail] = [], _ book: inout Book,
-        rejection: (reason: String, code: Int?, rule: String)? = nil
+        rejection: (reason: String, code: Int?, rule: String)? = nil, persist: Bool = false
     ) async -> StoredOrder? {
         guard var order = book.open[id] else { return nil }
         let now = clock()
@@ -133,36 +140,35 @@ extension OrderExecutor {
                 if from != to, to.isFinal { metrics.finished(order) }
             }
         }
-        guard changed else { return order }
+        guard changed || persist else {
+            book.open[id] = order
+            return order
+        }
         order.updatedAt = now
         armExits(&order)
         if order.side == .sell, order.state.isFinal, order.tracked.executed > .zero, order.purpose == .entry || order.purpose == .reprice {
             await disarmExits(on: order.symbol, by: id, &book)
         }
-        for (detail, fill) in newFills {
+        // Announced first, so a crash before the write below announces them again (the
+        // portfolio books by trade id) rather than never.
+        for (_, fill) in newFills {
             let payload: any EventPayload =
                 fill.cumulativeQuantity == order.tracked.quantity ? OrderFilled(fill) : OrderPartiallyFilled(fill)
             await publish(payload)
-            do {
-                _ = try await store.record(
-                    RecordedFill(
-                        clientOrderId: id, symbol: order.symbol, tradeId: detail.tradeId, quantity: detail.quantity, price: detail.price,
-                        commission: detail.commission, commissionAsset: detail.commissionAsset, time: now))
-            } catch {
-                logger.error("could not record a fill", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
-            }
         }
         for announcement in announcements { await publish(announcement) }
+        let recorded = newFills.map { detail, _ in
+            RecordedFill(
+                clientOrderId: id, symbol: order.symbol, tradeId: detail.tradeId, quantity: detail.quantity, price: detail.price,
+                commission: detail.commission, commissionAsset: detail.commissionAsset, time: now)
+        }
         do {
-            try await store.update(order)
+            try await store.save(order, fills: recorded)
         } catch {
-            logger.error("could not write an order", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            logger.error(
+                "could not write an order", metadata: ["client_order_id": "\(id)", "error": "\(PostgresErrorText.describe(error))"])
         }
-        if order.state.isFinal && order.exitState != .armed {
-            book.open[id] = nil
-        } else {
-            book.open[id] = order
-        }
+        book.open[id] = order.isSettled ? nil : order
         if !newFills.isEmpty || order.state.isFinal { book.balancesAt = nil }
         return order
     }
@@ -195,9 +201,9 @@ extension OrderExecutor {
             order.exitState = .done
             order.reason = "exits stood down: the position was sold by \(sell)"
             order.updatedAt = clock()
-            book.open[id] = order.state.isFinal ? nil : order
+            book.open[id] = order.isSettled ? nil : order
             do {
-                try await store.update(order)
+                try await store.save(order)
             } catch {
                 logger.error("could not write an order's exits", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
             }
@@ -216,7 +222,9 @@ extension OrderExecutor {
             let share = try? difference.divided(by: order.referencePrice.value, scale: 8, rounding: .halfEven)
         else { return }
         metrics.slippage(Double(share.description) ?? 0, symbol: order.symbol)
-        if share > settings.maxSlippage, order.purpose == .entry || order.purpose == .reprice {
+        // A re-price is placed at the market then, within the collar: only an entry is held to
+        // its signal's price.
+        if share > settings.maxSlippage, order.purpose == .entry {
             logger.warning(
                 "fill beyond the slippage limit; stopping the order",
                 metadata: ["client_order_id": "\(order.clientOrderId)", "slippage": "\(share)", "limit": "\(settings.maxSlippage)"])

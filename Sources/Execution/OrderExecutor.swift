@@ -191,7 +191,7 @@ final class OrderExecutor: Sendable {
         let counts = queue.withLock(\.counts)
         metrics.record(counts)
         let awaiting = book.open.values.filter { $0.state == .pendingSubmit || $0.state == .submitted }.count
-        let live = book.open.values.filter { !$0.state.isFinal }.count
+        let live = book.open.values.filter { !$0.state.isFinal || $0.missesFills }.count
         let armed = book.open.values.filter { $0.exitState == .armed }.count
         let changed = view.withLock { view -> Bool in
             let next = ExecutionView(

@@ -53,6 +53,8 @@ final class PortfolioBook: Sendable {
         self.source = source
         self.clock = clock
         (statusUpdates, statusContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        // No difference known until the first comparison.
+        Gauge(label: "vakt_portfolio_balance_difference", dimensions: [("asset", settings.account)]).record(0)
     }
 
     var client: BinanceClient { exchange.client }
@@ -77,6 +79,7 @@ final class PortfolioBook: Sendable {
                 logger.notice(
                     "portfolio opened",
                     metadata: ["equity": "\((try? ledger.equity)?.description ?? "?")", "fills": "\(ledger.fills)"])
+                await reconcile()
                 return
             } catch {
                 logger.warning("could not open the portfolio; retrying", metadata: ["error": "\(PostgresErrorText.describe(error))"])

@@ -119,8 +119,10 @@ public final class PaperTradingSystem: @unchecked Sendable {
         guard answer.status == 200 else { throw MissingFixture("faults refused: \(answer.text)") }
     }
 
-    public func stop() async {
-        for service in [execution, portfolio, marketData, simulator] { _ = await service.stop() }
+    /// Stops every process at once (SIGTERM), without waiting: a test calls it from `defer`, and
+    /// a task still pending when the test process exits never runs.
+    public func stop() {
+        for service in [execution, portfolio, marketData, simulator] { service.process.signal(SIGTERM) }
         try? FileManager.default.removeItem(at: directory)
         risk.stop()
     }

@@ -69,7 +69,7 @@ import VaktConfig
     @Test func theGraphFromTheConfigurationFollowsDependsOnAndInfrastructure() throws {
         let configuration = try ConfigurationLoader.parse(yaml: "system: { mode: paper }\n", file: "test.yaml", environment: [:])
         let graph = MeshGraph(configuration: configuration)
-        #expect(graph.node("execution")?.dependsOn == ["risk", "exchange-sim", "redis", "exchange"])
+        #expect(graph.node("execution")?.dependsOn == ["risk", "exchange-sim", "redis", "postgres", "exchange"])
         #expect(graph.node("redis")?.kind == .dependency)
         #expect(graph.node("supervisor") == nil)
         #expect(graph.singlePointsOfFailure["redis"]?.contains("execution") == true)

@@ -10,15 +10,6 @@ import VaktTesting
 /// (`ledger_reference.py`), to the last of 18 places, over a million random fills; and the
 /// status report's case: PnL after 2,000 trades, where float arithmetic drifted.
 @Suite struct PortfolioLedgerTests {
-    struct Market {
-        var symbol: String
-        var assets: SymbolAssets
-        var price: Int  // in ticks
-        var tick: Int  // places of a price
-        var step: Int  // places of a quantity
-        var typical: Int  // a usual order, in steps
-    }
-
     static func text(_ value: FixedDecimal) -> String { value.description }
 
     /// The ledger's state in the reference's format.
@@ -39,60 +30,33 @@ import VaktTesting
         let environment = ProcessInfo.processInfo.environment
         let seed = UInt64(environment["PORTFOLIO_PROPERTY_SEED"] ?? "") ?? 20_261_202
         let count = Int(environment["PORTFOLIO_PROPERTY_COUNT"] ?? "") ?? 1_000_000
-        var random = SplitMix64(seed: seed)
-        var markets = [
-            Market(symbol: "BTCUSDT", assets: .init(base: "BTC", quote: "USDT"), price: 3_000_000, tick: 2, step: 5, typical: 5_000),
-            Market(symbol: "ETHUSDT", assets: .init(base: "ETH", quote: "USDT"), price: 200_000, tick: 2, step: 4, typical: 20_000),
-            Market(symbol: "DOGEUSDT", assets: .init(base: "DOGE", quote: "USDT"), price: 8_000, tick: 5, step: 0, typical: 5_000),
-        ]
+        var fills = RandomFills(seed: seed)
         let opening = FixedDecimal(1_000_000)
         var ledger = Ledger(account: "USDT", cash: opening)
         var input = "C \(opening)\n"
         input.reserveCapacity(count * 60)
-        var kinds = (flips: 0, closes: 0, partials: 0, baseFees: 0)
-        for _ in 0..<count {
-            let index = Int(random.next(upTo: UInt64(markets.count)))
-            var market = markets[index]
-            // A random walk of a tick or a few, never below one tick.
-            market.price = max(1, market.price + Int(random.next(upTo: 21)) - 10)
-            markets[index] = market
-            let price = Price(market.price, scale: market.tick)
-            if random.next(upTo: 10) == 0 {
-                ledger.mark(market.symbol, at: price)
-                input += "M \(market.symbol) \(price)\n"
-                continue
+        var kinds: [RandomFills.Kind: Int] = [:]
+        var baseFees = 0
+        for index in 0..<count {
+            // Seconds of pure computation: give the other tests' tasks their turn on the pool.
+            if index % 5_000 == 0 { await Task.yield() }
+            let step = try fills.next { ledger.positions[$0]?.quantity ?? .zero }
+            input += step.line + "\n"
+            switch step {
+            case .mark(let symbol, let price):
+                ledger.mark(symbol, at: price)
+            case .fill(let symbol, let side, let quantity, let price, let commission, let asset, let inBase, let kind):
+                kinds[kind, default: 0] += 1
+                if inBase { baseFees += 1 }
+                try ledger.apply(
+                    LedgerFill(
+                        symbol: symbol, side: side, quantity: quantity, price: price, commission: commission, commissionAsset: asset,
+                        tradeId: Int64(index), clientOrderId: "t", time: Date()),
+                    assets: try #require(fills.assets(of: symbol)))
             }
-            let held = ledger.positions[market.symbol]?.quantity ?? .zero
-            let heldSteps = Int(held.magnitude.units / FixedDecimal(1, scale: market.step).units)
-            var side: OrderSide = random.next(upTo: 2) == 0 ? .buy : .sell
-            let step = FixedDecimal(1, scale: market.step)
-            var quantity = Quantity(1 + Int(random.next(upTo: UInt64(market.typical))), scale: market.step)
-            switch heldSteps > 0 ? random.next(upTo: 8) : 8 {
-            case 0:  // exactly flat (base fees leave quantities off the step)
-                side = held.isNegative ? .buy : .sell
-                quantity = Quantity(held.magnitude)
-                kinds.closes += 1
-            case 1:  // through zero
-                side = held.isNegative ? .buy : .sell
-                quantity = Quantity(try held.magnitude + quantity.value)
-                kinds.flips += 1
-            case 2:  // part of it
-                side = held.isNegative ? .buy : .sell
-                quantity = Quantity(FixedDecimal(units: step.units * Int128(1 + Int(random.next(upTo: UInt64(max(heldSteps - 1, 1)))))))
-                kinds.partials += 1
-            default: break
-            }
-            let inBase = side == .buy && random.next(upTo: 2) == 0 && market.step > 0
-            let received = inBase ? quantity.value : try Money.notional(of: quantity, at: price).value
-            let commission = try received.multiplied(by: FixedDecimal(1, scale: 3), scale: 8, rounding: .halfEven)
-            if inBase { kinds.baseFees += 1 }
-            let fill = LedgerFill(
-                symbol: market.symbol, side: side, quantity: quantity, price: price, commission: commission,
-                commissionAsset: inBase ? market.assets.base : "USDT", tradeId: 0, clientOrderId: "t", time: Date())
-            try ledger.apply(fill, assets: market.assets)
-            input += "F \(market.symbol) \(side.rawValue) \(quantity) \(price) \(commission) \(inBase ? "BASE" : "QUOTE")\n"
         }
-        #expect(kinds.flips > count / 100 && kinds.closes > count / 100 && kinds.partials > count / 100 && kinds.baseFees > count / 10)
+        let (flips, closes, partials) = (kinds[.flip, default: 0], kinds[.flat, default: 0], kinds[.partial, default: 0])
+        #expect(flips > count / 100 && closes > count / 100 && partials > count / 100 && baseFees > count / 10)
 
         // The identity holds exactly.
         let gained = try ledger.equity - opening
@@ -109,7 +73,7 @@ import VaktTesting
         let expected = reference.output.trimmingCharacters(in: .whitespacesAndNewlines)
         let ours = try Self.summary(ledger)
         #expect(ours == expected, "seed \(seed)")
-        print("ledger: \(count) fills (\(kinds.flips) through zero, \(kinds.closes) to flat, \(kinds.partials) partial closes); \(ours)")
+        print("ledger: \(count) steps (\(flips) fills through zero, \(closes) to flat, \(partials) partial closes); \(ours)")
     }
 
     /// The status report's case: 2,000 round trips at prices a binary float cannot hold. Each

@@ -256,7 +256,10 @@ import VaktTesting
     static let feeder = ("feeder", System.child(["--ready-after-ms", "0"], ["restart: never", "critical: true"]))
 
     static func haltedSystem(postgres: PostgresServer? = nil) async throws -> System {
-        let system = try await System(programs: [feeder], services: [.execution], sections: haltSections, postgres: postgres)
+        // Execution keeps its orders in PostgreSQL.
+        var database = postgres
+        if database == nil { database = try await PostgresServer().freshDatabase() }
+        let system = try await System(programs: [feeder], services: [.execution], sections: haltSections, postgres: database)
         #expect(await system.waitFor("execution") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
         #expect(await system.waitFor("feeder") { $0["ready"] as? Bool == true })
         let pid = try #require(await system.service("feeder")?["pid"] as? Int)

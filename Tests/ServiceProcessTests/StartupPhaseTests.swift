@@ -29,7 +29,7 @@ import VaktTesting
             process.standardInput = input
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            input.fileHandleForWriting.write(Data("SELECT pg_advisory_lock(hashtext('vakt.migrations.risk'));\n".utf8))
+            input.fileHandleForWriting.write(Data("SELECT pg_advisory_lock(hashtext('vakt.migrations'));\n".utf8))
         }
 
         func release() {
@@ -71,7 +71,13 @@ import VaktTesting
         defer { holder.release() }
         #expect(
             await TestEnvironment.eventually {
-                (try? await Self.query(postgres, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")) == "1"
+                // Other tests' databases take advisory locks of their own at the same time.
+                (try? await Self.query(
+                    postgres,
+                    """
+                    SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """)) == "1"
             })
         let instance = try Self.start(redis: redis, postgres: postgres)
         let url = instance.url

@@ -105,9 +105,12 @@ import VaktConfig
     @Test func shippedDefaultsStartTheSimulatorAndRiskFirst() {
         let services = ServiceKind.allCases.filter { $0 != .supervisor }.map { ServiceSettings(kind: $0, mode: .paper) }
         let levels = StartOrder.levels(services)
-        #expect(levels.count == 3)
+        // The simulator and risk; execution, the portfolio and market data on the simulator; the
+        // gateway on risk and the portfolio; the dashboard on the gateway.
+        #expect(levels.count == 4)
         #expect(levels[0].contains("risk") && levels[0].contains("exchange-sim"))
-        #expect(levels[2] == ["dashboard"])
+        #expect(levels[1].contains("portfolio") && levels[1].contains("execution"))
+        #expect(levels[2] == ["gateway"] && levels[3] == ["dashboard"])
     }
 
     @Test func statusLineCountsReadyAndFailed() {

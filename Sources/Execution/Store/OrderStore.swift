@@ -8,7 +8,8 @@ import ServiceKit
 /// The orders table in PostgreSQL, execution's outbox: an order is written here before it is
 /// sent, under the client order id it is sent with, so a retry or a restart finds it and
 /// reconciles it with the exchange instead of sending a second one. Fills are recorded once
-/// per trade (`order_fills`, keyed by symbol and trade id), whichever report brings them first.
+/// per trade (`order_fills`, keyed by symbol and trade id), in the transaction that writes the
+/// order they fill.
 public struct OrderStore: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -45,7 +46,17 @@ public struct OrderStore: Sendable {
                     quantity numeric NOT NULL, price numeric NOT NULL, commission numeric NOT NULL, commission_asset text NOT NULL,
                     time timestamptz NOT NULL, PRIMARY KEY (symbol, trade_id))
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "orders: what the exchange reported filled",
+            statements: [
+                "ALTER TABLE orders ADD COLUMN exchange_executed numeric NOT NULL DEFAULT 0",
+                "DROP INDEX orders_unfinished",
+                """
+                CREATE INDEX orders_unfinished ON orders (created_at)
+                WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired') OR exit_state = 'armed' OR executed < exchange_executed
+                """,
+            ]),
     ]
 
     /// Writes a new order; false when one with its client order id exists already (the signal
@@ -65,37 +76,42 @@ public struct OrderStore: Sendable {
         return false
     }
 
-    /// Writes an order's state, fills so far, reason and exits.
-    public func update(_ order: StoredOrder) async throws {
-        try await client.query(
-            """
-            UPDATE orders SET state = \(order.state.rawValue), exchange_order_id = \(order.tracked.exchangeOrderId),
-                executed = \(order.tracked.executed.description)::numeric,
-                cumulative_quote = \(order.tracked.cumulativeQuote.description)::numeric, reason = \(order.reason),
-                exit_state = \(order.exitState.rawValue), take_profit = \(order.takeProfit?.description)::numeric,
-                stop_loss = \(order.stopLoss?.description)::numeric, updated_at = \(order.updatedAt)
-            WHERE client_order_id = \(order.clientOrderId)
-            """, logger: logger)
+    /// Writes an order's state, fills so far, reason and exits, with the fills that brought it
+    /// there, in one transaction: the recorded fills are always those its `executed` counts,
+    /// so a restart knows exactly which fills it has booked.
+    public func save(_ order: StoredOrder, fills: [RecordedFill] = []) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            for fill in fills {
+                try await connection.query(
+                    """
+                    INSERT INTO order_fills (symbol, trade_id, client_order_id, quantity, price, commission, commission_asset, time)
+                    VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.quantity.description)::numeric,
+                            \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset),
+                            \(fill.time))
+                    ON CONFLICT (symbol, trade_id) DO NOTHING
+                    """, logger: logger)
+            }
+            try await connection.query(
+                """
+                UPDATE orders SET state = \(order.state.rawValue), exchange_order_id = \(order.tracked.exchangeOrderId),
+                    executed = \(order.tracked.executed.description)::numeric,
+                    cumulative_quote = \(order.tracked.cumulativeQuote.description)::numeric, reason = \(order.reason),
+                    exit_state = \(order.exitState.rawValue), take_profit = \(order.takeProfit?.description)::numeric,
+                    stop_loss = \(order.stopLoss?.description)::numeric, updated_at = \(order.updatedAt),
+                    exchange_executed = \(order.exchangeExecuted.description)::numeric
+                WHERE client_order_id = \(order.clientOrderId)
+                """, logger: logger)
+        }
     }
 
-    /// Records a fill; false when that trade was recorded already.
-    public func record(_ fill: RecordedFill) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            INSERT INTO order_fills (symbol, trade_id, client_order_id, quantity, price, commission, commission_asset, time)
-            VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.quantity.description)::numeric,
-                    \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
-            ON CONFLICT (symbol, trade_id) DO NOTHING RETURNING 1
-            """, logger: logger)
-        for try await _ in rows { return true }
-        return false
-    }
-
-    /// Orders not yet final, and filled buys whose exits are armed, oldest first.
+    /// Orders not yet settled: not final, missing fills the exchange reported, or with exits
+    /// armed; oldest first.
     public func unfinished() async throws -> [StoredOrder] {
         try await read(
-            "WHERE o.state NOT IN ('filled', 'canceled', 'rejected', 'expired') OR o.exit_state = 'armed' ORDER BY o.created_at",
-            [])
+            """
+            WHERE o.state NOT IN ('filled', 'canceled', 'rejected', 'expired') OR o.exit_state = 'armed'
+                OR o.executed < o.exchange_executed ORDER BY o.created_at
+            """, [])
     }
 
     /// One order by client order id.
@@ -132,7 +148,7 @@ public struct OrderStore: Sendable {
     private static let columns = """
         o.client_order_id, o.signal_id, o.purpose, o.parent, o.symbol, o.side, o.quantity::text, o.price::text,
         o.reference_price::text, o.state, o.exchange_order_id, o.executed::text, o.cumulative_quote::text, o.reprices, o.reason,
-        o.exit_state, o.take_profit::text, o.stop_loss::text, o.created_at, o.updated_at,
+        o.exit_state, o.take_profit::text, o.stop_loss::text, o.created_at, o.updated_at, o.exchange_executed::text,
         COALESCE((SELECT array_agg(f.trade_id) FROM order_fills f WHERE f.client_order_id = o.client_order_id), '{}')
         """
 
@@ -150,11 +166,11 @@ public struct OrderStore: Sendable {
     static func order(from row: PostgresRow) throws -> StoredOrder {
         let (
             id, signal, purpose, parent, symbol, side, quantity, price, reference, state, orderId, executed, quote, reprices, reason,
-            exitState, takeProfit, stopLoss, createdAt, updatedAt, tradeIds
+            exitState, takeProfit, stopLoss, createdAt, updatedAt, exchangeExecuted, tradeIds
         ) = try row.decode(
             (
                 String, String, String, String?, String, String, String, String, String, String, Int64?, String, String, Int32,
-                String?, String, String?, String?, Date, Date, [Int64]
+                String?, String, String?, String?, Date, Date, String, [Int64]
             ).self)
         guard let purpose = OrderPurpose(rawValue: purpose), let side = OrderSide(rawValue: side),
             let state = OrderState(rawValue: state), let exitState = ExitState(rawValue: exitState)
@@ -174,6 +190,7 @@ public struct OrderStore: Sendable {
             order.exitState = exitState
             order.takeProfit = try takeProfit.map { try Price(parsing: $0) }
             order.stopLoss = try stopLoss.map { try Price(parsing: $0) }
+            order.exchangeExecuted = try Quantity(parsing: exchangeExecuted)
             return order
         } catch {
             throw StoredOrderError(clientOrderId: id, reason: "\(error)")

@@ -44,6 +44,10 @@ public struct StoredOrder: Sendable, Equatable {
     public var exitState: ExitState
     public var takeProfit: Price?
     public var stopLoss: Price?
+    /// What the exchange last reported filled: while it is more than the fills booked, the
+    /// missing fills are read back (a report that came while the process was down, a fill
+    /// lookup that failed).
+    public var exchangeExecuted: Quantity
 
     public init(
         clientOrderId: String, signalId: String, purpose: OrderPurpose, parent: String?, symbol: String, side: OrderSide,
@@ -64,6 +68,7 @@ public struct StoredOrder: Sendable, Equatable {
         exitState = .none
         takeProfit = nil
         stopLoss = nil
+        exchangeExecuted = .zero
     }
 
     public var clientOrderId: String { tracked.clientOrderId }
@@ -75,6 +80,12 @@ public struct StoredOrder: Sendable, Equatable {
         return try? Price(tracked.cumulativeQuote.value.divided(by: tracked.executed.value, scale: 8, rounding: .halfEven))
     }
 
+    /// Fills the exchange reported that are not booked yet.
+    public var missesFills: Bool { exchangeExecuted > tracked.executed }
+
+    /// Nothing more to do for it: final, its fills all booked, no exit watched.
+    public var isSettled: Bool { state.isFinal && !missesFills && exitState != .armed }
+
     /// The unfilled part.
     public var remaining: Quantity { (try? tracked.quantity - tracked.executed) ?? .zero }
 
@@ -85,6 +96,7 @@ public struct StoredOrder: Sendable, Equatable {
             "purpose": .string(purpose.rawValue), "parent": parent.map(JSONValue.string), "signal": .string(signalId),
             "symbol": .string(symbol), "side": .string(side.rawValue), "quantity": .amount(tracked.quantity), "price": .amount(price),
             "referencePrice": .amount(referencePrice), "state": .string(state.rawValue), "executed": .amount(tracked.executed),
+            "exchangeExecuted": .amount(exchangeExecuted),
             "cumulativeQuote": .amount(tracked.cumulativeQuote), "averagePrice": averagePrice.map(JSONValue.amount),
             "reprices": .number(Double(reprices)), "reason": reason.map(JSONValue.string), "createdAt": .time(createdAt),
             "updatedAt": .time(updatedAt), "exits": .string(exitState.rawValue), "takeProfit": takeProfit.map(JSONValue.amount),
