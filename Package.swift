@@ -275,6 +275,13 @@ let package = Package(
             name: "ForecastBench", dependencies: ["Forecasting", "VaktTesting"], path: "Benchmarks/ForecastBench",
             exclude: ["bench_sklearn.py"], swiftSettings: swiftSettings),
         .executableTarget(
+            name: "ExecutionBench",
+            dependencies: [
+                "Execution", "Binance", "EmergencyStop", "EventBus", "Money", "PolicyStore", "ServiceKit", "VaktConfig",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ExecutionBench", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "PortfolioBench", dependencies: ["Portfolio", "Money", "VaktTesting"], path: "Benchmarks/PortfolioBench",
             exclude: ["bench_ledger_decimal.py"], swiftSettings: swiftSettings),
         .executableTarget(
