@@ -27,7 +27,6 @@ final class PortfolioBook: Sendable {
         var differences: [(asset: String, ledger: FixedDecimal, exchange: FixedDecimal)] = []
         var suspected: [String] = []
         var lastReconciled: Date?
-        var waiting: [CheckedContinuation<Void, Never>] = []
     }
 
     let settings: PortfolioSettings
@@ -38,6 +37,8 @@ final class PortfolioBook: Sendable {
     let source: String
     let clock: @Sendable () -> Date
     let state = Mutex(State())
+    /// Opens once the ledger is loaded; fills wait for it.
+    let opened = StartupGate<Void>()
     let statusUpdates: AsyncStream<String>
     private let statusContinuation: AsyncStream<String>.Continuation
 
@@ -69,13 +70,11 @@ final class PortfolioBook: Sendable {
         while !Task.isCancelled {
             do {
                 let ledger = try await load()
-                let waiting = state.withLock { state in
+                state.withLock { state in
                     state.ledger = ledger
                     state.periods.observe((try? ledger.equity) ?? .zero, at: clock())
-                    defer { state.waiting = [] }
-                    return state.waiting
                 }
-                for waiter in waiting { waiter.resume() }
+                opened.open(())
                 logger.notice(
                     "portfolio opened",
                     metadata: ["equity": "\((try? ledger.equity)?.description ?? "?")", "fills": "\(ledger.fills)"])
@@ -135,16 +134,6 @@ final class PortfolioBook: Sendable {
         return TradeJournal.Opening(account: account, cash: cash, holdings: holdings, openedAt: clock())
     }
 
-    func waitUntilOpen() async {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state in
-                if state.ledger == nil { state.waiting.append(continuation) }
-                return state.ledger != nil
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
     // MARK: - Fills and prices
 
     /// `order.partially_filled` and `order.filled`: journaled once (by symbol and trade id),
@@ -153,7 +142,7 @@ final class PortfolioBook: Sendable {
         let fill: Fill =
             event.type == .orderFilled ? try event.decode(OrderFilled.self).fill : try event.decode(OrderPartiallyFilled.self).fill
         let entry = LedgerFill(fill, time: event.occurredAt)
-        await waitUntilOpen()
+        await opened.wait()
         guard let assets = client.assets(of: fill.symbol) else {
             throw LedgerError.otherQuote(symbol: fill.symbol, quote: "an unlisted asset", account: settings.account)
         }

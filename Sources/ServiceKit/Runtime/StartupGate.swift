@@ -1,9 +1,10 @@
 import Synchronization
 
-/// A value that becomes available once a service's start-up phase is done: the runtime's
-/// responder and readiness wait for it or check ``value``. Services never see it: their
-/// start-up phase is ``VaktService/makeParts(context:)``, whose parts exist only when done.
-final class StartupGate<Value: Sendable>: Sendable {
+/// A value that becomes available once, and those who wait for it: the runtime's responder and
+/// readiness wait for a service's parts (its start-up phase,
+/// ``VaktService/makeParts(context:)``); a service's own part may wait for a state it opens
+/// at start (the portfolio's ledger).
+public final class StartupGate<Value: Sendable>: Sendable {
     private struct State {
         var value: Value?
         var waiters: [CheckedContinuation<Value, Never>] = []
@@ -11,11 +12,11 @@ final class StartupGate<Value: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
-    var value: Value? { state.withLock { $0.value } }
+    public var value: Value? { state.withLock { $0.value } }
 
-    func open(_ value: Value) {
+    public func open(_ value: Value) {
         let waiters = state.withLock { state in
             state.value = value
             defer { state.waiters = [] }
@@ -24,7 +25,7 @@ final class StartupGate<Value: Sendable>: Sendable {
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
-    func wait() async -> Value {
+    public func wait() async -> Value {
         await withCheckedContinuation { continuation in
             let ready: Value? = state.withLock { state in
                 if let value = state.value { return value }
