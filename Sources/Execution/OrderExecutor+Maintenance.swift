@@ -174,11 +174,7 @@ extension OrderExecutor {
         guard let mark = marks.withLock({ $0[parent.symbol] }), let filters = client.rules(for: parent.symbol),
             let assets = client.assets(of: parent.symbol)
         else { return }
-        let slippage = settings.maxSlippage
-        guard
-            let price = try? Price(
-                mark.value.multiplied(by: parent.side == .buy ? FixedDecimal(1) + slippage : FixedDecimal(1) - slippage)
-            ).rounded(toTick: filters.price?.tickSize ?? Price(1, scale: 8), rounding: parent.side == .buy ? .down : .up)
+        guard let price = try? EntryPlanner.limitPrice(parent.side, from: mark, slippage: settings.maxSlippage, filters: filters)
         else { return }
         var quantity = parent.remaining
         if parent.side == .sell { quantity = min(quantity, Quantity(book.free[assets.base] ?? .zero)) }
@@ -232,9 +228,7 @@ extension OrderExecutor {
             guard let filters = client.rules(for: order.symbol), let assets = client.assets(of: order.symbol) else { continue }
             var quantity = min(order.tracked.executed, Quantity(book.free[assets.base] ?? .zero))
             if let step = filters.lotSize?.stepSize, let stepped = try? quantity.rounded(downToStep: step) { quantity = stepped }
-            let price =
-                (try? Price(mark.value.multiplied(by: FixedDecimal(1) - settings.maxSlippage)).rounded(
-                    toTick: filters.price?.tickSize ?? Price(1, scale: 8), rounding: .up)) ?? mark
+            let price = (try? EntryPlanner.limitPrice(.sell, from: mark, slippage: settings.maxSlippage, filters: filters)) ?? mark
             let notional = (try? Money.notional(of: quantity, at: price)) ?? .zero
             if quantity > .zero,
                 case .refused(let rule, let reason) = guards.check(

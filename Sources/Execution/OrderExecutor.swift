@@ -35,6 +35,16 @@ final class OrderExecutor: Sendable {
         case update(OrderUpdate)
         case marks
         case maintain
+
+        /// Signals, prices and maintenance are coalesced: one waiting is enough. Updates are not.
+        var coalescingKey: String? {
+            switch self {
+            case .signals: "signals"
+            case .marks: "marks"
+            case .maintain: "maintain"
+            case .update: nil
+            }
+        }
     }
 
     /// The loop's own state.
@@ -107,11 +117,9 @@ final class OrderExecutor: Sendable {
     func receive(_ event: EventEnvelope) throws {
         let signal = try event.decode(SignalGenerated.self)
         let now = clock()
-        let (dropped, counts) = queue.withLock { queue in
-            (queue.offer(SignalQueue.Entry(id: event.id, signal: signal, receivedAt: now), now: now), queue.counts)
-        }
+        // The counts reach the metrics when the loop takes the wake-up (publishView), not per signal.
+        let dropped = queue.withLock { $0.offer(SignalQueue.Entry(id: event.id, signal: signal, receivedAt: now), now: now) }
         note(dropped.map { ($0.0.signal.symbol, $0.1) })
-        metrics.record(counts)
         wake(.signals)
     }
 
@@ -134,26 +142,12 @@ final class OrderExecutor: Sendable {
 
     /// Queues a command; signals, prices and maintenance are coalesced (one waiting is enough).
     func wake(_ command: Command) {
-        let key: String? =
-            switch command {
-            case .signals: "signals"
-            case .marks: "marks"
-            case .maintain: "maintain"
-            case .update: nil
-            }
-        if let key, !pending.withLock({ $0.insert(key).inserted }) { return }
+        if let key = command.coalescingKey, !pending.withLock({ $0.insert(key).inserted }) { return }
         continuation.yield(command)
     }
 
     private func taken(_ command: Command) {
-        let key: String? =
-            switch command {
-            case .signals: "signals"
-            case .marks: "marks"
-            case .maintain: "maintain"
-            case .update: nil
-            }
-        if let key { _ = pending.withLock { $0.remove(key) } }
+        if let key = command.coalescingKey { _ = pending.withLock { $0.remove(key) } }
     }
 
     // MARK: - The loop

@@ -80,12 +80,8 @@ public enum EntryPlanner {
         guard let last = context.marks[symbol] else {
             throw Refusal(rule: "market_price", reason: "no market price for \(symbol) yet")
         }
-        let slippage = context.settings.maxSlippage
         let price = try exact("limit price") { () throws(FixedDecimalError) in
-            let factor = signal.side == .buy ? try FixedDecimal(1) + slippage : try FixedDecimal(1) - slippage
-            let raw = Price(try signal.referencePrice.value.multiplied(by: factor))
-            guard let tick = filters.price?.tickSize else { return raw }
-            return try raw.rounded(toTick: tick, rounding: signal.side == .buy ? .down : .up)
+            try limitPrice(signal.side, from: signal.referencePrice, slippage: context.settings.maxSlippage, filters: filters)
         }
         if let policy = context.policy, let collar = try? FixedDecimal(parsing: ExactDecimal.text(policy.priceCollar)) {
             let distance = try exact("price collar") { () throws(FixedDecimalError) in
@@ -170,6 +166,17 @@ public enum EntryPlanner {
         return OrderPlan(
             symbol: symbol, side: signal.side, quantity: quantity, price: price, referencePrice: signal.referencePrice,
             reducesExposure: reduces)
+    }
+
+    /// An order's limit: `price` moved by `slippage` against the order (up for a buy, down for
+    /// a sell), onto the tick grid on the side that never pays more than that.
+    public static func limitPrice(_ side: OrderSide, from price: Price, slippage: FixedDecimal, filters: SymbolFilters)
+        throws(FixedDecimalError) -> Price
+    {
+        let factor = side == .buy ? try FixedDecimal(1) + slippage : try FixedDecimal(1) - slippage
+        let raw = Price(try price.value.multiplied(by: factor))
+        guard let tick = filters.price?.tickSize else { return raw }
+        return try raw.rounded(toTick: tick, rounding: side == .buy ? .down : .up)
     }
 
     /// The price of an asset in the quote asset, from the marks (`BTC` in `USDT` is
