@@ -165,7 +165,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        service("Gateway"),
+        service(
+            "Gateway",
+            extra: [
+                "EventBus", "HealthFormat", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         service(
             "AIEngine",
             extra: [
@@ -297,9 +304,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "VaktTesting", "EventBus", "Money", "ServiceKit", "VaktConfig", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig", "Money"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MoneyTests", dependencies: ["Money", "VaktTesting"], exclude: ["decimal_reference.py"], swiftSettings: swiftSettings),

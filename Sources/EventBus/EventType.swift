@@ -25,6 +25,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case alertResolved = "alert.resolved"
     case modelRetrainRequested = "model.retrain_requested"
     case modelPromoted = "model.promoted"
+    case controlAction = "control.action"
 
     /// The Redis stream holding events of this type.
     public var stream: String { rawValue }

@@ -45,7 +45,7 @@ extension JSONValue {
     /// several times slower, and appending to a `String` (which re-checks its storage on every
     /// append) took twice as long as appending bytes. Non-finite numbers, which JSON cannot
     /// express, are written as `null`.
-    func write(into output: inout [UInt8]) {
+    public func write(into output: inout [UInt8]) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
@@ -96,7 +96,7 @@ extension JSONValue {
         }
     }
 
-    static func write(string: String, into output: inout [UInt8]) {
+    public static func write(string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         // Most strings need no escaping: their bytes are copied whole.
         let needsEscaping: (UInt8) -> Bool = { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }

@@ -5,7 +5,8 @@ import Money
 import ServiceKit
 
 /// The portfolio's REST API for the gateway and operators: positions, PnL by period, and the
-/// trade history newest first with paging (`before` is the last page's `next`).
+/// trade history newest first with paging (`before` is the last page's `next`), and the equity
+/// history of the snapshots for charts.
 enum PortfolioAPI {
     static func addRoutes(to router: Router<BasicRequestContext>, book: PortfolioBook, journal: TradeJournal) {
         router.get("/api/portfolio/positions") { _, _ -> Response in
@@ -81,6 +82,23 @@ enum PortfolioAPI {
                     ]))
             } catch {
                 return JSONResponse.error(.serviceUnavailable, "trades: \(PostgresErrorText.describe(error))")
+            }
+        }
+        router.get("/api/portfolio/equity") { request, _ -> Response in
+            let limitText = request.uri.queryParameters.get("limit") ?? "360"
+            guard let limit = Int(limitText), (1...10_000).contains(limit) else {
+                return JSONResponse.error(.badRequest, "limit: expected a whole number from 1 to 10000, got \"\(limitText)\"")
+            }
+            do {
+                let points: [JSONValue] = try await journal.equityHistory(limit: limit).map { point in
+                    .object([
+                        "time": .time(point.time), "equity": .string(point.equity), "drawdown": .string(point.drawdown),
+                        "dayPnl": .string(point.dayPnl),
+                    ])
+                }
+                return JSONResponse.make(.ok, .object(["points": .array(points)]))
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, "equity history: \(PostgresErrorText.describe(error))")
             }
         }
     }

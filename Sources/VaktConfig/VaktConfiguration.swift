@@ -14,6 +14,7 @@ public struct VaktConfiguration: Sendable {
     public var training: TrainingSettings
     public var execution: ExecutionSettings
     public var portfolio: PortfolioSettings
+    public var gateway: GatewaySettings
     public var health: HealthSettings
     public var eventBus: EventBusSettings
     /// Every service and supervised program, Vakt services first in their canonical order.
@@ -205,6 +206,7 @@ extension VaktConfiguration {
         training = TrainingSettings(reading: root.section("training"))
         execution = ExecutionSettings(reading: root.section("execution"))
         portfolio = PortfolioSettings(reading: root.section("portfolio"))
+        gateway = GatewaySettings(reading: root.section("gateway"))
 
         let healthSection = root.section("health")
         health = HealthSettings(reading: healthSection)

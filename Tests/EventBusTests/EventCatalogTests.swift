@@ -13,7 +13,7 @@ import Testing
         OrderFilled.self,
         OrderCanceled.self, OrderRejected.self, PositionUpdated.self, PortfolioSnapshot.self, ModelRetrainRequested.self,
         ModelPromoted.self, PolicyUpdated.self, ESSStateChanged.self, ESSTripRequested.self, HealthChanged.self, AlertFired.self,
-        AlertResolved.self,
+        AlertResolved.self, ControlActionTaken.self,
     ]
 
     @Test func everyEventTypeHasExactlyOnePayloadType() {

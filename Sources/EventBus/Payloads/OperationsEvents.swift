@@ -142,3 +142,55 @@ public struct ESSTripRequested: EventPayload {
         rule: "execution_down", condition: "execution failing for 10s", reason: "execution: connection refused",
         since: Date(timeIntervalSince1970: 1_796_000_000), source: "supervisor/execution_down")
 }
+
+/// `control.action`: an operator's action through the gateway (an ESS trip or reset, pausing a
+/// symbol, closing a position), whatever came of it: the audit trail of who steered what.
+public struct ControlActionTaken: EventPayload {
+    public static let eventType = EventType.controlAction
+    /// `ess.trip`, `symbol.pause`, …
+    public var action: String
+    /// The service that owns the action and answered it.
+    public var service: String
+    /// What was acted on: `ess`, or a symbol.
+    public var target: String
+    public var reason: String
+    /// The owning service's HTTP status, or 502 when it could not be reached.
+    public var status: Int
+    /// Its answer, or why it could not be reached.
+    public var outcome: String
+    /// Who asked, as far as the gateway can tell (the client's address and user agent).
+    public var requester: String
+
+    public init(action: String, service: String, target: String, reason: String, status: Int, outcome: String, requester: String) {
+        self.action = action
+        self.service = service
+        self.target = target
+        self.reason = reason
+        self.status = status
+        self.outcome = outcome
+        self.requester = requester
+    }
+
+    public init?(reading reader: PayloadReader) {
+        let action = reader.string("action", maxLength: 64)
+        let service = reader.string("service", maxLength: 64)
+        let target = reader.string("target", maxLength: 64)
+        let reason = reader.string("reason", maxLength: 1000)
+        let status = reader.int("status")
+        let outcome = reader.optionalString("outcome", maxLength: 4096) ?? ""
+        let requester = reader.string("requester", maxLength: 512)
+        guard let action, let service, let target, let reason, let status, let requester else { return nil }
+        self.init(action: action, service: service, target: target, reason: reason, status: status, outcome: outcome, requester: requester)
+    }
+
+    public var json: JSONValue {
+        .fields([
+            "action": .string(action), "service": .string(service), "target": .string(target), "reason": .string(reason),
+            "status": .number(Double(status)), "outcome": .string(outcome), "requester": .string(requester),
+        ])
+    }
+
+    public static let example = ControlActionTaken(
+        action: "ess.trip", service: "risk", target: "ess", reason: "volatility spike, halting by hand", status: 200,
+        outcome: "transitioned", requester: "127.0.0.1 (Mozilla/5.0)")
+}

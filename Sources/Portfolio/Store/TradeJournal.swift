@@ -172,6 +172,22 @@ public struct TradeJournal: Sendable {
             """, logger: logger)
     }
 
+    /// The newest `limit` snapshots' equity, drawdown and day PnL, oldest first (the
+    /// dashboard's charts).
+    public func equityHistory(limit: Int) async throws -> [(time: Date, equity: String, drawdown: String, dayPnl: String)] {
+        let rows = try await client.query(
+            """
+            SELECT time, equity::text, drawdown::text, day_pnl::text FROM (
+                SELECT time, equity, drawdown, day_pnl FROM portfolio_snapshots ORDER BY time DESC LIMIT \(limit)) newest
+            ORDER BY time
+            """, logger: logger)
+        var history: [(time: Date, equity: String, drawdown: String, dayPnl: String)] = []
+        for try await (time, equity, drawdown, day) in rows.decode((Date, String, String, String).self) {
+            history.append((time, equity, drawdown, day))
+        }
+        return history
+    }
+
     /// Deletes snapshots older than `before`.
     public func prune(before: Date) async throws {
         try await client.query("DELETE FROM portfolio_snapshots WHERE time < \(before)", logger: logger)
