@@ -1,5 +1,7 @@
-// Dashboard: the operators' web UI (3000), plain HTML, CSS and JavaScript with no build step,
-// served with a small read-only API it draws from.
+// Dashboard: the operators' web UI (3000), plain HTML, CSS and JavaScript (ES modules) with no
+// build step, no CDN and no external fonts. The page draws from the gateway (its snapshot and
+// WebSocket); this service serves the files, tells the page where the gateway is, and relays each
+// service's `/health` so the page still shows what is up while the gateway is away.
 
 import AsyncHTTPClient
 import Foundation
@@ -9,7 +11,7 @@ import NIOCore
 import ServiceKit
 import VaktConfig
 
-/// Serves the static UI and relays each service's `/health` so the page needs one origin.
+/// Serves the static UI, the gateway's port, and each service's `/health` for degraded mode.
 public struct DashboardService: VaktService {
     public let kind = ServiceKind.dashboard
 
@@ -24,6 +26,10 @@ public struct DashboardService: VaktService {
         return ServiceParts(
             addRoutes: { router in
                 router.middlewares.add(FileMiddleware(publicFolder, searchForIndexHtml: true, logger: context.logger))
+                // Where the page finds the gateway (on the host it was loaded from).
+                router.get("/api/config") { _, _ -> Response in
+                    try Self.json(["gatewayPort": configuration.service(.gateway).port ?? ServiceKind.gateway.defaultPort])
+                }
                 router.get("/api/services") { _, _ -> Response in
                     let entries = services.map { kind in
                         ServiceEntry(

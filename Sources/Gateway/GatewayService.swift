@@ -42,7 +42,7 @@ public struct GatewayService: VaktService {
         let hub = FanoutHub(
             limits: .init(
                 batchWindow: settings.batchWindow, maxMessagesPerSecond: settings.maxMessagesPerSecond, capacity: settings.clientQueue),
-            resumeKeys: settings.resumeKeys, maxClients: settings.maxClients)
+            resumeKeys: settings.resumeKeys, maxClients: settings.maxClients, framesPerSecond: settings.maxFramesPerSecond)
         let cache = SnapshotCache(sections: SnapshotSource.all.map(\.section))
         let host = configuration.http.host
         let baseURL: @Sendable (ServiceKind) -> String = { kind in
@@ -88,7 +88,7 @@ public struct GatewayService: VaktService {
                 BusAgeCheck(lastEvent: { lastEvent.withLock { $0 } }, limit: settings.busAgeLimit),
                 SnapshotAgeCheck(cache: cache, limit: settings.refreshInterval * 5),
             ],
-            backgroundServices: [consumer, refresher],
+            backgroundServices: [consumer, refresher, UntilShutdown { await hub.runDistribution(every: settings.batchWindow / 2) }],
             webSocket: { request in
                 guard request.path?.split(separator: "?").first == "/ws" else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in try await connection.serve(inbound, outbound) }

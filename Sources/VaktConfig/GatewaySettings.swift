@@ -14,6 +14,9 @@ public struct GatewaySettings: Sendable, Equatable {
     public var batchWindow: Duration
     /// Messages a client gets in any second, at most.
     public var maxMessagesPerSecond: Int
+    /// Frames the gateway sends per second across all its clients: under load each client's
+    /// frames are spaced further apart and carry more coalesced updates.
+    public var maxFramesPerSecond: Int
     /// Keys waiting for one client at most; one more and it is cut off as too slow.
     public var clientQueue: Int
     /// A write to a client not finished in this long cuts it off as stalled.
@@ -34,6 +37,7 @@ public struct GatewaySettings: Sendable, Equatable {
         refreshTimeout = section.duration("refresh_timeout", default: .seconds(2), in: .milliseconds(10)...(.seconds(60)))
         batchWindow = section.duration("batch_window", default: .milliseconds(10), in: .milliseconds(1)...(.seconds(1)))
         maxMessagesPerSecond = section.int("max_messages_per_second", default: 50, in: 1...1000)
+        maxFramesPerSecond = section.int("max_frames_per_second", default: 10_000, in: 10...1_000_000)
         clientQueue = section.int("client_queue", default: 5_000, in: 10...1_000_000)
         stallTimeout = section.duration("stall_timeout", default: .seconds(5), in: .milliseconds(100)...(.seconds(600)))
         helloTimeout = section.duration("hello_timeout", default: .seconds(10), in: .milliseconds(100)...(.seconds(600)))

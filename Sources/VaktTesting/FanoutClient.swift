@@ -11,8 +11,14 @@ import Synchronization
 public final class FanoutClient: Sendable {
     public struct Received: Sendable {
         public var welcome: [String: JSONValue]?
-        /// `topic key` → the newest `data` seen, and its sequence.
-        public var latest: [String: (sequence: UInt64, data: JSONValue)] = [:]
+        /// `topic key` → the newest `data` seen (its JSON text, as the gateway wrote it), and its
+        /// sequence.
+        public var latest: [String: (sequence: UInt64, text: Substring)] = [:]
+
+        /// The newest `data` of `slot` (`topic key`), parsed.
+        public func data(_ slot: String) -> JSONValue? {
+            latest[slot].flatMap { try? JSONValue(parsing: Array($0.text.utf8)) }
+        }
         /// Each batch's `t` (the gateway's milliseconds when it left).
         public var batchTimes: [Int64] = []
         public var messages = 0
@@ -21,8 +27,9 @@ public final class FanoutClient: Sendable {
         /// The gateway's `closing` reason, when it said one.
         public var closingReason: String?
         public var ended = false
-        /// Milliseconds between an event's `at` and its arrival, for each message.
-        public var latenciesMs: [Double] = []
+        /// For every eighth message: when its event occurred, and the milliseconds from then to
+        /// its arrival here.
+        public var latencies: [(at: Date, milliseconds: Double)] = []
     }
 
     public let state = Mutex(Received())
@@ -61,7 +68,10 @@ public final class FanoutClient: Sendable {
 
     /// Records one message; true once the welcome has arrived.
     private func record(_ text: String) -> Bool {
-        let received = Date()
+        if text.hasPrefix(#"{"type":"batch""#) {
+            recordBatch(text)
+            return true
+        }
         guard case .object(let fields)? = try? JSONValue(parsing: Array(text.utf8)), case .string(let type)? = fields["type"] else {
             state.withLock { $0.errors.append("not a message: \(text.prefix(200))") }
             return false
@@ -69,24 +79,6 @@ public final class FanoutClient: Sendable {
         return state.withLock { state in
             switch type {
             case "welcome": state.welcome = fields
-            case "batch":
-                if case .number(let t)? = fields["t"] { state.batchTimes.append(Int64(t)) }
-                guard case .array(let messages)? = fields["messages"] else { break }
-                for case .object(let message) in messages {
-                    guard case .number(let sequence)? = message["seq"], case .string(let topic)? = message["topic"],
-                        case .string(let key)? = message["key"], let data = message["data"]
-                    else {
-                        state.errors.append("malformed message in batch")
-                        continue
-                    }
-                    state.messages += 1
-                    state.lastSequence = max(state.lastSequence, UInt64(sequence))
-                    let slot = topic + " " + key
-                    if (state.latest[slot]?.sequence ?? 0) < UInt64(sequence) { state.latest[slot] = (UInt64(sequence), data) }
-                    if case .string(let at)? = message["at"], let time = EventEnvelope.parseTimestamp(at) {
-                        state.latenciesMs.append(received.timeIntervalSince(time) * 1000)
-                    }
-                }
             case "error":
                 if case .string(let error)? = fields["error"] { state.errors.append(error) }
             case "closing":
@@ -95,6 +87,55 @@ public final class FanoutClient: Sendable {
             }
             return state.welcome != nil
         }
+    }
+
+    /// A batch, read by its fixed layout rather than parsed whole: a thousand clients parsing
+    /// every frame in full would measure themselves, not the gateway. Each message is
+    /// `{"seq":N,"topic":"…","key":"…","id":"…","at":"…","data":…}`.
+    private func recordBatch(_ text: String) {
+        let received = Date()
+        let t = Self.field(#""t":"#, in: text[...], until: ",").flatMap { Int64($0) }
+        var messages: [(sequence: UInt64, slot: String, at: Substring?, data: Substring)] = []
+        var rest = text[...]
+        var malformed = false
+        while let start = rest.range(of: #"{"seq":"#) {
+            let next = rest[start.upperBound...].range(of: #"{"seq":"#)?.lowerBound ?? rest.endIndex
+            let chunk = rest[start.lowerBound..<next]
+            rest = rest[next...]
+            guard let sequence = Self.field(#"{"seq":"#, in: chunk, until: ",").flatMap({ UInt64($0) }),
+                let topic = Self.field(#""topic":""#, in: chunk, until: "\""), let key = Self.field(#""key":""#, in: chunk, until: "\""),
+                let dataStart = chunk.range(of: #""data":"#)?.upperBound
+            else {
+                malformed = true
+                continue
+            }
+            // The data runs to the message's closing brace: the chunk ends "}," or, last, "}]}".
+            let data = chunk[dataStart...].dropLast(chunk.hasSuffix("}]}") ? 3 : 2)
+            messages.append((sequence, topic + " " + key, Self.field(#""at":""#, in: chunk, until: "\""), data))
+        }
+        state.withLock { state in
+            if let t { state.batchTimes.append(t) }
+            if malformed { state.errors.append("malformed message in batch: \(text.prefix(200))") }
+            for message in messages {
+                state.messages += 1
+                state.lastSequence = max(state.lastSequence, message.sequence)
+                if (state.latest[message.slot]?.sequence ?? 0) < message.sequence {
+                    state.latest[message.slot] = (message.sequence, message.data)
+                }
+                // Every eighth message's latency: parsing every time would make this client,
+                // not the gateway, what a thousand of them measure.
+                if state.messages % 8 == 1, let at = message.at, let time = EventEnvelope.parseTimestamp(String(at)) {
+                    state.latencies.append((time, received.timeIntervalSince(time) * 1000))
+                }
+            }
+        }
+    }
+
+    /// The text after `prefix` up to `end`.
+    private static func field(_ prefix: String, in text: Substring, until end: Character) -> Substring? {
+        guard let start = text.range(of: prefix)?.upperBound else { return nil }
+        let value = text[start...]
+        return value.firstIndex(of: end).map { value[..<$0] }
     }
 
     /// Waits until `condition` holds of what arrived, or `timeout` passes; whether it held.

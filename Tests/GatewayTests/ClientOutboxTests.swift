@@ -102,3 +102,19 @@ import VaktTesting
         #expect(latest.since(99_997)?.map(\.sequence) == [99_998, 99_999, 100_000])
     }
 }
+
+@Suite struct FrameBudgetTests {
+    @Test func slotsAreSpacedByTheBudgetAndNeverInThePast() {
+        let start = ContinuousClock.now
+        var budget = FrameBudget(framesPerSecond: 1_000)
+        #expect(budget.reserve(at: start) == start)
+        #expect(budget.reserve(at: start) == start + .milliseconds(1))
+        #expect(budget.reserve(at: start) == start + .milliseconds(2))
+        // Idle for a while: the next asker goes at once.
+        #expect(budget.reserve(at: start + .seconds(1)) == start + .seconds(1))
+        // A thousand at once are spread over one second.
+        var last = start
+        for _ in 0..<1_000 { last = budget.reserve(at: start + .seconds(2)) }
+        #expect(last == start + .seconds(2) + .milliseconds(999))
+    }
+}

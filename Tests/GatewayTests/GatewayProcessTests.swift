@@ -50,7 +50,7 @@ import VaktTesting
         #expect(ess["ageMs"].map { if case .number(let age) = $0 { age >= 0 } else { false } } == true)
         #expect(positions["data"] == .null)
         #expect(positions["error"].map { "\($0)".contains("portfolio") } == true)
-        #expect(Set(sections.keys) == ["positions", "pnl", "equity", "trades", "orders", "ess", "mesh", "alerts", "ai"])
+        #expect(Set(sections.keys) == ["positions", "pnl", "equity", "trades", "orders", "ess", "mesh", "ai"])
 
         // A client gets a burst as each key's final value, batched under the rate limit.
         let first = FanoutClient(url: system.webSocketURL, token: GatewaySystem.readToken, topics: ["position.updated"])
@@ -60,13 +60,8 @@ import VaktTesting
         var burst: [PositionUpdated] = []
         for step in 1...5_000 { burst.append(position("S\(step % 100)USDT", step)) }
         try await system.publish(burst)
-        let finals = Dictionary(burst.map { ("position.updated \($0.symbol)", $0.quantity.description) }) { _, last in last }
-        func quantities(_ received: FanoutClient.Received) -> [String: String] {
-            received.latest.compactMapValues { entry in
-                if case .object(let data) = entry.data, case .string(let quantity)? = data["quantity"] { quantity } else { nil }
-            }.filter { finals[$0.key] != nil }
-        }
-        #expect(await first.waitUntil { quantities($0) == finals })
+        let finals = Dictionary(burst.map { ("position.updated \($0.symbol)", $0.json) }) { _, last in last }
+        #expect(await first.waitUntil { received in finals.allSatisfy { received.data($0.key) == $0.value } })
         let received = first.state.withLock { $0 }
         #expect(received.messages < 5_000, "coalesced: \(received.messages) messages for 5,000 events")
         #expect(first.mostBatchesInOneSecond <= 50)
@@ -90,7 +85,7 @@ import VaktTesting
         #expect(afterResume.welcome?["resume"] == .string("resumed"))
         #expect(afterResume.latest.keys.allSatisfy { $0.hasPrefix("position.updated M") }, "\(afterResume.latest.keys.sorted())")
         let lastM0 = try #require(missed.last { $0.symbol == "M0USDT" })
-        #expect(afterResume.latest["position.updated M0USDT"]?.data == lastM0.json)
+        #expect(afterResume.data("position.updated M0USDT") == lastM0.json)
 
         // A restarted gateway is another run: the client is told to start from a snapshot.
         try await system.gateway.killAndRestart()
@@ -147,7 +142,7 @@ import VaktTesting
         #expect(trip.status == 200, "\(trip.text)")
         #expect(try await system.risk.state() == "tripped")
         #expect(await audit.waitUntil { $0.latest["control.action ess.trip"] != nil })
-        guard case .object(let action)? = audit.state.withLock({ $0.latest["control.action ess.trip"]?.data }) else { return }
+        guard case .object(let action)? = audit.state.withLock({ $0.data("control.action ess.trip") }) else { return }
         #expect(action["status"] == .number(200))
         #expect(action["reason"] == .string("halting by hand in a test"))
         #expect(action["service"] == .string("risk"))
@@ -157,7 +152,7 @@ import VaktTesting
         // The owner's refusal comes back as it is, and is audited with its status.
         let reset = try await system.gateway.request(.POST, "/api/control/ess.reset", body: #"{"reason":"too early"}"#)
         #expect(await audit.waitUntil { $0.latest["control.action ess.reset"] != nil })
-        guard case .object(let resetAction)? = audit.state.withLock({ $0.latest["control.action ess.reset"]?.data }) else { return }
+        guard case .object(let resetAction)? = audit.state.withLock({ $0.data("control.action ess.reset") }) else { return }
         #expect(resetAction["status"] == .number(Double(reset.status)))
     }
 }

@@ -2,6 +2,7 @@ import EventBus
 import HummingbirdWebSocket
 import Logging
 import ServiceKit
+import Synchronization
 
 /// One dashboard's WebSocket at `/ws`: it says hello with its read token, the topics it wants
 /// and, after a reconnect, where it left off; then it gets batches from the ``FanoutHub`` until
@@ -69,13 +70,26 @@ struct ClientConnection: Sendable {
         try await outbound.write(.text(welcome(topics: hello.topics, resume: resume)))
         // The reader task takes the iterator over; nothing here touches it again.
         let remaining = Handover(messages)
+        let watch = WriteWatch()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await write(id, wakes: wakes, outbound) }
+            group.addTask { try await write(id, wakes: wakes, outbound, watch: watch) }
             group.addTask {
                 var messages = remaining.value
                 while let message = try await messages.next() {
                     guard case .text(let text) = message else { continue }
                     if let reply = handle(text, client: id) { try await outbound.write(.text(reply)) }
+                }
+            }
+            // One watchdog per connection rather than a deadline per write: a write in progress
+            // for longer than the limit ends the connection (its cancellation ends the write).
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: stallTimeout / 4)
+                    if let started = watch.startedAt.withLock({ $0 }), ContinuousClock.now - started > stallTimeout {
+                        hub.stalled(id, after: stallTimeout)
+                        logger.warning("WebSocket client cut off: a write did not finish", metadata: ["client": "\(id)"])
+                        return
+                    }
                 }
             }
             try await group.next()
@@ -84,18 +98,16 @@ struct ClientConnection: Sendable {
     }
 
     /// Sends the client's batches as the hub releases them; returns when it is cut off.
-    private func write(_ id: Int, wakes: AsyncStream<Void>, _ outbound: WebSocketOutboundWriter) async throws {
+    private func write(_ id: Int, wakes: AsyncStream<Void>, _ outbound: WebSocketOutboundWriter, watch: WriteWatch) async throws {
         let startedAt = ContinuousClock.now
         var wakeups = wakes.makeAsyncIterator()
         while !Task.isCancelled {
             switch hub.next(id) {
-            case .send(let batch):
-                let frame = hub.batchFrame(batch, startedAt: startedAt)
-                guard try await Self.within(stallTimeout, { try await outbound.write(.text(frame)) }) else {
-                    hub.stalled(id, after: stallTimeout)
-                    logger.warning("WebSocket client cut off: a write did not finish", metadata: ["client": "\(id)"])
-                    return
-                }
+            case .send(let batch, let takenAt):
+                let frame = hub.batchFrame(batch, takenAt: takenAt, startedAt: startedAt)
+                watch.startedAt.withLock { $0 = .now }
+                try await outbound.write(.text(frame))
+                watch.startedAt.withLock { $0 = nil }
             case .wait(let until):
                 try await Task.sleep(until: until, clock: .continuous)
             case .idle:
@@ -103,10 +115,9 @@ struct ClientConnection: Sendable {
             case .cut(let reason):
                 logger.warning("WebSocket client cut off", metadata: ["client": "\(id)", "reason": "\(reason)"])
                 let notice = JSONValue.object(["type": .string("closing"), "reason": .string(reason)])
-                _ = try await Self.within(stallTimeout) {
-                    try await outbound.write(.text(String(decoding: notice.encoded(), as: UTF8.self)))
-                    try await outbound.close(.policyViolation, reason: String(reason.prefix(120)))
-                }
+                watch.startedAt.withLock { $0 = .now }
+                try await outbound.write(.text(String(decoding: notice.encoded(), as: UTF8.self)))
+                try await outbound.close(.policyViolation, reason: String(reason.prefix(120)))
                 return
             }
         }
@@ -196,27 +207,15 @@ struct ClientConnection: Sendable {
     static func send(_ outbound: WebSocketOutboundWriter, error: String) async throws {
         try await outbound.write(.text(errorText(error)))
     }
-
-    /// Whether `body` finished within `limit` (it is cancelled if not).
-    static func within(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws -> Bool {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await body()
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return false
-            }
-            let finished = try await group.next() ?? false
-            group.cancelAll()
-            return finished
-        }
-    }
 }
 
 /// Hands a value that is not `Sendable` to one other task, when the giver never uses it again.
 private struct Handover<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// When the write in progress began, if one is.
+private final class WriteWatch: Sendable {
+    let startedAt = Mutex<ContinuousClock.Instant?>(nil)
 }

@@ -12,7 +12,7 @@ struct SnapshotSource: Sendable {
 
     /// Every section the dashboard draws: positions, PnL, equity history and trades (the
     /// portfolio), open orders and the signal accounting (execution), the ESS (risk), the health
-    /// mesh and firing alerts (the supervisor), the AI engine's insights.
+    /// mesh with its firing alerts (the supervisor), the AI engine's insights.
     static let all: [SnapshotSource] = [
         SnapshotSource(
             section: "positions", service: .portfolio, paths: [("", "/api/portfolio/positions")], refreshedBy: [.positionUpdated]),
@@ -29,9 +29,8 @@ struct SnapshotSource: Sendable {
             paths: [("open", "/api/orders?open=true&limit=200"), ("recent", "/api/orders?limit=50"), ("execution", "/api/execution")],
             refreshedBy: [.orderSubmitted, .orderFilled, .orderPartiallyFilled, .orderCanceled, .orderRejected, .signalDropped]),
         SnapshotSource(section: "ess", service: .risk, paths: [("", "/api/ess")], refreshedBy: [.essStateChanged]),
-        SnapshotSource(section: "mesh", service: .supervisor, paths: [("", "/api/mesh")], refreshedBy: [.healthChanged]),
         SnapshotSource(
-            section: "alerts", service: .supervisor, paths: [("", "/api/alerts")], refreshedBy: [.alertFired, .alertResolved]),
+            section: "mesh", service: .supervisor, paths: [("", "/api/mesh")], refreshedBy: [.healthChanged, .alertFired, .alertResolved]),
         SnapshotSource(
             section: "ai", service: .aiEngine,
             paths: [

@@ -20,7 +20,6 @@ struct HealthMeshService: ServiceLifecycle.Service {
     let monitor: MeshMonitor
     let driver: SafetyDriver
     let delivery: NotificationDelivery
-    let alerts: AlertPipeline
     let childChanges: AsyncStream<Void>
     let prober: Prober
     let postgres: PostgresClient?
@@ -91,7 +90,6 @@ struct HealthMeshService: ServiceLifecycle.Service {
             outbox: outbox, state: state, delivery: delivery, settings: configuration.alerts, instance: configuration.system.instance,
             events: context.events,
             registry: registry, logger: context.logger)
-        alerts = pipeline
         ess = context.redis.map { ESSClient(redis: $0, maxAge: configuration.ess.stateMaxAge, logger: context.logger) }
         let meshAlerts = MeshAlerts(
             instance: configuration.system.instance, externalURL: configuration.alerts.externalURL,
@@ -128,13 +126,8 @@ struct HealthMeshService: ServiceLifecycle.Service {
         await prober.shutdown()
     }
 
-    /// `GET /api/mesh`, and `GET /api/alerts` (the alerts firing now, as `alert.fired` carries
-    /// them).
+    /// `GET /api/mesh`.
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/api/alerts") { _, _ -> Response in
-            let firing = await alerts.firing.map { AlertFired(AlertPipeline.notice($0, fingerprint: $0.fingerprint)).json }
-            return JSONResponse.make(.ok, .object(["firing": .array(firing)]))
-        }
         router.get("/api/mesh") { _, _ -> Response in
             guard let report = monitor.report else {
                 return JSONResponse.error(.serviceUnavailable, "the health mesh has not been evaluated yet")

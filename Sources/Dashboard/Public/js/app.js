@@ -1,0 +1,205 @@
+// The dashboard: connects to the gateway (snapshot, then live batches), draws each changed panel
+// once per animation frame, and measures its own longest frame so a test (or an operator) can
+// see that a flood of events never freezes it (`window.vakt.stats`).
+
+import { GatewayConnection } from "./connection.js";
+import { Store } from "./store.js";
+import { VirtualList } from "./vlist.js";
+import * as views from "./views.js";
+
+const $ = (id) => document.getElementById(id);
+const store = new Store();
+const positionsList = new VirtualList($("positions"), { rowHeight: 26, renderRow: views.positionRow });
+let fetchedAt = Date.now();
+let connection = null;
+let fallback = null;
+let connectionState = "connecting";
+
+// --- What the page measures about itself -------------------------------------------------------
+const stats = { longestFrameMs: 0, longestTaskMs: 0, frames: 0, batches: 0, renders: 0 };
+let lastFrame = null;
+function meter(now) {
+  if (lastFrame !== null && document.visibilityState === "visible") {
+    stats.longestFrameMs = Math.max(stats.longestFrameMs, now - lastFrame);
+    stats.frames += 1;
+  }
+  lastFrame = now;
+  requestAnimationFrame(meter);
+}
+requestAnimationFrame(meter);
+if ("PerformanceObserver" in window && PerformanceObserver.supportedEntryTypes.includes("longtask")) {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) stats.longestTaskMs = Math.max(stats.longestTaskMs, entry.duration);
+  }).observe({ type: "longtask", buffered: false });
+}
+window.vakt = {
+  stats,
+  store,
+  resetStats() {
+    Object.assign(stats, { longestFrameMs: 0, longestTaskMs: 0, frames: 0 });
+    lastFrame = null;
+  },
+  get connection() {
+    return connectionState;
+  },
+  get renderedRows() {
+    return positionsList.renderedRows;
+  },
+};
+
+// --- Drawing, at most once a frame ---------------------------------------------------------------
+let scheduled = false;
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(render);
+}
+
+function render() {
+  scheduled = false;
+  stats.renders += 1;
+  const dirty = store.dirty;
+  store.dirty = new Set();
+  if (dirty.has("positions")) views.positions(store, positionsList);
+  if (dirty.has("orders")) views.orders(store);
+  if (dirty.has("trades")) views.trades(store);
+  if (dirty.has("ess")) views.ess(store);
+  if (dirty.has("pnl")) views.pnl(store);
+  if (dirty.has("ai")) views.ai(store);
+  if (dirty.has("alerts")) views.alerts(store);
+  if (dirty.has("mesh")) views.mesh(store, fallback);
+  views.ages(store, fetchedAt);
+}
+setInterval(() => views.ages(store, fetchedAt), 1000);
+
+// --- Connection ----------------------------------------------------------------------------------
+function showConnection(state, detail) {
+  connectionState = state;
+  const node = $("connection");
+  const labels = {
+    connecting: "connecting…", reconnecting: "reconnecting…", live: "live", unauthorized: "read token refused",
+    degraded: "gateway unreachable", "no token": "no read token",
+  };
+  const since = store.generatedAt ? `; data as of ${new Date(fetchedAt).toLocaleTimeString()}` : "";
+  node.textContent = `${labels[state] || state}${detail ? ` — ${detail}` : ""}${state === "live" ? "" : since}`;
+  node.className = `connection ${state === "live" ? "live" : state === "unauthorized" || state === "no token" ? "down" : "degraded"}`;
+  if (state === "unauthorized") openTokenDialog();
+}
+
+async function loadFallback() {
+  // While the gateway is away, the dashboard's own relay of each service's /health still shows
+  // what is up.
+  if (connectionState === "live") return;
+  try {
+    const services = await (await fetch("/api/services")).json();
+    fallback = await Promise.all(
+      services.map(async (service) => {
+        const report = await (await fetch(`/api/health/${service.name}`)).json();
+        return { name: service.name, status: report.status, output: report.output || "" };
+      }),
+    );
+    if (!store.data("mesh")) store.mark("mesh");
+    schedule();
+  } catch {
+    fallback = null;
+  }
+}
+setInterval(loadFallback, 5000);
+
+async function start() {
+  const config = await (await fetch("/api/config")).json();
+  const baseURL = `${location.protocol}//${location.hostname}:${config.gatewayPort}`;
+  const token = localStorage.getItem("vakt.readToken");
+  connection = new GatewayConnection({
+    baseURL, token,
+    onSnapshot(snapshot) {
+      store.applySnapshot(snapshot);
+      fetchedAt = Date.now();
+      schedule();
+    },
+    onBatch(messages) {
+      stats.batches += 1;
+      store.apply(messages);
+      schedule();
+    },
+    onState: showConnection,
+  });
+  window.vakt.gateway = baseURL;
+  if (!token) {
+    showConnection("no token", "enter the read token");
+    openTokenDialog();
+    return;
+  }
+  connection.start();
+  // The sections not pushed as events (PnL, equity history, AI) are read again every 5 s.
+  setInterval(() => {
+    if (connectionState === "live") connection.loadSnapshot().catch(() => {});
+  }, 5000);
+}
+
+// --- Token, theme, actions -----------------------------------------------------------------------
+function openTokenDialog() {
+  const dialog = $("token-dialog");
+  if (!dialog.open) dialog.showModal();
+}
+$("token-button").addEventListener("click", openTokenDialog);
+$("token-dialog").addEventListener("close", () => {
+  const dialog = $("token-dialog");
+  const value = $("token-input").value.trim();
+  if (dialog.returnValue !== "save" || !value) return;
+  localStorage.setItem("vakt.readToken", value);
+  $("token-input").value = "";
+  if (connection) {
+    connection.setToken(value);
+    if (!connection.socket) connection.start();
+  }
+});
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  $("theme-button").textContent = theme === "dark" ? "Light theme" : "Dark theme";
+  $("theme-button").setAttribute("aria-pressed", String(theme === "light"));
+  store.mark("pnl", "mesh");
+  schedule();
+}
+applyTheme(localStorage.getItem("vakt.theme") || (matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark"));
+$("theme-button").addEventListener("click", () => {
+  const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+  localStorage.setItem("vakt.theme", next);
+  applyTheme(next);
+});
+
+let pendingAction = null;
+function askForAction(action, text) {
+  pendingAction = action;
+  $("action-dialog-title").textContent = text;
+  $("action-dialog-text").textContent = `This asks the risk service to ${action === "ess.trip" ? "halt all trading now" : "re-arm trading"}. It is audited with your reason.`;
+  $("action-result").textContent = "";
+  $("action-dialog").showModal();
+}
+$("ess-trip").addEventListener("click", () => askForAction("ess.trip", "Trip the emergency stop?"));
+$("ess-reset").addEventListener("click", () => askForAction("ess.reset", "Reset the emergency stop?"));
+$("action-form").addEventListener("submit", async (event) => {
+  if (event.submitter && event.submitter.value !== "confirm") return;
+  event.preventDefault();
+  const result = $("action-result");
+  try {
+    const response = await fetch(`${window.vakt.gateway}/api/control/${pendingAction}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${$("action-token").value}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ reason: $("action-reason").value }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      $("action-token").value = "";
+      $("action-reason").value = "";
+      $("action-dialog").close("done");
+    } else {
+      result.textContent = `${response.status}: ${body.error || JSON.stringify(body)}`;
+    }
+  } catch (error) {
+    result.textContent = `the gateway could not be reached: ${error.message}`;
+  }
+});
+
+start().catch((error) => showConnection("degraded", String(error)));
