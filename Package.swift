@@ -314,6 +314,7 @@ let package = Package(
                 "Gateway", "VaktTesting", "EventBus", "Money", "ServiceKit", "VaktConfig", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Python"],
             swiftSettings: swiftSettings),
         .testTarget(name: "VaktConfigTests", dependencies: ["VaktConfig", "Money"], swiftSettings: swiftSettings),
         .testTarget(

@@ -29,7 +29,8 @@ public final class SupervisedSystem: Sendable {
 
     public init(
         programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
-        stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = "", postgres: PostgresServer? = nil
+        stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = "", postgres: PostgresServer? = nil,
+        environment: [String: String] = [:]
     ) async throws {
         redis = try RedisServer()
         try await redis.start()
@@ -43,7 +44,8 @@ public final class SupervisedSystem: Sendable {
             programs: programs, supervisorSettings: supervisorSettings, sections: sections)
         recorder = try NotifyRecorder()
         supervisor = try ServiceProcess(
-            arguments: ["supervisor", "--config", configuration.path], environment: ["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken],
+            arguments: ["supervisor", "--config", configuration.path],
+            environment: environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given },
             notifySocket: recorder.address)
     }
 

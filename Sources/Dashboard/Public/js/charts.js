@@ -32,8 +32,10 @@ export function drawLineChart(canvas, points, { label, color, fill = false }) {
   const bottom = height - 14;
   const x = (index) => left + ((right - left) * index) / (points.length - 1);
   const y = (value) => bottom - ((bottom - top) * (value - low)) / (high - low);
-  context.fillText(formatAxis(high), 4, top + 4);
-  context.fillText(formatAxis(low), 4, bottom);
+  // Enough decimals that the two ends of the axis differ.
+  const decimals = Math.min(8, Math.max(0, Math.ceil(-Math.log10(high - low)) + 1));
+  context.fillText(high.toFixed(decimals), 4, top + 4);
+  context.fillText(low.toFixed(decimals), 4, bottom);
   context.fillText(`${label} ${points[points.length - 1].value}`, left, 10);
   context.beginPath();
   values.forEach((value, index) => (index === 0 ? context.moveTo(x(index), y(value)) : context.lineTo(x(index), y(value))));
@@ -49,8 +51,4 @@ export function drawLineChart(canvas, points, { label, color, fill = false }) {
     context.fill();
     context.globalAlpha = 1;
   }
-}
-
-function formatAxis(value) {
-  return Math.abs(value) >= 1000 ? value.toFixed(0) : value.toPrecision(4);
 }

@@ -218,8 +218,8 @@ export function mesh(store, fallback) {
   }
   $("mesh-status").textContent = report.status;
   $("mesh-status").className = `pill ${report.status}`;
-  const spofs = report.nodes.filter((node) => node.spof).map((node) => `${node.name} (takes down ${node.spofImpact.join(", ")})`);
-  $("mesh-summary").textContent = `${report.output || "all healthy"}${spofs.length ? `. Single points of failure: ${spofs.join("; ")}` : ""}`;
+  const spofs = report.nodes.filter((node) => node.spof).map((node) => node.name);
+  $("mesh-summary").textContent = `${report.output || "all healthy"}${spofs.length ? `. Single points of failure (dashed): ${spofs.join(", ")}` : ""}`;
 
   // Layered by dependency depth: infrastructure at the bottom, what depends on it above.
   const byName = new Map(report.nodes.map((node) => [node.name, node]));
