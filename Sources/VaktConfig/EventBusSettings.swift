@@ -125,6 +125,7 @@ extension EventBusSettings {
             "order.partially_filled",
             "order.canceled", "order.rejected", "position.updated", "portfolio.snapshot", "ess.state_changed", "policy.updated",
             "health.changed", "alert.fired", "alert.resolved", "model.retrain_requested", "model.promoted", "ess.trip_requested",
+            "control.action",
         ]
         return Set(types + types.map { "dlq." + $0 })
     }()

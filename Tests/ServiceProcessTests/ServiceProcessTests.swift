@@ -47,11 +47,15 @@ import VaktTesting
         }
 
         // Services that add exposure carry the trading guards (no risk service runs here, so
-        // the ESS reads as unknown: tripped); the rest carry no policy copy at all.
-        if [.gateway, .aiEngine, .execution].contains(kind) {
+        // the ESS reads as unknown: tripped); the gateway keeps a policy copy only (its /health
+        // shows the copy's age); the rest carry no policy copy at all.
+        if [.aiEngine, .execution].contains(kind) {
             #expect(report.checks["ess:status"]?.first?.status == .warn, "\(health.text)")
             #expect(report.checks["ess:status"]?.first?.output?.contains("tripped: ESS state unknown") == true, "\(health.text)")
             #expect(report.checks["policy:age"] != nil)
+        } else if kind == .gateway {
+            #expect(report.checks["policy:age"] != nil && report.checks["ess:status"] == nil, "\(health.text)")
+            #expect(report.checks["eventBus:lastEvent"] != nil && report.checks["snapshot:age"] != nil, "\(health.text)")
         } else if kind != .risk {
             #expect(report.checks["policy:age"] == nil && report.checks["ess:status"] == nil, "\(health.text)")
         }

@@ -103,6 +103,15 @@ struct DescribedMetricsFactory: CoreMetrics.MetricsFactory {
         "vakt_portfolio_pnl": ("vakt_portfolio_pnl", "Equity change since the period began (UTC), by period (day, week, month)."),
         "vakt_portfolio_position_quantity": ("vakt_portfolio_position_quantity", "Base asset held, by symbol."),
         "vakt_portfolio_fills_total": ("vakt_portfolio_fills_total", "Fills booked (each once)."),
+        "vakt_gateway_events_total": ("vakt_gateway_events_total", "Events the gateway took from the bus for its clients."),
+        "vakt_gateway_ws_clients": ("vakt_gateway_ws_clients", "WebSocket clients connected."),
+        "vakt_gateway_ws_batches_total": ("vakt_gateway_ws_batches_total", "Batches sent to WebSocket clients (one message each)."),
+        "vakt_gateway_ws_updates_coalesced_total": (
+            "vakt_gateway_ws_updates_coalesced_total", "Updates replaced by a newer one of the same key before a client got them."
+        ),
+        "vakt_gateway_ws_clients_cut_total": (
+            "vakt_gateway_ws_clients_cut_total", "WebSocket clients cut off as too slow, by reason (stalled, overflow)."
+        ),
         "vakt_portfolio_balance_difference": (
             "vakt_portfolio_balance_difference", "Exchange balance less the ledger's, by asset, when they differed at two checks in a row."
         ),
