@@ -289,6 +289,15 @@ let package = Package(
             ],
             path: "Benchmarks/ExecutionBench", swiftSettings: swiftSettings),
         .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                "VaktTesting", "EventBus", "Money", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/GatewayBench", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "PortfolioBench", dependencies: ["Portfolio", "Money", "VaktTesting"], path: "Benchmarks/PortfolioBench",
             exclude: ["bench_ledger_decimal.py"], swiftSettings: swiftSettings),
         .executableTarget(

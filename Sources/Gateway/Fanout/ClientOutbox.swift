@@ -36,8 +36,6 @@ struct ClientOutbox {
         self.topics = topics
     }
 
-    var waitingCount: Int { waiting.count }
-
     mutating func subscribe(_ added: Set<String>) { topics.formUnion(added) }
 
     mutating func unsubscribe(_ removed: Set<String>) {
