@@ -125,16 +125,16 @@ async function start() {
     onState: showConnection,
   });
   window.vakt.gateway = baseURL;
+  // The sections not pushed as events (PnL, equity history, AI) are read again every 5 s.
+  setInterval(() => {
+    if (connectionState === "live") connection.loadSnapshot().catch(() => {});
+  }, 5000);
   if (!token) {
     showConnection("no token", "enter the read token");
     openTokenDialog();
     return;
   }
   connection.start();
-  // The sections not pushed as events (PnL, equity history, AI) are read again every 5 s.
-  setInterval(() => {
-    if (connectionState === "live") connection.loadSnapshot().catch(() => {});
-  }, 5000);
 }
 
 // --- Token, theme, actions -----------------------------------------------------------------------
