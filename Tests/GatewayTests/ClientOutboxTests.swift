@@ -97,9 +97,9 @@ import VaktTesting
         #expect(latest.since(1) == nil)
         #expect(latest.since(2)?.map(\.sequence) == [3, 4, 5])
         // Many updates of few keys keep the memory to the keys.
-        for sequence in 6...100_000 { latest.record(message(UInt64(sequence), key: ["A", "C", "D"][sequence % 3])) }
+        for sequence in 6...20_000 { latest.record(message(UInt64(sequence), key: ["A", "C", "D"][sequence % 3])) }
         #expect(latest.values.count == 3)
-        #expect(latest.since(99_997)?.map(\.sequence) == [99_998, 99_999, 100_000])
+        #expect(latest.since(19_997)?.map(\.sequence) == [19_998, 19_999, 20_000])
     }
 }
 
