@@ -291,7 +291,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayBench",
             dependencies: [
-                "VaktTesting", "EventBus", "Money", .product(name: "Hummingbird", package: "hummingbird"),
+                "VaktTesting", "VaktConfig", "EventBus", "Money", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

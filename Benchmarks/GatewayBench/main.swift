@@ -18,11 +18,8 @@ import Logging
 import Money
 import NIOCore
 import Synchronization
+import VaktConfig
 import VaktTesting
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
 
 func percentile(_ sorted: [Double], _ share: Double) -> Double {
     sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))]
@@ -112,7 +109,7 @@ for index in 0..<4_000 {
     request.headers.add(name: "Authorization", value: "Bearer \(GatewaySystem.readToken)")
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
     _ = try await response.body.collect(upTo: 64 << 20)
-    steady.append(milliseconds(ContinuousClock.now - started))
+    steady.append((ContinuousClock.now - started).fractionalMilliseconds)
 }
 steady.sort()
 report["steady_200rps"] = ["requests": steady.count, "p50": percentile(steady, 0.5), "p99": percentile(steady, 0.99)]
@@ -141,7 +138,7 @@ func fanOut(url: String, token: String, publish: () async throws -> Void, flowin
     for client in clients {
         _ = await client.waitUntil(timeout: .seconds(600)) { received in finals.allSatisfy { received.latest[$0.key]?.text == $0.value } }
     }
-    let seconds = milliseconds(ContinuousClock.now - started) / 1000
+    let seconds = (ContinuousClock.now - started).seconds
     let messages = clients.reduce(0) { $0 + $1.state.withLock { $0.messages } } - before
     return [
         "seconds": seconds, "events_per_second": Double(events.count) / seconds, "messages": Double(messages),

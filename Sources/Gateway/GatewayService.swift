@@ -107,7 +107,7 @@ struct BusAgeCheck: HealthCheck {
     func measure() async throws -> HealthMeasurement {
         guard let last = lastEvent() else { return HealthMeasurement(status: .warn, output: "no event received yet") }
         let age = ContinuousClock.now - last
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        let seconds = age.seconds
         guard age <= limit else {
             return HealthMeasurement(status: .warn, value: seconds, unit: "s", output: "no event for \(Int(seconds)) s")
         }
@@ -124,17 +124,16 @@ struct SnapshotAgeCheck: HealthCheck {
     let componentType = "component"
 
     func measure() async throws -> HealthMeasurement {
-        let now = Date()
-        let limitSeconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let ages = cache.ages(at: Date())
         var stale: [String] = []
         var oldest = 0.0
         for name in cache.names {
-            guard let age = cache.ages(at: now)[name] else {
+            guard let age = ages[name] else {
                 stale.append("\(name) (never read: \(cache.section(name)?.error ?? "not yet"))")
                 continue
             }
             oldest = max(oldest, age)
-            if age > limitSeconds { stale.append("\(name) (\(Int(age)) s: \(cache.section(name)?.error ?? ""))") }
+            if age > limit.seconds { stale.append("\(name) (\(Int(age)) s: \(cache.section(name)?.error ?? ""))") }
         }
         guard stale.isEmpty else {
             return HealthMeasurement(status: .warn, value: oldest, unit: "s", output: "stale: " + stale.joined(separator: "; "))

@@ -135,8 +135,7 @@ struct DashboardBrowserTests {
             try? await Task.sleep(until: start + .milliseconds(100 * (tick + 1)), clock: .continuous)
         }
         try await sending?.value
-        let took = ContinuousClock.now - start
-        let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - start).seconds
         browser.send(String(decoding: try JSONSerialization.data(withJSONObject: finals), as: UTF8.self))
         let flood = try await result("flood")
         let stats = flood["stats"] as? [String: Any] ?? [:]

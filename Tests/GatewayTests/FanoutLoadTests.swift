@@ -2,6 +2,7 @@ import EventBus
 import Foundation
 import Money
 import Testing
+import VaktConfig
 import VaktTesting
 
 /// Many WebSocket clients at once, with a steady stream, a burst and one client that stops
@@ -109,7 +110,7 @@ struct FanoutLoadTests {
 
         let latencies = clients.flatMap { client in client.state.withLock { $0.latencies.map(\.milliseconds) } }.sorted()
         // The steady stream after the burst has drained and the stalled client is gone.
-        let settled = Date().addingTimeInterval(5 - Double((ContinuousClock.now - burstEnded).components.seconds))
+        let settled = Date().addingTimeInterval(5 - (ContinuousClock.now - burstEnded).seconds)
         let steady = clients.flatMap { client in
             client.state.withLock { $0.latencies.filter { $0.at > settled }.map(\.milliseconds) }
         }.sorted()

@@ -84,7 +84,14 @@ import VaktTesting
         let resumed = FanoutClient(
             url: system.webSocketURL, token: GatewaySystem.readToken, topics: ["position.updated"], resume: (epoch, seen))
         defer { resumed.close() }
-        #expect(await resumed.waitUntil { $0.latest.keys.filter { $0.hasPrefix("position.updated M") }.count == 10 })
+        // The missed updates may still be reaching the gateway when the client comes back: wait
+        // for every key's final value, whether it came with the resume or after it.
+        let missedFinals = Dictionary(
+            missed.map { ("position.updated \($0.symbol)", Substring(decoding: $0.json.encoded(), as: UTF8.self)) }
+        ) {
+            _, last in last
+        }
+        #expect(await resumed.waitUntil { received in missedFinals.allSatisfy { received.latest[$0.key]?.text == $0.value } })
         let afterResume = resumed.state.withLock { $0 }
         #expect(afterResume.welcome?["resume"] == .string("resumed"))
         #expect(afterResume.latest.keys.allSatisfy { $0.hasPrefix("position.updated M") }, "\(afterResume.latest.keys.sorted())")

@@ -26,9 +26,10 @@ struct ClientConnection: Sendable {
     let helloTimeout: Duration
     let logger: Logger
 
-    enum ProtocolError: Error, CustomStringConvertible {
-        case invalid(String)
-        var description: String { if case .invalid(let text) = self { text } else { "" } }
+    /// A client message that is not what the protocol says; the description names the field.
+    struct ProtocolError: Error, CustomStringConvertible {
+        var description: String
+        static func invalid(_ description: String) -> ProtocolError { ProtocolError(description: description) }
     }
 
     struct Hello: Equatable {
@@ -128,7 +129,7 @@ struct ClientConnection: Sendable {
             "type": .string("welcome"), "epoch": .string(hub.epoch), "sequence": .number(Double(hub.sequence)),
             "topics": .array(topics.sorted().map(JSONValue.string)),
             "limits": .object([
-                "batchWindowMs": .number(Double(hub.limits.batchWindow.components.attoseconds / 1_000_000_000_000_000)),
+                "batchWindowMs": .number(Double(hub.limits.batchWindow.milliseconds)),
                 "maxMessagesPerSecond": .number(Double(hub.limits.maxMessagesPerSecond)),
                 "queue": .number(Double(hub.limits.capacity)),
             ]),

@@ -276,9 +276,7 @@ final class FanoutHub: Sendable {
     /// A batch as one WebSocket message; `t` is when the hub released it, in milliseconds of the
     /// gateway's clock since `startedAt`, so a client can check the rate itself.
     func batchFrame(_ batch: [FanoutMessage], takenAt: ContinuousClock.Instant, startedAt: ContinuousClock.Instant) -> String {
-        let elapsed = takenAt - startedAt
-        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        var text = "{\"type\":\"batch\",\"t\":\(milliseconds),\"messages\":["
+        var text = "{\"type\":\"batch\",\"t\":\((takenAt - startedAt).milliseconds),\"messages\":["
         text.reserveCapacity(batch.reduce(64) { $0 + $1.frame.utf8.count + 1 })
         for (index, message) in batch.enumerated() {
             if index > 0 { text += "," }
