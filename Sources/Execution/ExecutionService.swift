@@ -13,14 +13,15 @@ import VaktConfig
 /// The execution service: `signal.generated` in (through ``SignalQueue`` and
 /// ``EntryPlanner``), orders to the exchange through the outbox (``OrderStore``), their life
 /// tracked by ``OrderMachine`` from the replies and the user data stream, `order.*` out.
-/// `GET /api/orders?open=true&limit=100`, `GET /api/execution`.
+/// `GET /api/orders?open=true&limit=100`, `GET /api/execution`; an operator's pauses and
+/// closes through ``ExecutionControlAPI``.
 public struct ExecutionService: VaktService {
     public let kind = ServiceKind.execution
 
     /// It adds exposure: it carries the trading guards.
     public var usesTradingGuards: Bool { true }
 
-    public var migrations: [Migration] { OrderStore.migrations }
+    public var migrations: [Migration] { OrderStore.migrations + PauseStore.migrations }
 
     public init() {}
 
@@ -31,11 +32,25 @@ public struct ExecutionService: VaktService {
         let configuration = context.configuration
         let exchange = try ExchangeAccess(context: context)
         let store = OrderStore(client: postgres, logger: context.logger)
+        let pauses = SymbolPauses(store: PauseStore(client: postgres, logger: context.logger), logger: context.logger)
         let executor = OrderExecutor(
-            settings: configuration.execution, exchange: exchange, store: store, events: events, guards: guards, logger: context.logger,
-            source: "\(configuration.system.instance)/execution")
+            settings: configuration.execution, exchange: exchange, store: store, events: events, guards: guards, pauses: pauses,
+            logger: context.logger, source: "\(configuration.system.instance)/execution")
+        let tokenSecret = configuration.ess.controlTokenSecret
+        let token = context.secrets.secret(named: tokenSecret)
+        if token == nil {
+            context.logger.warning(
+                "no control token configured; pausing symbols and closing positions are refused",
+                metadata: ["secret": "\(SecretStore.variable(for: tokenSecret))"])
+        }
+        let control = ExecutionControlAPI(
+            executor: executor, pauses: pauses, exchange: exchange,
+            authenticator: ControlAuthenticator(
+                token: token, failuresPerMinute: configuration.http.authFailuresPerMinute, logger: context.logger),
+            maxBodyBytes: configuration.http.maxBodyBytes)
         var background: [any ServiceLifecycle.Service] = [
             exchange,
+            UntilShutdown { await pauses.run() },
             UntilShutdown { await executor.run() },
             context.subscribe(to: [.signalGenerated]) { try executor.receive($0) },
             context.subscribe(to: [.marketTick], role: "marks") { try executor.mark($0) },
@@ -71,15 +86,16 @@ public struct ExecutionService: VaktService {
                     }
                 }
                 router.get("/api/execution") { _, _ -> Response in
-                    JSONResponse.make(.ok, Self.json(executor.view.withLock { $0 }))
+                    JSONResponse.make(.ok, Self.json(executor.view.withLock { $0 }, paused: pauses.current))
                 }
+                control.addRoutes(to: router)
             },
             healthChecks: [exchange.healthCheck, QueueCheck(executor: executor), ReconciliationCheck(executor: executor)],
             backgroundServices: background,
             statusUpdates: executor.statusUpdates)
     }
 
-    static func json(_ view: ExecutionView) -> JSONValue {
+    static func json(_ view: ExecutionView, paused: [String: SymbolPause]) -> JSONValue {
         let counts = view.counts
         return .object([
             "signals": .object([
@@ -94,7 +110,7 @@ public struct ExecutionService: VaktService {
             ]),
             "queueCapacity": .number(Double(view.capacity)), "openOrders": .number(Double(view.open)),
             "awaitingReconciliation": .number(Double(view.awaitingReconciliation)), "trading": .bool(!view.reconciling),
-            "armedExits": .number(Double(view.armedExits)),
+            "armedExits": .number(Double(view.armedExits)), "paused": ExecutionControlAPI.json(paused),
         ])
     }
 }

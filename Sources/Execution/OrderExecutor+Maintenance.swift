@@ -132,25 +132,34 @@ extension OrderExecutor {
     /// Cancels an order's remainder; once canceled, places it again at the market's price
     /// (``reprice(_:_:)``).
     func cancelAndReprice(_ id: String, reason: String, _ book: inout Book) async {
-        guard var order = book.open[id] else { return }
+        if let after = await cancelRemainder(id, reason: reason, &book), after.state == .canceled, after.remaining > .zero {
+            await reprice(after, &book)
+        }
+    }
+
+    /// Cancels an order's remainder, with what filled before the cancel read back; the order
+    /// after, or nil when the cancel was not answered (retried at a later maintenance) or the
+    /// order was no longer open (what it did is read back).
+    @discardableResult
+    func cancelRemainder(_ id: String, reason: String, _ book: inout Book) async -> StoredOrder? {
+        guard var order = book.open[id] else { return nil }
         order.reason = reason
         book.open[id] = order
         await change(id, [.cancelRequested], &book)
         let after: StoredOrder?
         do {
             var report = try await client.cancel(symbol: order.symbol, clientOrderId: id)
-            // What filled before the cancel: its fills, read back.
             report.fills = (try? await client.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
             after = await absorb(report, into: id, &book)
         } catch .rejected(let refusal) where refusal.code == -2011 {
             // Not open any more (it filled, or expired): what it did is read back.
             await change(id, [.cancelFailed], &book)
             await lookUp(id, &book)
-            return
+            return nil
         } catch {
             logger.warning("cancel failed; will retry", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
             await change(id, [.cancelFailed], &book)
-            return
+            return nil
         }
         logger.info(
             "remainder canceled",
@@ -158,7 +167,7 @@ extension OrderExecutor {
                 "client_order_id": "\(id)", "reason": "\(reason)",
                 "ours": "\(after?.state.rawValue ?? "?") \(after?.tracked.executed.description ?? "?")",
             ])
-        if let after, after.state == .canceled, after.remaining > .zero { await reprice(after, &book) }
+        return after
     }
 
     /// Places a canceled order's remainder again at the market's price then, within

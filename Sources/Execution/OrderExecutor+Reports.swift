@@ -146,7 +146,9 @@ extension OrderExecutor {
         }
         order.updatedAt = now
         armExits(&order)
-        if order.side == .sell, order.state.isFinal, order.tracked.executed > .zero, order.purpose == .entry || order.purpose == .reprice {
+        if order.side == .sell, order.state.isFinal, order.tracked.executed > .zero,
+            order.purpose == .entry || order.purpose == .reprice || order.purpose == .close
+        {
             await disarmExits(on: order.symbol, by: id, &book)
         }
         // Announced first, so a crash before the write below announces them again (the
@@ -193,8 +195,8 @@ extension OrderExecutor {
         order.exitState = .armed
     }
 
-    /// A sell signal's order exits the position itself: the exits armed for earlier buys on the
-    /// symbol stand down.
+    /// A sell signal's order, or an operator's close, exits the position itself: the exits armed
+    /// for earlier buys on the symbol stand down.
     func disarmExits(on symbol: String, by sell: String, _ book: inout Book) async {
         for id in book.open.keys.sorted() {
             guard var order = book.open[id], order.symbol == symbol, order.exitState == .armed else { continue }

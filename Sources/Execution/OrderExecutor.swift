@@ -35,6 +35,7 @@ final class OrderExecutor: Sendable {
         case update(OrderUpdate)
         case marks
         case maintain
+        case close(CloseRequest)
 
         /// Signals, prices and maintenance are coalesced: one waiting is enough. Updates are not.
         var coalescingKey: String? {
@@ -42,7 +43,7 @@ final class OrderExecutor: Sendable {
             case .signals: "signals"
             case .marks: "marks"
             case .maintain: "maintain"
-            case .update: nil
+            case .update, .close: nil
             }
         }
     }
@@ -74,6 +75,7 @@ final class OrderExecutor: Sendable {
     let store: OrderStore
     let events: EventPublisher
     let guards: TradingGuards
+    let pauses: SymbolPauses
     let logger: Logger
     let source: String
     let metrics: ExecutionMetrics
@@ -82,6 +84,7 @@ final class OrderExecutor: Sendable {
     let marks = Mutex<[String: Price]>([:])
     let view: Mutex<ExecutionView>
     let drops: Mutex<Drops>
+    let closeReplies = Mutex(CloseReplies())
     private let pending = Mutex<Set<String>>([])
     private let commands: AsyncStream<Command>
     private let continuation: AsyncStream<Command>.Continuation
@@ -92,13 +95,14 @@ final class OrderExecutor: Sendable {
 
     init(
         settings: ExecutionSettings, exchange: ExchangeAccess, store: OrderStore, events: EventPublisher, guards: TradingGuards,
-        logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
+        pauses: SymbolPauses, logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
         self.exchange = exchange
         self.store = store
         self.events = events
         self.guards = guards
+        self.pauses = pauses
         self.logger = logger
         self.source = source
         self.clock = clock
@@ -152,9 +156,12 @@ final class OrderExecutor: Sendable {
 
     // MARK: - The loop
 
-    /// Connects, reconciles what an earlier run left open, then serves commands until shutdown.
+    /// Connects, reads the paused symbols, reconciles what an earlier run left open, then
+    /// serves commands until shutdown.
     func run() async {
+        defer { answerWaitingCloses() }
         await exchange.waitUntilConnected()
+        await pauses.waitUntilLoaded()
         guard !Task.isCancelled else { return }
         var book = Book()
         await refreshBalances(&book)
@@ -173,6 +180,8 @@ final class OrderExecutor: Sendable {
                 await checkExits(&book)
             case .maintain:
                 await maintain(&book)
+            case .close(let request):
+                answer(request, await closePosition(request, &book))
             }
             publishView(book)
             if Task.isCancelled { break }
@@ -227,7 +236,7 @@ final class OrderExecutor: Sendable {
             ess: guards.ess.current, policy: guards.policy.current?.document.policy, settings: settings,
             filters: client.rules(for: signal.symbol), assets: client.assets(of: signal.symbol), marks: marks.withLock { $0 },
             free: book.free, held: book.held, ordersInLastMinute: book.sent.count,
-            openOrders: book.open.values.filter { $0.symbol == signal.symbol && !$0.state.isFinal }.count)
+            openOrders: book.open.values.filter { $0.symbol == signal.symbol && !$0.state.isFinal }.count, paused: pauses.current)
         switch EntryPlanner.plan(signal, context) {
         case .failure(let refusal):
             queue.withLock { $0.finish(executed: false) }

@@ -34,8 +34,8 @@ struct RiskAPI: Sendable {
         let control = router.controlRoutes(authenticator)
         for action in ["trip", "reduce", "reset"] {
             control.post("/api/ess/\(action)") { request, _ -> Response in
-                let body: (reason: String, source: String)
-                switch await Self.reasonAndSource(request, limit: maxBodyBytes) {
+                let body: ControlRequestBody
+                switch await ControlRequestBody.read(request, limit: maxBodyBytes) {
                 case .success(let value): body = value
                 case .failure(let failure): return failure.response
                 }
@@ -111,23 +111,5 @@ struct RiskAPI: Sendable {
                 }
             }
         }
-    }
-
-    /// `{"reason": "...", "source": "..."}`: a reason is required; the source defaults to `api`.
-    static func reasonAndSource(_ request: Request, limit: Int) async -> Result<(reason: String, source: String), ResponseError> {
-        let reader: PayloadReader
-        switch await JSONResponse.readObject(request, limit: limit) {
-        case .success(let value): reader = value
-        case .failure(let failure): return .failure(failure)
-        }
-        let reason = reader.string("reason", maxLength: 500)
-        let source = reader.optionalString("source", maxLength: 100) ?? "api"
-        do throws(PayloadError) {
-            try reader.finish()
-        } catch {
-            return .failure(ResponseError(JSONResponse.error(.badRequest, "invalid request; nothing changed", problems: error.problems)))
-        }
-        guard let reason else { return .failure(ResponseError(JSONResponse.error(.badRequest, "reason: missing"))) }
-        return .success((reason, source))
     }
 }

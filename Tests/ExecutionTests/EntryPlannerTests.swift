@@ -76,4 +76,64 @@ import VaktConfig
         // Reducing lets a sell of what is held through.
         #expect(refusal(Self.signal(.sell), Self.context(.reducing, btc: "0.01")) == nil)
     }
+
+    @Test func aPausedSymbolRefusesEverySignalOnItAndNoOther() {
+        var context = Self.context(btc: "0.01")
+        context.paused["BTCUSDT"] = SymbolPause(symbol: "BTCUSDT", reason: "news", requester: "ops", since: Self.now)
+        #expect(refusal(Self.signal(), context) == "paused")
+        #expect(refusal(Self.signal(.sell), context) == "paused")
+        if case .failure(let refusal) = EntryPlanner.plan(Self.signal(), context) {
+            #expect(refusal.reason.contains("news") && refusal.reason.contains("ops"), "\(refusal.reason)")
+        }
+        context.paused = ["ETHUSDT": SymbolPause(symbol: "ETHUSDT", reason: "news", requester: "ops", since: Self.now)]
+        #expect(refusal(Self.signal(), context) == nil)
+    }
+
+    func closing(_ context: PlanningContext) -> Result<OrderPlan, Refusal> {
+        ClosePlanner.plan(symbol: "BTCUSDT", context)
+    }
+
+    @Test func aCloseSellsWhatIsFreeAtTheSlippageBoundThroughLimitsAndPausesButNotATrippedESS() throws {
+        // 0.012345 BTC free: 0.01234 on the step, at 40000 × 0.998.
+        let plan = try closing(Self.context(btc: "0.012345")).get()
+        #expect(plan.side == .sell && plan.quantity == Quantity(1_234, scale: 5) && plan.price == Price(39_920) && plan.reducesExposure)
+        #expect(plan.referencePrice == Price(40_000))
+        // What open sells lock is already leaving: only the free part is sold.
+        var locked = Self.context(btc: "0.02")
+        locked.free["BTC"] = FixedDecimal(5, scale: 3)
+        #expect(try closing(locked).get().quantity == Quantity(5, scale: 3))
+        // Limits, the policy's absence and a pause do not hold a close back; reduce-only lets it through.
+        var tight = RiskPolicy.defaults
+        tight.maxSymbolExposure = 1
+        tight.maxOrderNotional = 1
+        #expect((try? closing(Self.context(policy: tight, btc: "0.01")).get()) != nil)
+        #expect((try? closing(Self.context(policy: nil, btc: "0.01")).get()) != nil)
+        var paused = Self.context(btc: "0.01")
+        paused.paused["BTCUSDT"] = SymbolPause(symbol: "BTCUSDT", reason: "news", requester: "ops", since: Self.now)
+        #expect((try? closing(paused).get()) != nil)
+        #expect((try? closing(Self.context(.reducing, btc: "0.01")).get()) != nil)
+
+        func rule(_ context: PlanningContext) -> String? {
+            if case .failure(let refusal) = closing(context) { return refusal.rule }
+            return nil
+        }
+        #expect(rule(Self.context(.tripped, btc: "0.01")) == "ess")
+        #expect(rule(Self.context(.cooldown, btc: "0.01")) == "ess")
+        #expect(rule(Self.context(btc: "0")) == "position")
+        #expect(rule(Self.context(btc: "0.000009")) == "position")  // below the lot step
+        #expect(rule(Self.context(btc: "0.0001")) == "filter")  // 3.99 USDT: below NOTIONAL's 5
+        #expect(rule(Self.context(btc: "0.01", mark: nil)) == "market_price")
+        var unlisted = Self.context(btc: "0.01")
+        unlisted.filters = nil
+        #expect(rule(unlisted) == "symbol")
+    }
+
+    @Test func closeIdsAreDerivedFromTheActionAndApartFromEntries() {
+        let id = ClientOrderIDs.close(actionId: "test-close-0001")
+        #expect(id == ClientOrderIDs.close(actionId: "test-close-0001"))
+        #expect(id != ClientOrderIDs.close(actionId: "test-close-0002"))
+        #expect(id.hasPrefix("vc") && id.count == 24)
+        #expect(ClientOrderIDs.entry(signalId: "test-close-0001") == "vk" + id.dropFirst(2))
+        #expect(ClientOrderIDs.reprice(of: id, number: 1) == id + "-r1")
+    }
 }

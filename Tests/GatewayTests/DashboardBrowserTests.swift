@@ -55,6 +55,7 @@ struct DashboardBrowserTests {
         }
         var environment = [
             "DASHBOARD_URL": system.configuration.url(.dashboard, "/"), "READ_TOKEN": Self.readToken,
+            "CONTROL_TOKEN": SupervisedSystem.controlToken,
         ]
         if let directory = ProcessInfo.processInfo.environment["VAKT_SCREENSHOTS"] {
             environment["SCREENSHOTS"] = TestEnvironment.packageRoot.appendingPathComponent(directory).path
@@ -96,6 +97,9 @@ struct DashboardBrowserTests {
         #expect((panels["trades"] as? Int ?? 0) >= 1, "\(panels)")
         #expect((panels["ess"] as? String ?? "").hasPrefix("ESS "), "\(panels)")
         #expect(panels["labelled"] as? Bool == true && panels["sectionsMissing"] as? Int == 0, "\(panels)")
+        #expect(panels["pauseTitle"] as? String == "Pause BTCUSDT?", "\(panels)")
+        #expect((panels["pausedLine"] as? String ?? "").contains("BTCUSDT"), "\(panels)")
+        #expect((panels["actionStatus"] as? String ?? "").contains("symbol.pause BTCUSDT: paused BTCUSDT"), "\(panels)")
 
         // A flood: 100,000 position updates a second for 10 s over 1,000 symbols, written to the
         // stream as the publisher writes them (XADD of the envelope), in pipelines of 10,000:

@@ -22,10 +22,13 @@ public struct PlanningContext: Sendable {
     /// Orders sent in the last minute, and open on the signal's symbol.
     public var ordersInLastMinute: Int
     public var openOrders: Int
+    /// Symbols an operator paused.
+    public var paused: [String: SymbolPause]
 
     public init(
         ess: ESSStatus, policy: RiskPolicy?, settings: ExecutionSettings, filters: SymbolFilters?, assets: SymbolAssets?,
-        marks: [String: Price], free: [String: FixedDecimal], held: [String: FixedDecimal], ordersInLastMinute: Int, openOrders: Int
+        marks: [String: Price], free: [String: FixedDecimal], held: [String: FixedDecimal], ordersInLastMinute: Int, openOrders: Int,
+        paused: [String: SymbolPause] = [:]
     ) {
         self.ess = ess
         self.policy = policy
@@ -37,6 +40,7 @@ public struct PlanningContext: Sendable {
         self.held = held
         self.ordersInLastMinute = ordersInLastMinute
         self.openOrders = openOrders
+        self.paused = paused
     }
 }
 
@@ -63,10 +67,10 @@ public struct Refusal: Sendable, Equatable, Error {
 }
 
 /// The pre-trade checks and sizing, pure: a signal and what is known now in, an order or the
-/// rule that refused it out. In order: the market price and the price collar, the size (a buy
-/// spends `size` × the policy's largest order; a sell, on spot, sells what is held, at most
-/// that much), the ESS and the policy's limits (``ExposureRules``), orders per minute, the
-/// exchange's filters, then the balance.
+/// rule that refused it out. In order: an operator's pause of the symbol, the market price and
+/// the price collar, the size (a buy spends `size` × the policy's largest order; a sell, on
+/// spot, sells what is held, at most that much), the ESS and the policy's limits
+/// (``ExposureRules``), orders per minute, the exchange's filters, then the balance.
 public enum EntryPlanner {
     public static func plan(_ signal: SignalGenerated, _ context: PlanningContext) -> Result<OrderPlan, Refusal> {
         Result { () throws(Refusal) in try planOrThrow(signal, context) }
@@ -74,6 +78,9 @@ public enum EntryPlanner {
 
     static func planOrThrow(_ signal: SignalGenerated, _ context: PlanningContext) throws(Refusal) -> OrderPlan {
         let symbol = signal.symbol
+        if let pause = context.paused[symbol] {
+            throw Refusal(rule: "paused", reason: "\(symbol) is paused since \(pause.since) by \(pause.requester): \(pause.reason)")
+        }
         guard let filters = context.filters, let assets = context.assets else {
             throw Refusal(rule: "symbol", reason: "the exchange does not list \(symbol)")
         }

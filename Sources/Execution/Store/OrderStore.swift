@@ -57,6 +57,15 @@ public struct OrderStore: Sendable {
                 WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired') OR exit_state = 'armed' OR executed < exchange_executed
                 """,
             ]),
+        Migration(
+            version: 3, name: "orders: operators' closes of positions",
+            statements: [
+                "ALTER TABLE orders DROP CONSTRAINT orders_purpose_check",
+                """
+                ALTER TABLE orders ADD CONSTRAINT orders_purpose_check
+                    CHECK (purpose IN ('entry', 'reprice', 'take_profit', 'stop_loss', 'close'))
+                """,
+            ]),
     ]
 
     /// Writes a new order; false when one with its client order id exists already (the signal

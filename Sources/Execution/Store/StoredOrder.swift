@@ -11,6 +11,9 @@ public enum OrderPurpose: String, Sendable, CaseIterable, Codable {
     /// Exits placed after a buy filled.
     case takeProfit = "take_profit"
     case stopLoss = "stop_loss"
+    /// An operator's close of a position (`POST /api/positions/{symbol}/close`): a sell of
+    /// what is free of the symbol's base asset.
+    case close
 }
 
 /// Where a filled buy's exits stand.
@@ -26,7 +29,8 @@ public enum ExitState: String, Sendable, Codable {
 /// An order as the outbox holds it: the machine's view and what it was for.
 public struct StoredOrder: Sendable, Equatable {
     public var tracked: TrackedOrder
-    /// The signal event it came from (an exit's and a re-price's: its entry's).
+    /// The signal event it came from (an exit's and a re-price's: its entry's; a close's: the
+    /// operator's action id).
     public var signalId: String
     public var purpose: OrderPurpose
     /// The order an exit or a re-price belongs to.

@@ -27,7 +27,9 @@ struct SnapshotSource: Sendable {
         SnapshotSource(
             section: "orders", service: .execution,
             paths: [("open", "/api/orders?open=true&limit=200"), ("recent", "/api/orders?limit=50"), ("execution", "/api/execution")],
-            refreshedBy: [.orderSubmitted, .orderFilled, .orderPartiallyFilled, .orderCanceled, .orderRejected, .signalDropped]),
+            refreshedBy: [
+                .orderSubmitted, .orderFilled, .orderPartiallyFilled, .orderCanceled, .orderRejected, .signalDropped, .controlAction,
+            ]),
         SnapshotSource(section: "ess", service: .risk, paths: [("", "/api/ess")], refreshedBy: [.essStateChanged]),
         SnapshotSource(
             section: "mesh", service: .supervisor, paths: [("", "/api/mesh")], refreshedBy: [.healthChanged, .alertFired, .alertResolved]),

@@ -3,7 +3,7 @@ DashboardBrowserTests over a line protocol: this script prints `READY <phase>` a
 line on stdin before each phase that needs the test to act, and prints `RESULT <phase> <json>`
 with what it measured. The test judges the results; this script only observes the page.
 
-Environment: DASHBOARD_URL, READ_TOKEN, SCREENSHOTS (a directory, optional).
+Environment: DASHBOARD_URL, READ_TOKEN, CONTROL_TOKEN, SCREENSHOTS (a directory, optional).
 """
 
 import json
@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 
 URL = os.environ["DASHBOARD_URL"]
 TOKEN = os.environ["READ_TOKEN"]
+CONTROL_TOKEN = os.environ["CONTROL_TOKEN"]
 SHOTS = os.environ.get("SCREENSHOTS")
 
 
@@ -95,6 +96,27 @@ try:
     until(driver, "document.querySelector('#action-dialog').open", what="the ESS dialog")
     shot(driver, "ess-dialog")
     driver.execute_script("document.querySelector('#action-dialog').close('cancel')")
+
+    # A row's action through its dialog (token and reason), relayed by the gateway to execution:
+    # the row shows the pause once the snapshot has it; then resumed the same way.
+    def row_action(label, reason):
+        driver.find_element(By.CSS_SELECTOR, f"#positions .vrow[data-symbol=BTCUSDT] button[aria-label^='{label}']").click()
+        until(driver, "document.querySelector('#action-dialog').open", what=f"the {label} dialog")
+        driver.find_element(By.ID, "action-token").send_keys(CONTROL_TOKEN)
+        driver.find_element(By.ID, "action-reason").send_keys(reason)
+        title = driver.find_element(By.ID, "action-dialog-title").text
+        if label == "Pause":
+            shot(driver, "pause-dialog")
+        driver.find_element(By.ID, "action-confirm").click()
+        until(driver, "!document.querySelector('#action-dialog').open", what=f"the {label} dialog closing after its answer")
+        return title
+
+    panels["pauseTitle"] = row_action("Pause", "browser test pause")
+    until(driver, "document.querySelector('#positions .vrow.paused[data-symbol=BTCUSDT]') !== null", what="the row showing the pause")
+    panels["pausedLine"] = driver.find_element(By.ID, "paused-line").text
+    panels["actionStatus"] = driver.find_element(By.ID, "action-status").text
+    row_action("Resume", "browser test resume")
+    until(driver, "document.querySelector('#positions .vrow.paused') === null", what="the row showing the resume")
     say("RESULT panels " + json.dumps(panels))
 
     # --- a flood: the page stays responsive and ends on the final state ------------------------

@@ -9,7 +9,10 @@ import * as views from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const store = new Store();
-const positionsList = new VirtualList($("positions"), { rowHeight: 26, renderRow: views.positionRow });
+const positionsList = new VirtualList($("positions"), {
+  rowHeight: 26,
+  renderRow: (row) => views.positionRow(row, store.paused.get(row.symbol)),
+});
 let fetchedAt = Date.now();
 let connection = null;
 let fallback = null;
@@ -169,33 +172,58 @@ $("theme-button").addEventListener("click", () => {
   applyTheme(next);
 });
 
+// Each dialog is one action: its id (random, kept while the dialog is open) makes a Confirm
+// pressed twice, or retried after a timeout, one action at the owner.
 let pendingAction = null;
-function askForAction(action, text) {
-  pendingAction = action;
-  $("action-dialog-title").textContent = text;
-  $("action-dialog-text").textContent = `This asks the risk service to ${action === "ess.trip" ? "halt all trading now" : "re-arm trading"}. It is audited with your reason.`;
+function actionId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+const actionTexts = {
+  "ess.trip": () => ["Trip the emergency stop?", "This asks the risk service to halt all trading now."],
+  "ess.reset": () => ["Reset the emergency stop?", "This asks the risk service to re-arm trading."],
+  "symbol.pause": (symbol) => [`Pause ${symbol}?`, `Execution stops trading signals on ${symbol} until it is resumed; armed exits still fire.`],
+  "symbol.resume": (symbol) => [`Resume ${symbol}?`, `Execution trades signals on ${symbol} again.`],
+  "position.close": (symbol) => [`Close the ${symbol} position?`, `Execution cancels open buys on ${symbol} and sells what is held, at the market less the allowed slippage.`],
+};
+function askForAction(action, symbol) {
+  const [title, text] = actionTexts[action](symbol);
+  pendingAction = { action, symbol, id: actionId() };
+  $("action-dialog-title").textContent = title;
+  $("action-dialog-text").textContent = `${text} It is audited with your reason.`;
   $("action-result").textContent = "";
   $("action-dialog").showModal();
 }
-$("ess-trip").addEventListener("click", () => askForAction("ess.trip", "Trip the emergency stop?"));
-$("ess-reset").addEventListener("click", () => askForAction("ess.reset", "Reset the emergency stop?"));
+$("ess-trip").addEventListener("click", () => askForAction("ess.trip"));
+$("ess-reset").addEventListener("click", () => askForAction("ess.reset"));
+$("positions").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (button) askForAction(button.dataset.action, button.dataset.symbol);
+});
 $("action-form").addEventListener("submit", async (event) => {
   if (event.submitter && event.submitter.value !== "confirm") return;
   event.preventDefault();
   const result = $("action-result");
+  const { action, symbol, id } = pendingAction;
+  const body = { reason: $("action-reason").value };
+  if (symbol) body.symbol = symbol;
+  if (action === "position.close") body.actionId = id;
   try {
-    const response = await fetch(`${window.vakt.gateway}/api/control/${pendingAction}`, {
+    const response = await fetch(`${window.vakt.gateway}/api/control/${action}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${$("action-token").value}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ reason: $("action-reason").value }),
+      body: JSON.stringify(body),
     });
-    const body = await response.json().catch(() => ({}));
+    const answer = await response.json().catch(() => ({}));
     if (response.ok) {
       $("action-token").value = "";
       $("action-reason").value = "";
       $("action-dialog").close("done");
+      $("action-status").textContent = `${action}${symbol ? ` ${symbol}` : ""}: ${answer.outcome || "done"}`;
+      // The gateway re-reads the owner's section soon after the action's audit event.
+      setTimeout(() => connection.loadSnapshot().catch(() => {}), 1000);
     } else {
-      result.textContent = `${response.status}: ${body.error || JSON.stringify(body)}`;
+      result.textContent = `${response.status}: ${answer.error || JSON.stringify(answer)}`;
     }
   } catch (error) {
     result.textContent = `the gateway could not be reached: ${error.message}`;

@@ -7,6 +7,7 @@ export class Store {
     this.generatedAt = null;
     this.positions = new Map(); // symbol -> row
     this.orders = new Map(); // clientOrderId -> order (open ones)
+    this.paused = new Map(); // symbol -> an operator's pause
     this.trades = []; // newest first
     this.alerts = new Map(); // fingerprint -> { labels, annotations, startsAt, endsAt }
     this.marks = new Map(); // symbol -> price text
@@ -37,6 +38,7 @@ export class Store {
     }
     const orders = this.data("orders");
     if (orders && orders.open) this.orders = new Map(orders.open.orders.map((order) => [order.clientOrderId, order]));
+    if (orders && orders.execution) this.paused = new Map((orders.execution.paused || []).map((pause) => [pause.symbol, pause]));
     const trades = this.data("trades");
     if (trades) this.trades = trades.trades.slice();
     const ess = this.data("ess");

@@ -95,15 +95,33 @@ export function pnl(store) {
   drawLineChart($("daypnl-chart"), points.map((point) => ({ value: point.dayPnl })), { label: "day PnL", color: "--chart3" });
 }
 
-export function positionRow(row) {
-  const node = element("div", null, "vrow");
+function rowButton(text, action, row, label) {
+  const button = element("button", text, "row-action");
+  button.type = "button";
+  button.dataset.action = action;
+  button.dataset.symbol = row.symbol;
+  button.setAttribute("aria-label", `${label} ${row.symbol}`);
+  return button;
+}
+
+export function positionRow(row, pause) {
+  const node = element("div", null, pause ? "vrow paused" : "vrow");
   node.dataset.symbol = row.symbol;
-  const cells = [row.symbol, row.quantity, row.averagePrice ?? "—", row.mark ?? "—", row.unrealizedPnl ?? "—", row.realizedPnl ?? "—"];
+  const symbol = pause ? `${row.symbol} ⏸` : row.symbol;
+  const cells = [symbol, row.quantity, row.averagePrice ?? "—", row.mark ?? "—", row.unrealizedPnl ?? "—", row.realizedPnl ?? "—"];
   cells.forEach((text, index) => {
     const cell = element("span", text, index >= 4 ? signClass(text) : "");
     cell.setAttribute("role", index === 0 ? "rowheader" : "cell");
+    if (index === 0 && pause) cell.title = `paused: ${pause.reason}`;
     node.appendChild(cell);
   });
+  const actions = element("span", null, "row-actions");
+  actions.setAttribute("role", "cell");
+  actions.appendChild(
+    pause ? rowButton("Resume", "symbol.resume", row, "Resume trading") : rowButton("Pause", "symbol.pause", row, "Pause trading"),
+  );
+  actions.appendChild(rowButton("Close", "position.close", row, "Close the position in"));
+  node.appendChild(actions);
   return node;
 }
 
@@ -137,6 +155,10 @@ export function orders(store) {
       `signals: ${signals.received} received = ${signals.executed} executed + ${signals.rejected} rejected + ${dropped} dropped + ${signals.queued} queued; ` +
       `${execution.trading ? "trading" : "reconciling, not trading"}`;
   }
+  const paused = [...store.paused.values()];
+  $("paused-line").textContent = paused.length
+    ? `paused by operators: ${paused.map((pause) => `${pause.symbol} since ${time(pause.since)} (${pause.reason})`).join("; ")}`
+    : "";
 }
 
 export function trades(store) {

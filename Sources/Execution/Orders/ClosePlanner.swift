@@ -1,0 +1,51 @@
+import Binance
+import Money
+import ServiceKit
+
+/// An operator's close of a position, pure: a symbol and what is known now in, the sell or the
+/// rule that refused it out. It sells everything of the base asset that is free (what open
+/// sells lock is already leaving), at the market less `max_slippage`, on the symbol's grid.
+/// A close reduces exposure, so the policy's limits do not hold it back, and a pause does not
+/// either; the ESS does when tripped or cooling down (reduce-only lets it through).
+public enum ClosePlanner {
+    public static func plan(symbol: String, _ context: PlanningContext) -> Result<OrderPlan, Refusal> {
+        Result { () throws(Refusal) in try planOrThrow(symbol: symbol, context) }
+    }
+
+    static func planOrThrow(symbol: String, _ context: PlanningContext) throws(Refusal) -> OrderPlan {
+        guard let filters = context.filters, let assets = context.assets else {
+            throw Refusal(rule: "symbol", reason: "the exchange does not list \(symbol)")
+        }
+        guard let mark = context.marks[symbol] else {
+            throw Refusal(rule: "market_price", reason: "no market price for \(symbol) yet")
+        }
+        let free = context.free[assets.base] ?? .zero
+        var quantity = Quantity(free)
+        if let step = filters.lotSize?.stepSize {
+            quantity = try EntryPlanner.exact("quantity") { () throws(FixedDecimalError) in try quantity.rounded(downToStep: step) }
+        }
+        guard quantity > .zero else {
+            let held = context.held[assets.base] ?? .zero
+            throw Refusal(
+                rule: "position",
+                reason:
+                    "nothing to sell: \(free) \(assets.base) free of \(held) held (the rest is locked in open sells or below the lot step)")
+        }
+        let price = try EntryPlanner.exact("limit price") { () throws(FixedDecimalError) in
+            try EntryPlanner.limitPrice(.sell, from: mark, slippage: context.settings.maxSlippage, filters: filters)
+        }
+        let notional = try EntryPlanner.exact("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
+        let question = ExposureQuestion(symbol: symbol, notional: notional, reducesExposure: true)
+        if case .refused(let rule, let reason) = ExposureRules.decide(question, ess: context.ess, policy: context.policy) {
+            throw Refusal(rule: rule, reason: reason)
+        }
+        let terms = OrderTerms(symbol: symbol, side: .sell, type: .limit, quantity: quantity, price: price)
+        switch filters.conform(terms, referencePrice: mark, openOrders: context.openOrders) {
+        case .success(let conformed):
+            quantity = conformed.quantity ?? quantity
+        case .failure(let failure):
+            throw Refusal(rule: "filter", reason: "\(failure)")
+        }
+        return OrderPlan(symbol: symbol, side: .sell, quantity: quantity, price: price, referencePrice: mark, reducesExposure: true)
+    }
+}
