@@ -27,7 +27,7 @@ struct ExecutionControlAPI: Sendable {
         for action in ["pause", "resume"] {
             control.post("/api/symbols/{symbol}/\(action)") { request, context -> Response in
                 let symbol: String
-                switch checkedSymbol(context) {
+                switch checkedSymbol(context, whileDisconnected: true) {
                 case .success(let value): symbol = value
                 case .failure(let failure): return failure.response
                 }
@@ -56,7 +56,7 @@ struct ExecutionControlAPI: Sendable {
         }
         control.post("/api/positions/{symbol}/close") { request, context -> Response in
             let symbol: String
-            switch checkedSymbol(context) {
+            switch checkedSymbol(context, whileDisconnected: false) {
             case .success(let value): symbol = value
             case .failure(let failure): return failure.response
             }
@@ -91,8 +91,10 @@ struct ExecutionControlAPI: Sendable {
         }
     }
 
-    /// The path's symbol, when it is one the exchange lists.
-    private func checkedSymbol(_ context: BasicRequestContext) -> Result<String, ResponseError> {
+    /// The path's symbol, when it is one the exchange lists; `whileDisconnected`, any
+    /// well-formed symbol while the exchange's list is not known (a pause must not wait for
+    /// the exchange).
+    private func checkedSymbol(_ context: BasicRequestContext, whileDisconnected: Bool) -> Result<String, ResponseError> {
         let symbol = context.parameters.get("symbol") ?? ""
         guard (1...20).contains(symbol.utf8.count), symbol.utf8.allSatisfy({ $0.isUpperCaseLetterOrDigit }) else {
             return .failure(
@@ -102,6 +104,7 @@ struct ExecutionControlAPI: Sendable {
                 ))
         }
         guard exchange.isConnected else {
+            if whileDisconnected { return .success(symbol) }
             return .failure(
                 ResponseError(
                     JSONResponse.error(.serviceUnavailable, "the exchange's symbols are not known yet; nothing was done, try again")))
