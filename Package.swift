@@ -370,7 +370,8 @@ let package = Package(
         .testTarget(
             name: "SupervisorTests",
             dependencies: [
-                "Supervisor", "HealthMesh", "VaktConfig", "VaktTesting", .product(name: "Logging", package: "swift-log"),
+                "Supervisor", "HealthMesh", "VaktConfig", "VaktTesting", "EventBus", "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),

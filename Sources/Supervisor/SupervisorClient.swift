@@ -63,12 +63,17 @@ public struct SupervisorClient: Sendable {
                 child.lastExit ?? "-", child.status ?? "",
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        let lines = ([header] + rows).map { row in
+        return (["supervisor: \(summary)  (* critical for trading)"] + columns([header] + rows)).joined(separator: "\n")
+    }
+
+    /// Rows as lines of left-aligned columns two spaces apart, the last column unpadded.
+    static func columns(_ rows: [[String]]) -> [String] {
+        let count = rows.map(\.count).max() ?? 0
+        let widths = (0..<count).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
             row.indices.map { $0 == row.count - 1 ? row[$0] : row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
-        return (["supervisor: \(summary)  (* critical for trading)"] + lines).joined(separator: "\n")
     }
 
     static func formatUptime(_ seconds: Double) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventBus
 import Foundation
 import ServiceKit
 import Supervisor
@@ -12,10 +13,14 @@ struct SupervisorTarget: ParsableArguments {
     var url: String?
 
     func client() throws -> SupervisorClient {
+        try clientAndConfiguration().client
+    }
+
+    func clientAndConfiguration() throws -> (client: SupervisorClient, configuration: VaktConfiguration) {
         let configuration = try loadConfiguration(
             ConfigurationLoader.path(explicit: config, environment: ProcessInfo.processInfo.environment))
         let client = SupervisorClient(configuration: configuration)
-        return url.map(client.at) ?? client
+        return (url.map(client.at) ?? client, configuration)
     }
 }
 
@@ -23,12 +28,13 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract:
-            "Shows every supervised service (state, readiness, pid, uptime, restarts, last exit, status), the consumer groups' lag verdicts, and the health mesh: each node's effective status with its root cause, single points of failure, fired safety rules and firing alerts."
+            "Shows every supervised service (state, readiness, pid, uptime, restarts, last exit, status), the consumer groups' lag verdicts, the health mesh (each node's effective status with its root cause, single points of failure, fired safety rules and firing alerts), and trading: the ESS, the signal accounting, open orders and paused symbols, fills, PnL and positions, read from risk, execution and the portfolio."
     )
 
     struct StatusJSON: Encodable {
         var services: [ChildSnapshot]
         var mesh: MeshReport?
+        var trading: JSONValue
     }
 
     @OptionGroup var target: SupervisorTarget
@@ -37,20 +43,24 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let client = try target.client()
+        let (client, configuration) = try target.clientAndConfiguration()
         do {
             let (summary, services, groups) = try await client.services()
             // The mesh is evaluated a moment after start-up; the services table stands alone until then.
             let mesh = try? await client.mesh()
+            let trading = await TradingStatus.read(configuration)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(StatusJSON(services: services, mesh: mesh)), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try encoder.encode(StatusJSON(services: services, mesh: mesh, trading: trading.json)), as: UTF8.self))
             } else {
                 print(SupervisorClient.table(summary: summary, services: services))
                 print(SupervisorClient.lagTable(groups))
                 print(mesh.map(MeshReport.table) ?? "health mesh: not evaluated yet")
+                print(trading.table)
             }
         } catch let error as ControlClient.ClientError {
             throw ValidationError(error.description)

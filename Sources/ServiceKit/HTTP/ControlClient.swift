@@ -21,6 +21,10 @@ public struct ControlClient: Sendable {
 
     public struct ClientError: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     public func get(_ path: String) async throws -> Data {
