@@ -12,11 +12,11 @@ import VaktTesting
 
 /// The dashboard in a real browser (headless Chromium through Selenium) against the whole
 /// system under its supervisor: every panel shows real data and a trade placed through the
-/// system appears; a flood of 100,000 events a second for 10 s leaves the page responsive (it
-/// keeps drawing; its own longest frame is printed) and on the final state of every one of 1,000
-/// positions, which
-/// scroll; the gateway killed mid-test is restarted by the supervisor and the page recovers by
-/// itself. `VAKT_SCREENSHOTS=docs/screenshots` keeps a screenshot of each view.
+/// system appears, and a position row's Pause and Resume go through to execution; a flood of
+/// 100,000 events a second for 10 s leaves the page responsive (it keeps drawing, none of its own
+/// work takes 100 ms; its longest frame is printed) and on the final state of every one of 1,000
+/// positions, which scroll; the gateway killed mid-test is restarted by the supervisor and the
+/// page recovers by itself. `VAKT_SCREENSHOTS=docs/screenshots` keeps a screenshot of each view.
 ///
 /// It takes both cores for half a minute (a browser, the whole system, a million events), so it
 /// runs alone after the suite (`scripts/test` sets `VAKT_BROWSER_TESTS`), as the other floods do.
@@ -147,12 +147,15 @@ struct DashboardBrowserTests {
         print(
             "browser flood: \(step) events published in \(String(format: "%.1f", seconds)) s (\(Int(Double(step) / seconds))/s);",
             "page: longest frame \(stats["longestFrameMs"] ?? "?") ms, longest task \(stats["longestTaskMs"] ?? "?") ms,",
+            "longest work \(stats["longestWorkMs"] ?? "?") ms,",
             "\(stats["frames"] ?? "?") frames, \(stats["batches"] ?? "?") batches; scroll \(scroll)")
-        // Responsive: the page kept drawing while it took the flood in. Its longest frame (the
-        // issue's figure, under 100 ms on this machine: 33 ms warm, 83 ms in a fresh-clone run)
-        // is printed, not judged: it includes the OS scheduler, which beside two busy loops gave
+        // Responsive: the page kept drawing while it took the flood in, and none of its own work
+        // (a batch parsed and applied, a frame drawn) took 100 ms. Its longest frame (the issue's
+        // figure: 33 to 133 ms on this 2-core machine) is printed, not judged: it includes the
+        // OS scheduler and the browser's other processes, which beside two busy loops gave
         // 150 ms to a page whose own work per frame is a few milliseconds.
         #expect((stats["frames"] as? Int ?? 0) >= 100, "\(stats)")
+        #expect(((stats["longestWorkMs"] as? NSNumber)?.doubleValue ?? 1_000) < 100, "\(stats)")
         #expect((scroll["rows"] as? Int ?? 0) >= 1_000, "\(scroll)")
         #expect((scroll["rendered"] as? Int ?? Int.max) < 100, "\(scroll)")
         #expect(scroll["last"] as? String == "P0999USDT", "\(scroll)")

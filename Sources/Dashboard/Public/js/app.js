@@ -1,6 +1,7 @@
 // The dashboard: connects to the gateway (snapshot, then live batches), draws each changed panel
-// once per animation frame, and measures its own longest frame so a test (or an operator) can
-// see that a flood of events never freezes it (`window.vakt.stats`).
+// once per animation frame, and measures its own longest frame and its own longest piece of work
+// (a batch parsed and applied, or a frame's drawing) so a test (or an operator) can see that a
+// flood of events never freezes it (`window.vakt.stats`).
 
 import { GatewayConnection } from "./connection.js";
 import { Store } from "./store.js";
@@ -19,7 +20,10 @@ let fallback = null;
 let connectionState = "connecting";
 
 // --- What the page measures about itself -------------------------------------------------------
-const stats = { longestFrameMs: 0, longestTaskMs: 0, frames: 0, batches: 0, renders: 0 };
+const stats = { longestFrameMs: 0, longestTaskMs: 0, longestWorkMs: 0, frames: 0, batches: 0, renders: 0 };
+function work(ms) {
+  stats.longestWorkMs = Math.max(stats.longestWorkMs, ms);
+}
 let lastFrame = null;
 function meter(now) {
   if (lastFrame !== null && document.visibilityState === "visible") {
@@ -39,7 +43,7 @@ window.vakt = {
   stats,
   store,
   resetStats() {
-    Object.assign(stats, { longestFrameMs: 0, longestTaskMs: 0, frames: 0 });
+    Object.assign(stats, { longestFrameMs: 0, longestTaskMs: 0, longestWorkMs: 0, frames: 0 });
     lastFrame = null;
   },
   get connection() {
@@ -59,6 +63,12 @@ function schedule() {
 }
 
 function render() {
+  const started = performance.now();
+  draw();
+  work(performance.now() - started);
+}
+
+function draw() {
   scheduled = false;
   stats.renders += 1;
   const dirty = store.dirty;
@@ -126,6 +136,7 @@ async function start() {
       schedule();
     },
     onState: showConnection,
+    onWork: work,
   });
   window.vakt.gateway = baseURL;
   // The sections not pushed as events (PnL, equity history, AI) are read again every 5 s.

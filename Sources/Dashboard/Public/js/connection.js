@@ -10,11 +10,12 @@ export const TOPICS = [
 ];
 
 export class GatewayConnection {
-  constructor({ baseURL, token, onSnapshot, onBatch, onState }) {
+  constructor({ baseURL, token, onSnapshot, onBatch, onState, onWork = () => {} }) {
     this.baseURL = baseURL;
     this.token = token;
     this.onSnapshot = onSnapshot;
     this.onBatch = onBatch;
+    this.onWork = onWork;
     this.onState = onState;
     this.resume = null; // { epoch, sequence }
     this.attempt = 0;
@@ -76,6 +77,7 @@ export class GatewayConnection {
       socket.send(JSON.stringify(hello));
     };
     socket.onmessage = async (event) => {
+      const received = performance.now();
       let message;
       try {
         message = JSON.parse(event.data);
@@ -101,8 +103,10 @@ export class GatewayConnection {
         }
         this.setState("live", message.resume === "resumed" ? `resumed (${message.resumed} updates)` : "");
       } else if (message.type === "batch") {
+        // The page's own work for a batch: parsing it and applying it to the store.
         if (this.pending) this.pending.push(message);
         else this.applyBatch(message);
+        this.onWork(performance.now() - received);
       } else if (message.type === "error") {
         if (!welcomed && /token/.test(message.error)) this.setState("unauthorized", message.error);
         else console.warn("gateway:", message.error);
