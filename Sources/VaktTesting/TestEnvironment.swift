@@ -65,9 +65,11 @@ public enum TestEnvironment {
 
     /// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held.
     /// The timeout is a bound for a loaded 2-core machine running the suite in parallel, not a
-    /// measure of speed.
+    /// measure of speed: a passing wait ends at its event, so the default is generous (30 s was
+    /// not: beside two busy loops, with the suite's CPU-heavy tests on the test process's two
+    /// pool threads, the event bus tests' 400 and 500 events took longer).
     public static func eventually(
-        timeout: Duration = .seconds(30), poll: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+        timeout: Duration = .seconds(120), poll: Duration = .milliseconds(20), _ condition: () async throws -> Bool
     ) async rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
