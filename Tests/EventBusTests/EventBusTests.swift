@@ -230,7 +230,7 @@ func sequence(of envelope: EventEnvelope) -> Int {
         let publisher = try await bus.publisher(settings)
         try await publisher.publish([event(.signalGenerated, 12), event(.signalGenerated, 13), event(.signalGenerated, 14)])
 
-        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { (try? await bus.entries("dlq.signal.generated").count) == 3 })
+        #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { (try? await bus.entries("dlq.signal.generated").count) == 3 })
         let reasons = try await bus.entries("dlq.signal.generated").map { $0["reason"] ?? "" }
         #expect(reasons.contains { $0.contains("undecodable envelope: not JSON") })
         #expect(reasons.contains { $0.contains("entry has no envelope field") })
@@ -487,7 +487,7 @@ struct PoisonError: Error, CustomStringConvertible {
         let survivor = bus.consume([.marketTick], consumer: "survivor", settings: settings) { handled.append($0) }
         defer { survivor.cancel() }
         #expect(
-            await TestEnvironment.eventually(timeout: .seconds(30)) { finished.count + handled.count == 30 },
+            await TestEnvironment.eventually(timeout: .seconds(120)) { finished.count + handled.count == 30 },
             "\(finished.count) + \(handled.count)")
         try await Task.sleep(for: .milliseconds(700))
         let taken = handled.all.map(sequence(of:))
@@ -524,7 +524,7 @@ struct PoisonError: Error, CustomStringConvertible {
         let second = try ServiceProcess(
             arguments: [], environment: ["START_SEQUENCE": "1000000"], executable: child, extraArguments: arguments)
         #expect(await TestEnvironment.eventually { second.output().contains("publisher ready buffered=") })
-        let stored = await TestEnvironment.eventually(timeout: .seconds(30)) {
+        let stored = await TestEnvironment.eventually(timeout: .seconds(120)) {
             let sequences = Set(
                 ((try? await bus.entries("market.tick")) ?? []).compactMap { fields -> Int? in
                     guard let text = fields["envelope"], let envelope = try? EventEnvelope.decode(Array(text.utf8), maximumBytes: 1 << 20)
