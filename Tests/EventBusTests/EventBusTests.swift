@@ -180,7 +180,7 @@ func sequence(of envelope: EventEnvelope) -> Int {
 
         // Done when every entry is acknowledged: the slow member acknowledges only what it handled.
         #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
+            await TestEnvironment.eventually(timeout: .seconds(180)) {
                 guard bySlow.count + byClaimer.count >= 50, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
                 else { return false }
                 return pending.array?.first == .integer(0)
