@@ -27,7 +27,9 @@ public struct TestConfiguration: Sendable {
             ports[kind] = port
         }
         self.ports = ports
-        // A test's own `health:` section replaces the default one.
+        // A test's own `health:` section replaces the default one. The default gives each
+        // dependency check 10 s: on a busy 2-core machine a Redis PING has taken over a second,
+        // and a test that wants a timeout sets its own.
         let sectionsSetHealth = sections.split(separator: "\n").contains { $0.hasPrefix("health:") }
         var supervisorLines = supervisorSettings
         if !supervisorLines.contains(where: { $0.hasPrefix("state_directory:") }) {
@@ -45,7 +47,7 @@ public struct TestConfiguration: Sendable {
               reconnect_max_delay: 200ms
             supervisor:
               ready_timeout: 20s
-            \(supervisorLines.map { "  \($0)\n" }.joined())\(sectionsSetHealth ? "" : "health:\n  check_timeout: 1s\n")exchange:
+            \(supervisorLines.map { "  \($0)\n" }.joined())\(sectionsSetHealth ? "" : "health:\n  check_timeout: 10s\n")exchange:
               base_url: http://127.0.0.1:\(ports[.exchangeSim]!)
 
             """

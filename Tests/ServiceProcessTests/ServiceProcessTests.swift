@@ -82,7 +82,8 @@ import VaktTesting
         defer { recorder.stop() }
         #expect(await service.isReady(), "\(process.output())")
         let url = service.url("/health")
-        #expect(try await HTTPProbe.get(url).status == 200)
+        let up = try await HTTPProbe.get(url)
+        #expect(up.status == 200, "\(up.text)")
 
         redis.stop()
         var down: HealthReport?
