@@ -1,5 +1,6 @@
 import EventBus
 import Foundation
+import VaktConfig
 
 /// The JSON form of policies (`GET /api/policy`, `policy.updated`, Redis, the snapshot file),
 /// and the reading of it with every invalid field named.
@@ -147,8 +148,7 @@ enum Symbol {
     static let quoteAssets = ["USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB", "EUR"]
 
     static func isValid(_ symbol: String) -> Bool {
-        (5...20).contains(symbol.count) && symbol.allSatisfy { ($0.isASCII && $0.isUppercase) || ($0.isASCII && $0.isNumber) }
-            && quoteAssets.contains { symbol.hasSuffix($0) && symbol.count > $0.count + 1 }
+        SymbolSyntax.isValid(symbol) && quoteAssets.contains { symbol.hasSuffix($0) && symbol.count > $0.count + 1 }
     }
 
     static func problem(_ symbol: String) -> String {

@@ -52,8 +52,8 @@ public struct MarketDataSettings: Sendable, Equatable {
         replay = Replay(
             files: replaySection.stringMap("files"), interval: replaySection.string("interval", default: "1m"),
             speed: replaySection.int("speed", default: 60, in: 0...1_000_000))
-        for symbol in symbols where symbol.isEmpty || !symbol.allSatisfy({ $0.isUppercase || $0.isNumber }) {
-            section.report("symbols", "\"\(symbol)\" is not a symbol such as BTCUSDT")
+        for symbol in symbols where !SymbolSyntax.isValid(symbol) {
+            section.report("symbols", SymbolSyntax.problem(symbol))
         }
         for interval in intervals + [replay.interval] where !Self.knownIntervals.contains(interval) {
             section.report(

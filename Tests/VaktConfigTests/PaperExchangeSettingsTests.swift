@@ -78,9 +78,22 @@ import Testing
             messages = error.errors.map(\.description)
         }
         #expect(messages.count == 3, "\(messages)")
-        #expect(messages.contains { $0.contains("market_data.symbols: \"btcusdt\" is not a symbol such as BTCUSDT") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.symbols: \"btcusdt\" is not a symbol such as \"BTCUSDT\"") }, "\(messages)")
         #expect(messages.contains { $0.contains("market_data.intervals: \"7m\" is not one of Binance's intervals") }, "\(messages)")
         #expect(messages.contains { $0.contains("market_data.stale_after") }, "\(messages)")
+    }
+
+    /// One rule for a symbol everywhere: ASCII only, so an upper-case letter from another
+    /// alphabet, which Swift calls upper case, is refused too.
+    @Test(arguments: ["BTCUSDT", "1INCHUSDT", String(repeating: "A", count: 20)])
+    func symbolsInBinancesFormAreValid(_ symbol: String) {
+        #expect(SymbolSyntax.isValid(symbol))
+    }
+
+    @Test(arguments: ["", "btcusdt", "BTC-USDT", "BTCÜSDT", "ВТСUSDT", String(repeating: "A", count: 21)])
+    func anythingElseIsNotASymbolAndTheErrorNamesIt(_ text: String) {
+        #expect(!SymbolSyntax.isValid(text))
+        #expect(SymbolSyntax.problem(text).hasPrefix("\"\(text.prefix(40))\" is not a symbol"))
     }
 
     /// History, backfill and replay: defaults, and a replay that names no file for a symbol,

@@ -1,5 +1,6 @@
 import Foundation
 import Money
+import VaktConfig
 
 /// Why a JSON document is not what it should be: one line per bad field, each naming it.
 public struct PayloadError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -201,13 +202,9 @@ public final class PayloadReader {
 
     /// An exchange symbol such as `BTCUSDT`: upper-case letters and digits, at most 20.
     public func symbol(_ key: String) -> String? {
-        guard let text = string(key, maxLength: 20) else { return nil }
-        guard
-            text.utf8.allSatisfy({
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-            })
-        else {
-            report(key, "\"\(text)\" is not a symbol such as \"BTCUSDT\" (upper-case letters and digits)")
+        guard let text = string(key, maxLength: SymbolSyntax.maxLength) else { return nil }
+        guard SymbolSyntax.isValid(text) else {
+            report(key, SymbolSyntax.problem(text))
             return nil
         }
         return text

@@ -4,6 +4,7 @@ import EventBus
 import Foundation
 import Hummingbird
 import ServiceKit
+import VaktConfig
 
 /// Execution's control actions, each with the control token and a reason (the gateway relays
 /// the dashboard's): pausing and resuming a symbol, closing a position.
@@ -96,12 +97,8 @@ struct ExecutionControlAPI: Sendable {
     /// the exchange).
     private func checkedSymbol(_ context: BasicRequestContext, whileDisconnected: Bool) -> Result<String, ResponseError> {
         let symbol = context.parameters.get("symbol") ?? ""
-        guard (1...20).contains(symbol.utf8.count), symbol.utf8.allSatisfy({ $0.isUpperCaseLetterOrDigit }) else {
-            return .failure(
-                ResponseError(
-                    JSONResponse.error(
-                        .badRequest, "symbol: \"\(symbol.prefix(40))\" is not a symbol such as \"BTCUSDT\" (upper-case letters and digits)")
-                ))
+        guard SymbolSyntax.isValid(symbol) else {
+            return .failure(ResponseError(JSONResponse.error(.badRequest, "symbol: " + SymbolSyntax.problem(symbol))))
         }
         guard exchange.isConnected else {
             if whileDisconnected { return .success(symbol) }
@@ -121,11 +118,5 @@ struct ExecutionControlAPI: Sendable {
 
     private static func answer(_ outcome: String, _ pause: SymbolPause) -> Response {
         JSONResponse.make(.ok, .object(["outcome": .string(outcome), "pause": pause.json]))
-    }
-}
-
-extension UInt8 {
-    fileprivate var isUpperCaseLetterOrDigit: Bool {
-        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

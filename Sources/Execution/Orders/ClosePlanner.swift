@@ -13,17 +13,9 @@ public enum ClosePlanner {
     }
 
     static func planOrThrow(symbol: String, _ context: PlanningContext) throws(Refusal) -> OrderPlan {
-        guard let filters = context.filters, let assets = context.assets else {
-            throw Refusal(rule: "symbol", reason: "the exchange does not list \(symbol)")
-        }
-        guard let mark = context.marks[symbol] else {
-            throw Refusal(rule: "market_price", reason: "no market price for \(symbol) yet")
-        }
+        let (filters, assets, mark) = try context.listing(of: symbol)
         let free = context.free[assets.base] ?? .zero
-        var quantity = Quantity(free)
-        if let step = filters.lotSize?.stepSize {
-            quantity = try EntryPlanner.exact("quantity") { () throws(FixedDecimalError) in try quantity.rounded(downToStep: step) }
-        }
+        var quantity = try PlanningContext.onLotStep(Quantity(free), filters)
         guard quantity > .zero else {
             let held = context.held[assets.base] ?? .zero
             throw Refusal(
@@ -31,21 +23,13 @@ public enum ClosePlanner {
                 reason:
                     "nothing to sell: \(free) \(assets.base) free of \(held) held (the rest is locked in open sells or below the lot step)")
         }
-        let price = try EntryPlanner.exact("limit price") { () throws(FixedDecimalError) in
+        let price = try exactly("limit price") { () throws(FixedDecimalError) in
             try EntryPlanner.limitPrice(.sell, from: mark, slippage: context.settings.maxSlippage, filters: filters)
         }
-        let notional = try EntryPlanner.exact("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
+        let notional = try exactly("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
         let question = ExposureQuestion(symbol: symbol, notional: notional, reducesExposure: true)
-        if case .refused(let rule, let reason) = ExposureRules.decide(question, ess: context.ess, policy: context.policy) {
-            throw Refusal(rule: rule, reason: reason)
-        }
-        let terms = OrderTerms(symbol: symbol, side: .sell, type: .limit, quantity: quantity, price: price)
-        switch filters.conform(terms, referencePrice: mark, openOrders: context.openOrders) {
-        case .success(let conformed):
-            quantity = conformed.quantity ?? quantity
-        case .failure(let failure):
-            throw Refusal(rule: "filter", reason: "\(failure)")
-        }
+        try context.checkExposure(question)
+        quantity = try context.conformedQuantity(symbol, .sell, quantity, at: price, filters, referencePrice: mark)
         return OrderPlan(symbol: symbol, side: .sell, quantity: quantity, price: price, referencePrice: mark, reducesExposure: true)
     }
 }

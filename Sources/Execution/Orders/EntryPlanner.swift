@@ -81,17 +81,12 @@ public enum EntryPlanner {
         if let pause = context.paused[symbol] {
             throw Refusal(rule: "paused", reason: "\(symbol) is paused since \(pause.since) by \(pause.requester): \(pause.reason)")
         }
-        guard let filters = context.filters, let assets = context.assets else {
-            throw Refusal(rule: "symbol", reason: "the exchange does not list \(symbol)")
-        }
-        guard let last = context.marks[symbol] else {
-            throw Refusal(rule: "market_price", reason: "no market price for \(symbol) yet")
-        }
-        let price = try exact("limit price") { () throws(FixedDecimalError) in
+        let (filters, assets, last) = try context.listing(of: symbol)
+        let price = try exactly("limit price") { () throws(FixedDecimalError) in
             try limitPrice(signal.side, from: signal.referencePrice, slippage: context.settings.maxSlippage, filters: filters)
         }
         if let policy = context.policy, let collar = try? FixedDecimal(parsing: ExactDecimal.text(policy.priceCollar)) {
-            let distance = try exact("price collar") { () throws(FixedDecimalError) in
+            let distance = try exactly("price collar") { () throws(FixedDecimalError) in
                 try (price.value - last.value).magnitude.divided(by: last.value, scale: 8, rounding: .up)
             }
             if distance > collar {
@@ -108,28 +103,26 @@ public enum EntryPlanner {
                 throw Refusal(rule: "policy", reason: "no risk policy loaded yet")
             }
             let size = signal.size ?? context.settings.defaultSize
-            quantity = try exact("size") { () throws(FixedDecimalError) in
+            quantity = try exactly("size") { () throws(FixedDecimalError) in
                 Quantity(try largest.value.multiplied(by: size).divided(by: price.value, scale: 18, rounding: .down))
             }
         } else {
             guard held > .zero else { throw Refusal(rule: "position", reason: "nothing to sell: no \(assets.base) held") }
             quantity = Quantity(held)
             if let policy = context.policy, let largest = try? Money(parsing: ExactDecimal.text(policy.maxOrderNotional)) {
-                let most = try exact("size") { () throws(FixedDecimalError) in
+                let most = try exactly("size") { () throws(FixedDecimalError) in
                     Quantity(try largest.value.divided(by: price.value, scale: 18, rounding: .down))
                 }
                 quantity = min(quantity, most)
             }
             quantity = min(quantity, Quantity(context.free[assets.base] ?? .zero))
         }
-        if let step = filters.lotSize?.stepSize {
-            quantity = try exact("quantity") { () throws(FixedDecimalError) in try quantity.rounded(downToStep: step) }
-        }
+        quantity = try PlanningContext.onLotStep(quantity, filters)
         guard quantity > .zero else {
             throw Refusal(rule: "size", reason: "\(signal.side.rawValue) \(symbol) sizes to nothing at \(price)")
         }
-        let notional = try exact("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
-        let exposure = try exact("exposure") { () throws(FixedDecimalError) in
+        let notional = try exactly("notional") { () throws(FixedDecimalError) in try Money.notional(of: quantity, at: price) }
+        let exposure = try exactly("exposure") { () throws(FixedDecimalError) in
             var symbolAfter = Money.zero
             var total = Money.zero
             for (asset, amount) in context.held where asset != assets.quote {
@@ -149,21 +142,13 @@ public enum EntryPlanner {
         }
         let question = ExposureQuestion(
             symbol: symbol, notional: notional, reducesExposure: reduces, symbolExposureAfter: exposure.0, totalExposureAfter: exposure.1)
-        if case .refused(let rule, let reason) = ExposureRules.decide(question, ess: context.ess, policy: context.policy) {
-            throw Refusal(rule: rule, reason: reason)
-        }
+        try context.checkExposure(question)
         if let policy = context.policy, context.ordersInLastMinute >= policy.maxOrdersPerMinute {
             throw Refusal(
                 rule: "orders_per_minute",
                 reason: "\(context.ordersInLastMinute) orders in the last minute; the policy allows \(policy.maxOrdersPerMinute)")
         }
-        let terms = OrderTerms(symbol: symbol, side: signal.side, type: .limit, quantity: quantity, price: price)
-        switch filters.conform(terms, referencePrice: last, openOrders: context.openOrders) {
-        case .success(let conformed):
-            quantity = conformed.quantity ?? quantity
-        case .failure(let failure):
-            throw Refusal(rule: "filter", reason: "\(failure)")
-        }
+        quantity = try context.conformedQuantity(symbol, signal.side, quantity, at: price, filters, referencePrice: last)
         if signal.side == .buy {
             let free = context.free[assets.quote] ?? .zero
             if notional.value > free {
@@ -190,13 +175,5 @@ public enum EntryPlanner {
     /// `BTCUSDT`'s).
     static func markOf(asset: String, quote: String, _ context: PlanningContext) -> Price? {
         context.marks[asset + quote]
-    }
-
-    static func exact<T>(_ what: String, _ body: () throws(FixedDecimalError) -> T) throws(Refusal) -> T {
-        do {
-            return try body()
-        } catch {
-            throw Refusal(rule: "arithmetic", reason: "\(what): \(error)")
-        }
     }
 }
