@@ -154,6 +154,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HealthMesh", dependencies: ["EventBus", "HealthFormat", "VaktConfig"], swiftSettings: swiftSettings),
+        // The loss report: our records checked against the exchange's (a pure check, and the
+        // collector that reads both sides).
+        .target(
+            name: "TradingAudit", dependencies: ["Binance", "BinanceAdapter", "EventBus", "Money", "ServiceKit"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Alerting",
             dependencies: [
@@ -237,7 +242,8 @@ let package = Package(
             dependencies: [
                 "VaktConfig", "ServiceKit",
                 "Gateway", "AIEngine", "Execution", "Risk", "Portfolio", "Training",
-                "MarketData", "Dashboard", "ExchangeSimulator", "Supervisor", "EventBus", "RedisClient",
+                "MarketData", "Dashboard", "ExchangeSimulator", "Supervisor", "EventBus", "RedisClient", "TradingAudit",
+                "Binance", "BinanceAdapter", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -368,6 +374,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "TradingAuditTests", dependencies: ["TradingAudit", "Binance", "EventBus", "Money", "Portfolio"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "SupervisorTests",
             dependencies: [
                 "Supervisor", "HealthMesh", "VaktConfig", "VaktTesting", "EventBus", "ServiceKit",
@@ -396,7 +405,8 @@ let package = Package(
         .testTarget(
             name: "ServiceProcessTests",
             dependencies: [
-                "EmergencyStop", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify", "PrometheusText", "EventBus",
+                "EmergencyStop", "TradingAudit", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify",
+                "PrometheusText", "EventBus",
                 "RedisClient", "Binance", "BinanceAdapter", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),

@@ -44,10 +44,7 @@ public struct GatewayService: VaktService {
                 batchWindow: settings.batchWindow, maxMessagesPerSecond: settings.maxMessagesPerSecond, capacity: settings.clientQueue),
             resumeKeys: settings.resumeKeys, maxClients: settings.maxClients, framesPerSecond: settings.maxFramesPerSecond)
         let cache = SnapshotCache(sections: SnapshotSource.all.map(\.section))
-        let host = configuration.http.host
-        let baseURL: @Sendable (ServiceKind) -> String = { kind in
-            "http://\(host):\(configuration.service(kind).port ?? kind.defaultPort)"
-        }
+        let baseURL: @Sendable (ServiceKind) -> String = { configuration.baseURL(of: $0) }
         let refresher = SnapshotRefresher(
             sources: SnapshotSource.all, cache: cache,
             baseURL: { baseURL($0.service) }, httpClient: context.httpClient, interval: settings.refreshInterval,

@@ -14,9 +14,8 @@ public struct SupervisorClient: Sendable {
 
     /// The supervisor of the system `configuration` describes.
     public init(configuration: VaktConfiguration, secrets: SecretStore = SecretStore()) {
-        let port = configuration.service(.supervisor).port ?? ServiceKind.supervisor.defaultPort
         let secret = configuration.supervisor.controlTokenSecret
-        self.init(baseURL: "http://\(configuration.http.host):\(port)", token: secrets.secret(named: secret), tokenSecret: secret)
+        self.init(baseURL: configuration.baseURL(of: .supervisor), token: secrets.secret(named: secret), tokenSecret: secret)
     }
 
     /// The same client, addressing the supervisor at another URL.

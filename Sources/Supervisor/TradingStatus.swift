@@ -27,8 +27,7 @@ public struct TradingStatus: Sendable {
     /// Reads the four documents from the services of `configuration`, at once.
     public static func read(_ configuration: VaktConfiguration) async -> TradingStatus {
         func client(_ kind: ServiceKind) -> ControlClient {
-            let port = configuration.service(kind).port ?? kind.defaultPort
-            return ControlClient(baseURL: "http://\(configuration.http.host):\(port)", token: nil, tokenSecret: "")
+            ControlClient(baseURL: configuration.baseURL(of: kind), token: nil, tokenSecret: "")
         }
         async let ess = document(client(.risk), "/api/ess")
         async let execution = document(client(.execution), "/api/execution")

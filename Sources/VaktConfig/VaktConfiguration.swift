@@ -32,6 +32,12 @@ public struct VaktConfiguration: Sendable {
         services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
     }
 
+    /// Where `kind` answers HTTP on this host: `http://host:port`, its configured port or its
+    /// default.
+    public func baseURL(of kind: ServiceKind) -> String {
+        "http://\(http.host):\(service(kind).port ?? kind.defaultPort)"
+    }
+
     public func service(named name: String) -> ServiceSettings? {
         services.first { $0.name == name }
     }

@@ -15,10 +15,9 @@ struct RiskTarget: ParsableArguments {
     func client() throws -> ControlClient {
         let configuration = try loadConfiguration(
             ConfigurationLoader.path(explicit: config, environment: ProcessInfo.processInfo.environment))
-        let port = configuration.service(.risk).port ?? ServiceKind.risk.defaultPort
         let secret = configuration.ess.controlTokenSecret
         return ControlClient(
-            baseURL: url ?? "http://\(configuration.http.host):\(port)", token: SecretStore().secret(named: secret), tokenSecret: secret)
+            baseURL: url ?? configuration.baseURL(of: .risk), token: SecretStore().secret(named: secret), tokenSecret: secret)
     }
 
     /// Runs a request, turning a refusal or an unexpected answer into the command's error message.

@@ -31,7 +31,7 @@ struct Vakt: AsyncParsableCommand {
             RiskCommand.self, PortfolioCommand.self, TrainingCommand.self, MarketDataCommand.self,
             DashboardCommand.self, ExchangeSimulatorCommand.self, StatusCommand.self, ControlCommand<StartAction>.self,
             ControlCommand<StopAction>.self, ControlCommand<RestartAction>.self, EventsCommand.self, VersionCommand.self,
-            ConfigCommand.self, ESSCommand.self,
+            ConfigCommand.self, ESSCommand.self, AuditCommand.self,
         ]
     )
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Binance
 import BinanceAdapter
 import EventBus
@@ -27,9 +28,7 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
     public init(context: ServiceContext) throws {
         let configuration = context.configuration
         let settings = configuration.exchange
-        let key = context.secrets.secret(named: settings.apiKeySecret)
-        let secret = context.secrets.secret(named: settings.apiSecretSecret)
-        let credentials = key.flatMap { key in secret.map { BinanceClient.Credentials(apiKey: key.value, secret: $0.value) } }
+        let credentials = Self.credentials(configuration, context.secrets)
         self.credentials = credentials
         if credentials == nil {
             context.logger.warning(
@@ -37,26 +36,46 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
                 metadata: ["secrets": "\(settings.apiKeySecret), \(settings.apiSecretSecret)"])
         }
         guardTime = settings.budgetGuard.milliseconds
-        let budget = try SharedRequestBudget(path: settings.budgetFile, guardTime: guardTime)
         let risk = RiskClient(
             ControlClient(
-                baseURL: "http://\(configuration.http.host):\(configuration.service(.risk).port ?? ServiceKind.risk.defaultPort)",
+                baseURL: configuration.baseURL(of: .risk),
                 token: context.secrets.secret(named: configuration.ess.controlTokenSecret),
                 tokenSecret: configuration.ess.controlTokenSecret))
         let events = context.events
         let source = "\(configuration.system.instance)/\(context.kind.rawValue)/exchange"
         let logger = context.logger
         self.logger = logger
-        client = BinanceClient(
-            settings: .init(
-                baseURL: settings.baseURL, recvWindow: settings.recvWindow.milliseconds, requestTimeout: settings.requestTimeout),
-            credentials: credentials, http: context.httpClient, budget: budget,
-            clock: ScaledClock(origin: configuration.exchangeClock.origin ?? ScaledClock.wall(), rate: configuration.exchangeClock.rate),
-            logger: logger,
+        client = try Self.client(
+            configuration, credentials: credentials, http: context.httpClient, logger: logger,
             incidents: { incident in
                 guard case .banned(let until, let message) = incident else { return }
                 await Self.reportBan(until: until, message: message, risk: risk, events: events, source: source, logger: logger)
             })
+    }
+
+    /// The account's API key and secret from the secrets `exchange.api_key_secret` and
+    /// `exchange.api_secret_secret` name; none unless both are set.
+    public static func credentials(_ configuration: VaktConfiguration, _ secrets: SecretStore) -> BinanceClient.Credentials? {
+        let settings = configuration.exchange
+        let key = secrets.secret(named: settings.apiKeySecret)
+        let secret = secrets.secret(named: settings.apiSecretSecret)
+        return key.flatMap { key in secret.map { BinanceClient.Credentials(apiKey: key.value, secret: $0.value) } }
+    }
+
+    /// The adapter as `configuration` sets it up, on the host's shared request budget (a
+    /// command-line tool's requests count against the same limits as the services').
+    public static func client(
+        _ configuration: VaktConfiguration, credentials: BinanceClient.Credentials?, http: HTTPClient, logger: Logger,
+        incidents: @escaping @Sendable (ExchangeIncident) async -> Void = { _ in }
+    ) throws -> BinanceClient {
+        let settings = configuration.exchange
+        return BinanceClient(
+            settings: .init(
+                baseURL: settings.baseURL, recvWindow: settings.recvWindow.milliseconds, requestTimeout: settings.requestTimeout),
+            credentials: credentials, http: http,
+            budget: try SharedRequestBudget(path: settings.budgetFile, guardTime: settings.budgetGuard.milliseconds),
+            clock: ScaledClock(origin: configuration.exchangeClock.origin ?? ScaledClock.wall(), rate: configuration.exchangeClock.rate),
+            logger: logger, incidents: incidents)
     }
 
     /// A ban stops every request until it ends: trading cannot go on, so the ESS trips.

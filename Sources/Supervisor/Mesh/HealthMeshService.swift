@@ -72,13 +72,12 @@ struct HealthMeshService: ServiceLifecycle.Service {
         }
 
         let registry = context.metrics.registry
-        let riskPort = configuration.service(.risk).port ?? ServiceKind.risk.defaultPort
         let tokenSecret = configuration.ess.controlTokenSecret
         driver = SafetyDriver(
             settings: configuration.safety,
             risk: RiskClient(
                 ControlClient(
-                    baseURL: "http://\(host):\(riskPort)", token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret)),
+                    baseURL: configuration.baseURL(of: .risk), token: context.secrets.secret(named: tokenSecret), tokenSecret: tokenSecret)),
             supervisor: supervisor, recordPath: supervisor.safetyHoldPath,
             events: context.events,
             registry: registry, logger: context.logger, clock: clock)

@@ -1,0 +1,188 @@
+import Binance
+import BinanceAdapter
+import EventBus
+import Foundation
+import Money
+import ServiceKit
+
+/// Gathers ``AuditRecords``: the exchange's orders, trades and balances through the adapter
+/// (paged by id, gently: `allOrders` weighs 20 of the budget), execution's orders, the
+/// portfolio's journal, PnL and positions over their read APIs, and the event streams' groups.
+/// A reply that cannot be read is an error naming the document and the field.
+public struct AuditCollector: Sendable {
+    public let exchange: BinanceClient
+    public let execution: ControlClient
+    public let portfolio: ControlClient
+    public let streams: EventStreamInspector?
+    public let symbols: [String]
+
+    public init(
+        exchange: BinanceClient, execution: ControlClient, portfolio: ControlClient, streams: EventStreamInspector?, symbols: [String]
+    ) {
+        self.exchange = exchange
+        self.execution = execution
+        self.portfolio = portfolio
+        self.streams = streams
+        self.symbols = symbols
+    }
+
+    /// Execution lists at most this many orders, newest first; an audit of more says so.
+    static let orderLimit = 1_000
+
+    public struct Incomplete: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func collect() async throws -> AuditRecords {
+        var assets: [String: SymbolAssets] = [:]
+        var exchangeOrders: [ExchangeOrder] = []
+        var trades: [ExchangeTrade] = []
+        for symbol in symbols {
+            guard let pair = exchange.assets(of: symbol) else {
+                throw Incomplete(description: "\(symbol): the exchange does not list it (or the adapter is not connected)")
+            }
+            assets[symbol] = pair
+            exchangeOrders += try await allOrders(symbol)
+            trades += try await allTrades(symbol)
+        }
+        var balances: [String: FixedDecimal] = [:]
+        for balance in try await exchange.balances() {
+            balances[balance.asset] = try balance.free + balance.locked
+        }
+        let orders = try await recordedOrders()
+        guard orders.count < Self.orderLimit else {
+            throw Incomplete(description: "execution lists only its newest \(Self.orderLimit) orders; this account has more")
+        }
+        return AuditRecords(
+            exchange: .init(orders: exchangeOrders, trades: trades, balances: balances),
+            ours: .init(orders: orders, journal: try await journal(), portfolio: try await figures(), events: try await backlog()),
+            assets: assets)
+    }
+
+    func allOrders(_ symbol: String) async throws -> [ExchangeOrder] {
+        var result: [ExchangeOrder] = []
+        var from: Int64? = 0
+        while let start = from {
+            let page = try await exchange.allOrders(symbol: symbol, fromId: start, limit: 1_000)
+            result += page.map {
+                ExchangeOrder(clientOrderId: $0.clientOrderId, symbol: $0.symbol, status: $0.status, executed: $0.executedQty)
+            }
+            from = page.count == 1_000 ? page.map(\.orderId).max().map { $0 + 1 } : nil
+        }
+        return result
+    }
+
+    func allTrades(_ symbol: String) async throws -> [ExchangeTrade] {
+        var result: [ExchangeTrade] = []
+        var from: Int64? = 0
+        while let start = from {
+            let page = try await exchange.trades(symbol: symbol, fromId: start, limit: 1_000)
+            result += page.map {
+                ExchangeTrade(
+                    symbol: $0.symbol, tradeId: $0.fill.tradeId, isBuyer: $0.isBuyer, price: $0.fill.price, quantity: $0.fill.qty,
+                    commission: $0.fill.commission, commissionAsset: $0.fill.commissionAsset)
+            }
+            from = page.count == 1_000 ? page.map(\.fill.tradeId).max().map { $0 + 1 } : nil
+        }
+        return result
+    }
+
+    func recordedOrders() async throws -> [RecordedOrder] {
+        let path = "/api/orders?limit=\(Self.orderLimit)"
+        return try Self.items(try await execution.get(path), "orders", document: path).enumerated().map { index, item in
+            let reader = try PayloadReader(item, name: "orders[\(index)]")
+            let order = RecordedOrder(
+                clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
+                state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero)
+            try Self.finish(reader, document: path)
+            return order
+        }
+    }
+
+    func journal() async throws -> [Int64] {
+        var ids: [Int64] = []
+        var before = ""
+        while true {
+            let path = "/api/portfolio/trades?limit=1000" + before
+            let data = try await portfolio.get(path)
+            for (index, item) in try Self.items(data, "trades", document: path).enumerated() {
+                let reader = try PayloadReader(item, name: "trades[\(index)]")
+                let id = reader.int("tradeId")
+                try Self.finish(reader, document: path)
+                ids.append(Int64(id ?? 0))
+            }
+            let page = try PayloadReader(json: data, name: path)
+            guard let next = page.optionalInt("next") else { return ids }
+            before = "&before=\(next)"
+        }
+    }
+
+    func figures() async throws -> PortfolioFigures {
+        let pnlPath = "/api/portfolio/pnl"
+        let pnl = try PayloadReader(json: try await portfolio.get(pnlPath), name: pnlPath)
+        let account = pnl.string("account", maxLength: 16) ?? ""
+        let cash: Money? = pnl.amount("cash")
+        let realized: Money? = pnl.amount("realizedPnl")
+        let unrealized: Money? = pnl.amount("unrealizedPnl")
+        let fees: Money? = pnl.amount("fees")
+        try Self.finish(pnl, document: pnlPath)
+        let positionsPath = "/api/portfolio/positions"
+        var positions: [String: PortfolioFigures.Holding] = [:]
+        for (index, item) in try Self.items(try await portfolio.get(positionsPath), "positions", document: positionsPath).enumerated() {
+            let reader = try PayloadReader(item, name: "positions[\(index)]")
+            let symbol = reader.symbol("symbol") ?? ""
+            let quantity: Money? = reader.amount("quantity")
+            let mark: Price? = reader.optionalAmount("mark")
+            try Self.finish(reader, document: positionsPath)
+            positions[symbol] = .init(quantity: quantity?.value ?? .zero, mark: mark)
+        }
+        return PortfolioFigures(
+            account: account, cash: cash?.value ?? .zero, positions: positions, realized: realized?.value ?? .zero,
+            unrealized: unrealized?.value ?? .zero, fees: fees?.value ?? .zero)
+    }
+
+    func backlog() async throws -> EventBacklog {
+        guard let streams else { return EventBacklog(behind: [], deadLetters: 0) }
+        var behind: [String] = []
+        var dead = 0
+        for stream in try await streams.stats(Self.auditedEvents) {
+            dead += stream.deadLetters
+            // Redis cannot tell a group's lag once entries it had not read were trimmed; then
+            // only its pending entries tell.
+            for group in stream.groups where group.pending > 0 || (group.lag ?? 0) > 0 {
+                behind.append(
+                    "\(stream.stream)/\(group.name): \(group.pending) pending, \(group.lag.map(String.init) ?? "unknown") not read")
+            }
+        }
+        return EventBacklog(behind: behind, deadLetters: dead)
+    }
+
+    /// The streams whose every entry must be handled once trading settled: orders, fills, the
+    /// ESS and operators' actions. Market data, signals, snapshots and health flow on while
+    /// the system runs, so a backlog there is the present, not a loss.
+    static let auditedEvents: [EventType] = [
+        .orderSubmitted, .orderFilled, .orderPartiallyFilled, .orderCanceled, .orderRejected, .essStateChanged, .essTripRequested,
+        .controlAction,
+    ]
+
+    /// The array under `key` of the JSON object `data`.
+    static func items(_ data: Data, _ key: String, document: String) throws -> [JSONValue] {
+        let reader = try PayloadReader(json: data, name: document)
+        let items = reader.reading(key) { value throws(PayloadError) -> [JSONValue] in
+            guard case .array(let items) = value else { throw PayloadError(problems: ["expected an array"]) }
+            return items
+        }
+        try finish(reader, document: document)
+        return items ?? []
+    }
+
+    /// Ends reading one of the services' documents: its problems, named by document and
+    /// field, are the error. Fields the audit does not need are allowed.
+    static func finish(_ reader: PayloadReader, document: String) throws {
+        do {
+            try reader.finish(allowing: true)
+        } catch {
+            throw Incomplete(description: "\(document): \(error.problems.joined(separator: "; "))")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import EventBus
+import Money
+
+/// What the audit found. ``passed`` when nothing was lost or doubled: no order placed twice
+/// or unknown to us, every order's state and execution as the exchange has them, every trade
+/// booked once, cash and positions equal to the exchange's, the PnL equal to its
+/// recomputation to the last unit, and every event handled.
+public struct AuditReport: Sendable, Equatable {
+    /// Execution's orders, the exchange's, its trades, and the fills the portfolio booked.
+    public var orders: Int
+    public var exchangeOrders: Int
+    public var trades: Int
+    public var booked: Int
+    /// Orders still on the exchange's book: their executions may still change.
+    public var open = 0
+    /// Orders execution has not heard the exchange on yet (not sent, or the reply not back).
+    public var inFlight: [String] = []
+    /// Client order ids the exchange holds more than one order for, with how many.
+    public var duplicatedOrders: [String: Int] = [:]
+    public var orderMismatches: [String] = []
+    /// Client order ids at the exchange that execution has no record of.
+    public var unknownOrders: [String] = []
+    public var fillsMissed: [Int64] = []
+    public var fillsBookedTwice: [Int64] = []
+    public var fillsNotAtExchange: [Int64] = []
+    public var balanceMismatches: [String] = []
+    public var pnl: PnLCheck = .notRecomputable("not checked")
+    public var eventsBehind: [String] = []
+    public var deadLetters = 0
+
+    public enum PnLCheck: Sendable, Equatable {
+        /// The portfolio's `realized + unrealized − fees` and the recomputation from the trades.
+        case compared(ours: FixedDecimal, theirs: FixedDecimal)
+        case notRecomputable(String)
+    }
+
+    init(orders: Int, exchangeOrders: Int, trades: Int, booked: Int) {
+        self.orders = orders
+        self.exchangeOrders = exchangeOrders
+        self.trades = trades
+        self.booked = booked
+    }
+
+    public var pnlEqual: Bool {
+        if case .compared(let ours, let theirs) = pnl { return ours == theirs }
+        return false
+    }
+
+    public var passed: Bool {
+        duplicatedOrders.isEmpty && orderMismatches.isEmpty && unknownOrders.isEmpty && fillsMissed.isEmpty
+            && fillsBookedTwice.isEmpty && fillsNotAtExchange.isEmpty && balanceMismatches.isEmpty && pnlEqual
+            && eventsBehind.isEmpty
+    }
+
+    /// One line per check, each with its count, then what each found.
+    public var text: String {
+        func line(_ label: String, _ found: [String]) -> String {
+            "  \(label): \(found.count)" + (found.isEmpty ? "" : "\n" + found.prefix(20).map { "    \($0)" }.joined(separator: "\n"))
+                + (found.count > 20 ? "\n    … and \(found.count - 20) more" : "")
+        }
+        var lines = [
+            "audit: \(passed ? "PASSED" : "FAILED")",
+            "  \(orders) orders here, \(exchangeOrders) at the exchange (\(open) open, \(inFlight.count) in flight); "
+                + "\(trades) trades at the exchange, \(booked) fills booked",
+            line("orders placed twice", duplicatedOrders.keys.sorted().map { "\($0): \(duplicatedOrders[$0] ?? 0) orders" }),
+            line("orders unknown to us", unknownOrders),
+            line("orders held differently", orderMismatches),
+            line("fills missed", fillsMissed.map(String.init)),
+            line("fills booked twice", fillsBookedTwice.map(String.init)),
+            line("fills booked without an exchange trade", fillsNotAtExchange.map(String.init)),
+            line("balances that differ", balanceMismatches),
+        ]
+        switch pnl {
+        case .compared(let ours, let theirs):
+            lines.append("  PnL: \(ours) here, \(theirs) recomputed from the exchange's trades: \(ours == theirs ? "equal" : "DIFFERENT")")
+        case .notRecomputable(let why):
+            lines.append("  PnL: not recomputed: \(why)")
+        }
+        lines.append(line("event consumer groups behind", eventsBehind))
+        lines.append("  dead letters: \(deadLetters)")
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        var pnlJSON: [String: JSONValue] = ["equal": .bool(pnlEqual)]
+        switch pnl {
+        case .compared(let ours, let theirs):
+            pnlJSON["ours"] = .string(ours.description)
+            pnlJSON["recomputed"] = .string(theirs.description)
+        case .notRecomputable(let why):
+            pnlJSON["notRecomputable"] = .string(why)
+        }
+        return .object([
+            "passed": .bool(passed), "orders": .number(Double(orders)), "exchangeOrders": .number(Double(exchangeOrders)),
+            "trades": .number(Double(trades)), "booked": .number(Double(booked)), "open": .number(Double(open)),
+            "inFlight": .array(inFlight.map(JSONValue.string)),
+            "duplicatedOrders": .object(duplicatedOrders.mapValues { .number(Double($0)) }),
+            "unknownOrders": .array(unknownOrders.map(JSONValue.string)),
+            "orderMismatches": .array(orderMismatches.map(JSONValue.string)),
+            "fillsMissed": .array(fillsMissed.map { .number(Double($0)) }),
+            "fillsBookedTwice": .array(fillsBookedTwice.map { .number(Double($0)) }),
+            "fillsNotAtExchange": .array(fillsNotAtExchange.map { .number(Double($0)) }),
+            "balanceMismatches": .array(balanceMismatches.map(JSONValue.string)), "pnl": .object(pnlJSON),
+            "eventsBehind": .array(eventsBehind.map(JSONValue.string)), "deadLetters": .number(Double(deadLetters)),
+        ])
+    }
+}
