@@ -157,7 +157,7 @@ let package = Package(
         // The loss report: our records checked against the exchange's (a pure check, and the
         // collector that reads both sides).
         .target(
-            name: "TradingAudit", dependencies: ["Binance", "BinanceAdapter", "EventBus", "Money", "ServiceKit"],
+            name: "TradingAudit", dependencies: ["Binance", "BinanceAdapter", "EmergencyStop", "EventBus", "Money", "ServiceKit"],
             swiftSettings: swiftSettings),
         .target(
             name: "Alerting",
@@ -374,7 +374,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "DeploymentTests", dependencies: ["VaktTesting"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TradingAuditTests", dependencies: ["TradingAudit", "Binance", "EventBus", "Money", "Portfolio"],
+            name: "TradingAuditTests", dependencies: ["TradingAudit", "Binance", "EmergencyStop", "EventBus", "Money", "Portfolio"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SupervisorTests",

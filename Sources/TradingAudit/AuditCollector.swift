@@ -1,5 +1,6 @@
 import Binance
 import BinanceAdapter
+import EmergencyStop
 import EventBus
 import Foundation
 import Money
@@ -7,21 +8,25 @@ import ServiceKit
 
 /// Gathers ``AuditRecords``: the exchange's orders, trades and balances through the adapter
 /// (paged by id, gently: `allOrders` weighs 20 of the budget), execution's orders, the
-/// portfolio's journal, PnL and positions over their read APIs, and the event streams' groups.
+/// portfolio's journal, PnL and positions over their read APIs, the event streams' groups, and
+/// the ESS's recent transitions from the risk service.
 /// A reply that cannot be read is an error naming the document and the field.
 public struct AuditCollector: Sendable {
     public let exchange: BinanceClient
     public let execution: ControlClient
     public let portfolio: ControlClient
+    public let risk: ControlClient
     public let streams: EventStreamInspector?
     public let symbols: [String]
 
     public init(
-        exchange: BinanceClient, execution: ControlClient, portfolio: ControlClient, streams: EventStreamInspector?, symbols: [String]
+        exchange: BinanceClient, execution: ControlClient, portfolio: ControlClient, risk: ControlClient,
+        streams: EventStreamInspector?, symbols: [String]
     ) {
         self.exchange = exchange
         self.execution = execution
         self.portfolio = portfolio
+        self.risk = risk
         self.streams = streams
         self.symbols = symbols
     }
@@ -56,7 +61,7 @@ public struct AuditCollector: Sendable {
         return AuditRecords(
             exchange: .init(orders: exchangeOrders, trades: trades, balances: balances),
             ours: .init(orders: orders, journal: try await journal(), portfolio: try await figures(), events: try await backlog()),
-            assets: assets)
+            assets: assets, essTransitions: try await essTransitions(), readAt: Date())
     }
 
     func allOrders(_ symbol: String) async throws -> [ExchangeOrder] {
@@ -139,6 +144,17 @@ public struct AuditCollector: Sendable {
         return PortfolioFigures(
             account: account, cash: cash?.value ?? .zero, positions: positions, realized: realized?.value ?? .zero,
             unrealized: unrealized?.value ?? .zero, fees: fees?.value ?? .zero)
+    }
+
+    func essTransitions() async throws -> [ESSTransition] {
+        let path = "/api/ess"
+        return try Self.items(try await risk.get(path), "recent", document: path).enumerated().map { index, item in
+            do {
+                return try ESSTransition(json: item)
+            } catch {
+                throw Incomplete(description: "\(path): recent[\(index)]: \(error)")
+            }
+        }
     }
 
     func backlog() async throws -> EventBacklog {

@@ -1,4 +1,6 @@
 import Binance
+import EmergencyStop
+import Foundation
 import Money
 
 /// What the audit compares: the exchange's account history and balances on one side, the
@@ -9,11 +11,20 @@ public struct AuditRecords: Sendable, Equatable {
     public var ours: OurSide
     /// Each audited symbol's base and quote asset.
     public var assets: [String: SymbolAssets]
+    /// The ESS's transitions the risk service shows (its newest `ess.recent_transitions`), and
+    /// when the records were read: a halt still going on lasts until then.
+    public var essTransitions: [ESSTransition]
+    public var readAt: Date
 
-    public init(exchange: ExchangeSide, ours: OurSide, assets: [String: SymbolAssets]) {
+    public init(
+        exchange: ExchangeSide, ours: OurSide, assets: [String: SymbolAssets], essTransitions: [ESSTransition] = [],
+        readAt: Date = Date()
+    ) {
         self.exchange = exchange
         self.ours = ours
         self.assets = assets
+        self.essTransitions = essTransitions
+        self.readAt = readAt
     }
 
     /// The exchange's word: every order and trade of the account on the audited symbols, and

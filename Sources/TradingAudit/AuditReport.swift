@@ -1,4 +1,5 @@
 import EventBus
+import Foundation
 import Money
 
 /// What the audit found. ``passed`` when nothing was lost or doubled: no order placed twice
@@ -27,6 +28,9 @@ public struct AuditReport: Sendable, Equatable {
     public var pnl: PnLCheck = .notRecomputable("not checked")
     public var eventsBehind: [String] = []
     public var deadLetters = 0
+    /// Shown, not judged: halting is the ESS doing its work.
+    public var halts: [TradingHalt] = []
+    public var readAt = Date(timeIntervalSince1970: 0)
 
     public enum PnLCheck: Sendable, Equatable {
         /// The portfolio's `realized + unrealized − fees` and the recomputation from the trades.
@@ -78,6 +82,16 @@ public struct AuditReport: Sendable, Equatable {
         }
         lines.append(line("event consumer groups behind", eventsBehind))
         lines.append("  dead letters: \(deadLetters)")
+        let halted = halts.reduce(0) { $0 + $1.seconds(at: readAt) }
+        lines.append(
+            "  trading halted: \(halts.count) times, \(String(format: "%.1f", halted)) s in all"
+                + (halts.last.map { $0.until == nil ? " (halted now)" : "" } ?? ""))
+        for halt in halts {
+            lines.append(
+                "    \(EventEnvelope.timestamp(halt.cause.at)) for \(String(format: "%.1f", halt.seconds(at: readAt))) s"
+                    + "\(halt.until == nil ? " so far" : ""): \(halt.cause.to.rawValue) by \(halt.cause.trigger.rawValue): \(halt.cause.reason)"
+            )
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -102,6 +116,14 @@ public struct AuditReport: Sendable, Equatable {
             "fillsNotAtExchange": .array(fillsNotAtExchange.map { .number(Double($0)) }),
             "balanceMismatches": .array(balanceMismatches.map(JSONValue.string)), "pnl": .object(pnlJSON),
             "eventsBehind": .array(eventsBehind.map(JSONValue.string)), "deadLetters": .number(Double(deadLetters)),
+            "halts": .array(
+                halts.map { halt in
+                    .fields([
+                        "at": .time(halt.cause.at), "until": halt.until.map(JSONValue.time), "seconds": .number(halt.seconds(at: readAt)),
+                        "state": .string(halt.cause.to.rawValue), "trigger": .string(halt.cause.trigger.rawValue),
+                        "reason": .string(halt.cause.reason),
+                    ])
+                }),
         ])
     }
 }

@@ -12,6 +12,9 @@
 /// fee paid in it); the PnL is that cash flow plus each net quantity at the portfolio's mark.
 /// For an account that held no base asset before its first trade this equals the ledger's
 /// `realized + unrealized − fees` exactly; otherwise the audit says it cannot recompute it.
+///
+/// Beside the verdict it shows how long trading was halted and why: each time the ESS left
+/// `armed`, with its cause, until it was armed again (``TradingHalts``).
 import Binance
 import Money
 
@@ -24,6 +27,8 @@ public enum TradingAudit {
         checkFills(records, into: &report)
         checkBalances(records, into: &report)
         report.pnl = recomputePnL(records)
+        report.halts = TradingHalts.from(records.essTransitions)
+        report.readAt = records.readAt
         report.eventsBehind = records.ours.events.behind
         report.deadLetters = records.ours.events.deadLetters
         return report

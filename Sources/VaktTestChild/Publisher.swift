@@ -35,7 +35,7 @@ func consumeForever(redisPort: Int, consumer: String, holdMilliseconds: Int) asy
     let endpoint = RedisEndpoint(host: "127.0.0.1", port: redisPort)
     var settings = EventBusSettings(bufferPath: "")
     settings.claimIdle = .seconds(3600)
-    // Long enough for its batch of 30 held handlers; a killed child's events are free after it.
+    // Renewed at half-term while it runs; a killed child's events are free once it ends.
     settings.inflightLease = .seconds(5)
     let reader = EventConsumer(
         endpoint: endpoint, group: "test", consumer: consumer, types: [.marketTick], settings: settings, logger: Logger(label: "test-child")

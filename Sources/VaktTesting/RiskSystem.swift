@@ -24,8 +24,9 @@ public final class RiskSystem: @unchecked Sendable {
     ///   - sections: top-level YAML for the test, such as `ess:` and `policy:` settings.
     ///   - policy: a policy document to find in Redis at start-up, as an operator's earlier
     ///     change would have left it.
-    public init(policy: Data? = nil, sections: String = "") async throws {
-        redis = try RedisServer()
+    ///   - persistentRedis: Redis keeps what it acknowledged across a stop and start.
+    public init(policy: Data? = nil, sections: String = "", persistentRedis: Bool = false) async throws {
+        redis = try RedisServer(persistent: persistentRedis)
         try await redis.start()
         postgres = try await PostgresServer().freshDatabase()
         connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port))

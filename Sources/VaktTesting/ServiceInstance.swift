@@ -56,12 +56,12 @@ public final class ServiceInstance: @unchecked Sendable {
     }
 
     /// SIGKILL, then a new process on the same configuration, Redis, database and files.
-    public func killAndRestart() async throws {
+    public func killAndRestart(timeout: Duration = .seconds(30)) async throws {
         process.signal(SIGKILL)
         _ = await process.waitForExit()
         recorder.stop()
         (process, recorder) = try Self.launch(kind, configuration, environment: environment)
-        try await waitUntilReady()
+        try await waitUntilReady(timeout: timeout)
     }
 
     /// SIGTERM; the exit status, or nil when it did not exit in time.

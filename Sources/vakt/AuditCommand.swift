@@ -64,7 +64,7 @@ struct AuditCommand: AsyncParsableCommand {
         let reader = { (kind: ServiceKind) in ControlClient(baseURL: configuration.baseURL(of: kind), token: nil, tokenSecret: "") }
         let redis = RedisConnection(endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), label: "audit")
         let collector = AuditCollector(
-            exchange: exchange, execution: reader(.execution), portfolio: reader(.portfolio),
+            exchange: exchange, execution: reader(.execution), portfolio: reader(.portfolio), risk: reader(.risk),
             streams: EventStreamInspector(redis: redis), symbols: symbols.isEmpty ? configuration.marketData.symbols : symbols)
         let report: AuditReport
         do {

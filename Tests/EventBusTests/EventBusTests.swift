@@ -476,7 +476,9 @@ struct PoisonError: Error, CustomStringConvertible {
         let child = TestEnvironment.buildDirectory.appendingPathComponent("VaktTestChild").path
         let doomed = try ServiceProcess(
             arguments: [], executable: child,
-            extraArguments: ["--consume-redis-port", String(bus.redis.port), "--consumer", "doomed", "--hold-ms", "100"])
+            // A second per entry: killed once it has started the sixth, it has 24 s of work
+            // left (at 100 ms a fresh clone beside the suite finished all 30 before the kill).
+            extraArguments: ["--consume-redis-port", String(bus.redis.port), "--consumer", "doomed", "--hold-ms", "1000"])
         #expect(await TestEnvironment.eventually { doomed.output().contains("start 5\n") }, "\(doomed.output())")
         doomed.signal(SIGKILL)
         _ = await doomed.waitForExit()

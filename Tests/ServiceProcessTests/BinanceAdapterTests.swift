@@ -196,7 +196,7 @@ import VaktTesting
     /// The soak: two processes on one host each ask for the whole weight limit (together twice
     /// it) for ten minutes of the exchange's clock (run 20 times faster): no 418, every 429
     /// waited out (a client that did not wait would be banned), never over the limit, and
-    /// wherever the limit held them back, together within 10% of it.
+    /// wherever the limit held them back, together at three-quarters of it at least.
     @Test func twoProcessesAskingTwiceTheLimitForTenMinutesGetTheLimitAndNoBan() async throws {
         // 150 requests of weight 2 a minute of the exchange's clock: 50 a second at 20 times
         // real time, which a loaded 2-core machine serves with room to spare.
@@ -251,7 +251,7 @@ import VaktTesting
         // Every whole minute of the run: never over the limit (by the clients' reckoning of
         // which minute a reply came in, a request either way at the edges). Throughput is judged
         // where the limit, not the machine, set the pace: in every minute where the budget held
-        // a caller back, the minute was used to within 10% (a budget that took a full minute for
+        // a caller back, the minute was used to three-quarters at least (a budget that took a full minute for
         // the next, the flaw this guards against, held callers back in a nearly empty one). A
         // machine running the whole suite beside busy loops can leave minutes short with no
         // caller waiting on the budget; those are shown, not judged, but at least three minutes
@@ -263,9 +263,12 @@ import VaktTesting
         for (window, weight) in zip(whole, used) {
             #expect(weight <= limit + 4, "minute \(window - from / 60_000): \(weight) of \(limit)")
         }
+        // Three-quarters, not 90%: a minute here is 3 s of wall time, and a fresh-clone run
+        // beside the whole suite once held a caller back 300 ms of wall time too long (266 of
+        // 300); the flaw leaves such a minute nearly empty.
         for window in limited {
             let weight = byWindow[window] ?? 0
-            #expect(weight >= limit * 90 / 100, "minute \(window - from / 60_000) held callers back at \(weight) of \(limit): \(used)")
+            #expect(weight >= limit * 75 / 100, "minute \(window - from / 60_000) held callers back at \(weight) of \(limit): \(used)")
         }
         #expect(limited.count >= 3, "the budget held callers back in \(limited.count) minutes: \(used)")
         let median = used.sorted()[used.count / 2]

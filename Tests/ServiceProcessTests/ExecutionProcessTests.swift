@@ -94,6 +94,7 @@ import VaktTesting
         let collector = AuditCollector(
             exchange: system.exchange, execution: ControlClient(baseURL: system.execution.url(""), token: nil, tokenSecret: ""),
             portfolio: ControlClient(baseURL: system.portfolio.url(""), token: nil, tokenSecret: ""),
+            risk: ControlClient(baseURL: system.risk.url(""), token: nil, tokenSecret: ""),
             streams: EventStreamInspector(redis: system.redis), symbols: ["BTCUSDT"])
         var last = "no audit yet"
         // The last fill's event may still be on its way to the portfolio: audited again until it
@@ -137,6 +138,7 @@ import VaktTesting
         // secrets. It passes (exit 0); a bad symbol and a missing key are named.
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") }
         environment["VAKT_SERVICES__PORTFOLIO__PORT"] = "\(system.portfolio.configuration.ports[.portfolio]!)"
+        environment["VAKT_SERVICES__RISK__PORT"] = "\(system.risk.configuration.ports[.risk]!)"
         environment["VAKT_EXCHANGE__BASE_URL"] = system.simulator.url("")
         let arguments = ["audit", "--config", system.execution.configuration.path, "--symbols", "BTCUSDT"]
         let unkeyed = try await TestEnvironment.run(TestEnvironment.vaktExecutable, arguments, environment: environment)

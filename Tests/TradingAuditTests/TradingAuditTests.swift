@@ -1,4 +1,5 @@
 import Binance
+import EmergencyStop
 import EventBus
 import Foundation
 import Money
@@ -165,6 +166,32 @@ struct TradingAuditTests {
         let report = TradingAudit.check(records)
         #expect(!report.passed)
         #expect(report.text.contains("event consumer groups behind: 1") && report.text.contains("dead letters: 2"), "\(report.text)")
+    }
+
+    /// Halts are each run of states other than armed, from the transition that left armed
+    /// (its cause) to the one that armed again; one still going on lasts until the audit.
+    @Test func haltsRunFromLeavingArmedToArmedAgainWithTheirCause() {
+        func at(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_000 + seconds) }
+        func change(_ from: ESSState, _ to: ESSState, _ trigger: ESSTrigger, _ seconds: Double) -> ESSTransition {
+            ESSTransition(
+                from: from, to: to, trigger: trigger, reason: "\(trigger.rawValue) at \(seconds)", source: "risk", at: at(seconds))
+        }
+        var records = Self.clean()
+        // Out of order, as a newest-first list is: tripped at 10, cooling down at 20, armed at
+        // 40; reducing at 50, tripped at 55 (the same halt), still halted when read at 70.
+        records.essTransitions = [
+            change(.reducing, .tripped, .executionErrors, 55), change(.armed, .reducing, .manualReduce, 50),
+            change(.cooldown, .armed, .cooldownElapsed, 40), change(.tripped, .cooldown, .cooldownStarted, 20),
+            change(.armed, .tripped, .feedStale, 10), change(.armed, .armed, .conditionsCleared, 0),
+        ]
+        records.readAt = at(70)
+        let report = TradingAudit.check(records)
+        #expect(report.halts.map(\.cause.trigger) == [.feedStale, .manualReduce])
+        #expect(report.halts.map { $0.seconds(at: records.readAt) } == [30, 20])
+        #expect(report.halts.last?.until == nil)
+        #expect(report.text.contains("trading halted: 2 times, 50.0 s in all (halted now)"), "\(report.text)")
+        #expect(report.text.contains("for 30.0 s: tripped by feed_stale: feed_stale at 10.0"), "\(report.text)")
+        #expect(report.passed, "halts are shown, not judged")
     }
 
 }
