@@ -100,6 +100,9 @@ struct DashboardBrowserTests {
         #expect(panels["pauseTitle"] as? String == "Pause BTCUSDT?", "\(panels)")
         #expect((panels["pausedLine"] as? String ?? "").contains("BTCUSDT"), "\(panels)")
         #expect((panels["actionStatus"] as? String ?? "").contains("symbol.pause BTCUSDT: paused BTCUSDT"), "\(panels)")
+        #expect(
+            panels["readable"] as? [String] == ["1234.57", "-0.004", "0.00015701", "-1.01", "5.00", "x", "0", "1.00"],
+            "\(panels["readable"] ?? "none")")
 
         // A flood: 100,000 position updates a second for 10 s over 1,000 symbols, written to the
         // stream as the publisher writes them (XADD of the envelope), in pipelines of 10,000:

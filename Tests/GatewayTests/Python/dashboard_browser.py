@@ -86,6 +86,13 @@ try:
           sectionsMissing: [...document.querySelectorAll('section')].filter((s) => !s.getAttribute('aria-labelledby')).length,
         }"""
     )
+    # Amounts are shown rounded by their digits, never through a float; the exact value is the
+    # element's title.
+    panels["readable"] = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        import('/js/views.js').then((views) => done(arguments[0].map((text) => views.readable(text))));""",
+        ["1234.565", "-0.004", "0.000157009536799625", "-1.008483091804929346", "5", "x", "-0.0000000001", "0.995"],
+    )
     shot(driver, "dark")
     driver.find_element(By.ID, "theme-button").click()
     until(driver, "document.documentElement.dataset.theme === 'light'", what="light theme")

@@ -14,8 +14,32 @@ function element(tag, text, className) {
 
 function figure(list, name, value, className) {
   const wrapper = element("div");
-  wrapper.append(element("dt", name), element("dd", value ?? "—", className));
+  wrapper.append(element("dt", name), titled(element("dd", readable(value), className), value));
   list.appendChild(wrapper);
+}
+
+// An amount for reading: the decimal string rounded half away from zero to `places` by its
+// digits (never through a binary float), or to 8 places where `places` would show a non-zero
+// amount as zero. The ledger's 18 places stay exact in the element's title.
+export function readable(text, places = 2) {
+  const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(String(text ?? ""));
+  if (!match) return text ?? "—";
+  const [, sign, whole, fraction = ""] = match;
+  for (const shown of [places, 8]) {
+    const digits = (fraction + "0".repeat(shown + 1)).slice(0, shown + 1);
+    let units = BigInt(whole + digits.slice(0, shown));
+    if (digits[shown] >= "5") units += 1n;
+    if (units === 0n && shown < 8 && /[1-9]/.test(whole + fraction)) continue;
+    const padded = units.toString().padStart(shown + 1, "0");
+    let body = shown ? `${padded.slice(0, -shown)}.${padded.slice(-shown)}` : padded;
+    if (shown !== places) body = body.replace(/\.?0+$/, "");
+    return units === 0n ? body : sign + body;
+  }
+}
+
+function titled(node, exact) {
+  if (exact !== undefined && exact !== null && String(exact) !== node.textContent) node.title = String(exact);
+  return node;
 }
 
 function signClass(text) {
@@ -108,9 +132,10 @@ export function positionRow(row, pause) {
   const node = element("div", null, pause ? "vrow paused" : "vrow");
   node.dataset.symbol = row.symbol;
   const symbol = pause ? `${row.symbol} ⏸` : row.symbol;
-  const cells = [symbol, row.quantity, row.averagePrice ?? "—", row.mark ?? "—", row.unrealizedPnl ?? "—", row.realizedPnl ?? "—"];
+  const cells = [symbol, row.quantity, row.averagePrice, row.mark, row.unrealizedPnl, row.realizedPnl];
   cells.forEach((text, index) => {
-    const cell = element("span", text, index >= 4 ? signClass(text) : "");
+    const cell = element("span", index >= 2 ? readable(text) : text, index >= 4 ? signClass(text) : "");
+    if (index >= 2) titled(cell, text);
     cell.setAttribute("role", index === 0 ? "rowheader" : "cell");
     if (index === 0 && pause) cell.title = `paused: ${pause.reason}`;
     node.appendChild(cell);
@@ -164,8 +189,9 @@ export function orders(store) {
 export function trades(store) {
   const rows = store.trades.slice(0, 50).map((trade) => {
     const row = element("tr");
-    const fee = trade.commission !== undefined ? `${trade.commission} ${trade.commissionAsset}` : "—";
-    for (const text of [time(trade.time), trade.symbol, trade.side, trade.quantity, trade.price, fee]) row.appendChild(element("td", text));
+    const fee = trade.commission !== undefined ? `${readable(trade.commission, 8)} ${trade.commissionAsset}` : "—";
+    for (const text of [time(trade.time), trade.symbol, trade.side, trade.quantity, trade.price]) row.appendChild(element("td", text));
+    row.appendChild(titled(element("td", fee), trade.commission !== undefined ? `${trade.commission} ${trade.commissionAsset}` : undefined));
     return row;
   });
   $("trades").replaceChildren(...rows);
