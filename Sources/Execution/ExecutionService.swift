@@ -78,9 +78,19 @@ public struct ExecutionService: VaktService {
                     guard let open = Bool(openText) else {
                         return JSONResponse.error(.badRequest, "open: expected true or false, got \"\(openText)\"")
                     }
+                    let before = parameters.get("before")
                     do {
-                        let orders = try await store.recent(limit: limit, openOnly: open)
-                        return JSONResponse.make(.ok, .object(["orders": .array(orders.map(\.json))]))
+                        if let before, try await store.order(before) == nil {
+                            return JSONResponse.error(
+                                .badRequest, "before: expected a client order id from the last page's next, got \"\(before.prefix(64))\"")
+                        }
+                        let orders = try await store.recent(limit: limit, openOnly: open, before: before)
+                        return JSONResponse.make(
+                            .ok,
+                            JSONValue.fields([
+                                "orders": .array(orders.map(\.json)),
+                                "next": orders.count == limit ? orders.last.map { .string($0.clientOrderId) } : nil,
+                            ]))
                     } catch {
                         return JSONResponse.error(.serviceUnavailable, "orders: \(PostgresErrorText.describe(error))")
                     }

@@ -31,9 +31,6 @@ public struct AuditCollector: Sendable {
         self.symbols = symbols
     }
 
-    /// Execution lists at most this many orders, newest first; an audit of more says so.
-    static let orderLimit = 1_000
-
     public struct Incomplete: Error, CustomStringConvertible {
         public var description: String
     }
@@ -55,9 +52,6 @@ public struct AuditCollector: Sendable {
             balances[balance.asset] = try balance.free + balance.locked
         }
         let orders = try await recordedOrders()
-        guard orders.count < Self.orderLimit else {
-            throw Incomplete(description: "execution lists only its newest \(Self.orderLimit) orders; this account has more")
-        }
         return AuditRecords(
             exchange: .init(orders: exchangeOrders, trades: trades, balances: balances),
             ours: .init(orders: orders, journal: try await journal(), portfolio: try await figures(), events: try await backlog()),
@@ -92,15 +86,23 @@ public struct AuditCollector: Sendable {
         return result
     }
 
+    /// Every order execution holds, newest first, a page of 1,000 at a time.
     func recordedOrders() async throws -> [RecordedOrder] {
-        let path = "/api/orders?limit=\(Self.orderLimit)"
-        return try Self.items(try await execution.get(path), "orders", document: path).enumerated().map { index, item in
-            let reader = try PayloadReader(item, name: "orders[\(index)]")
-            let order = RecordedOrder(
-                clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
-                state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero)
-            try Self.finish(reader, document: path)
-            return order
+        var orders: [RecordedOrder] = []
+        var before = ""
+        while true {
+            let path = "/api/orders?limit=1000" + before
+            let data = try await execution.get(path)
+            for (index, item) in try Self.items(data, "orders", document: path).enumerated() {
+                let reader = try PayloadReader(item, name: "orders[\(index)]")
+                orders.append(
+                    RecordedOrder(
+                        clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
+                        state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero))
+                try Self.finish(reader, document: path)
+            }
+            guard let next = try Self.next(data, document: path) else { return orders }
+            before = "&before=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next)
         }
     }
 
@@ -116,8 +118,7 @@ public struct AuditCollector: Sendable {
                 try Self.finish(reader, document: path)
                 ids.append(Int64(id ?? 0))
             }
-            let page = try PayloadReader(json: data, name: path)
-            guard let next = page.optionalInt("next") else { return ids }
+            guard let next = try Self.next(data, document: path) else { return ids }
             before = "&before=\(next)"
         }
     }
@@ -180,6 +181,23 @@ public struct AuditCollector: Sendable {
         .orderSubmitted, .orderFilled, .orderPartiallyFilled, .orderCanceled, .orderRejected, .essStateChanged, .essTripRequested,
         .controlAction,
     ]
+
+    /// A page's `next` (the `before` of the page after it), as text; nil on the last page.
+    static func next(_ data: Data, document: String) throws -> String? {
+        let page = try PayloadReader(json: data, name: document)
+        // The last page leaves `next` out.
+        guard page.contains("next") else { return nil }
+        let next = page.reading("next") { value throws(PayloadError) -> String? in
+            switch value {
+            case .null: return nil
+            case .string(let text): return text
+            case .number(let number) where number == number.rounded() && number > 0: return String(Int64(number))
+            default: throw PayloadError(problems: ["expected a client order id or a trade id"])
+            }
+        }
+        try finish(page, document: document)
+        return next ?? nil
+    }
 
     /// The array under `key` of the JSON object `data`.
     static func items(_ data: Data, _ key: String, document: String) throws -> [JSONValue] {

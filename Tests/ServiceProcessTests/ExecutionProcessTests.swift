@@ -133,6 +133,20 @@ import VaktTesting
         try await Self.verify(system)
         #expect(audit.exchangeTrades.count >= 4)
 
+        // Orders page by `next`: two at a time, the pages together are the whole list, each
+        // order once, newest first.
+        let whole = try await system.json(system.execution, "/api/orders?limit=1000")
+        var paged: [JSONValue] = []
+        var before = ""
+        while true {
+            let page = try await system.json(system.execution, "/api/orders?limit=2" + before)
+            guard case .array(let orders)? = page["orders"] else { throw MissingFixture("no orders in \(page)") }
+            paged += orders
+            guard case .string(let next)? = page["next"] else { break }
+            before = "&before=\(next)"
+        }
+        #expect(whole["orders"] == .array(paged) && paged.count >= 4, "\(paged.count) paged, \(String(describing: whole["orders"]))")
+
         // The same audit as an operator runs it: `vakt audit` on execution's configuration, the
         // portfolio's port and the exchange's address given as overrides, the account's key as
         // secrets. It passes (exit 0); a bad symbol and a missing key are named.
@@ -171,6 +185,7 @@ import VaktTesting
             }, "\(dead)")
         for (service, path, field) in [
             (system.execution, "/api/orders?limit=0", "limit"), (system.execution, "/api/orders?open=maybe", "open"),
+            (system.execution, "/api/orders?before=vnothing", "before"),
             (system.portfolio, "/api/portfolio/trades?before=x", "before"), (system.portfolio, "/api/portfolio/trades?limit=5000", "limit"),
         ] {
             let reply = try await HTTPProbe.get(service.url(path))

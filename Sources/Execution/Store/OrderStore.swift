@@ -128,10 +128,18 @@ public struct OrderStore: Sendable {
         try await read("WHERE o.client_order_id = $1", [clientOrderId]).first
     }
 
-    /// The newest orders first; only those not final when `openOnly`.
-    public func recent(limit: Int, openOnly: Bool) async throws -> [StoredOrder] {
-        let filter = openOnly ? "WHERE o.state NOT IN ('filled', 'canceled', 'rejected', 'expired')" : ""
-        return try await read("\(filter) ORDER BY o.created_at DESC LIMIT \(max(1, min(limit, 1_000)))", [])
+    /// The newest orders first (ties by client order id); only those not final when
+    /// `openOnly`; only those after the order `before` in that order when given (the next page).
+    public func recent(limit: Int, openOnly: Bool, before: String? = nil) async throws -> [StoredOrder] {
+        var conditions: [String] = []
+        if openOnly { conditions.append("o.state NOT IN ('filled', 'canceled', 'rejected', 'expired')") }
+        if before != nil {
+            conditions.append(
+                "(o.created_at, o.client_order_id) < (SELECT b.created_at, b.client_order_id FROM orders b WHERE b.client_order_id = $1)")
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try await read(
+            "\(filter) ORDER BY o.created_at DESC, o.client_order_id DESC LIMIT \(max(1, min(limit, 1_000)))", before.map { [$0] } ?? [])
     }
 
     /// Every fill of the orders, oldest first (for tests and audits).
