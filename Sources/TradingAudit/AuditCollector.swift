@@ -86,40 +86,37 @@ public struct AuditCollector: Sendable {
         return result
     }
 
-    /// Every order execution holds, newest first, a page of 1,000 at a time.
+    /// Every order execution holds, newest first.
     func recordedOrders() async throws -> [RecordedOrder] {
-        var orders: [RecordedOrder] = []
-        var before = ""
-        while true {
-            let path = "/api/orders?limit=1000" + before
-            let data = try await execution.get(path)
-            for (index, item) in try Self.items(data, "orders", document: path).enumerated() {
-                let reader = try PayloadReader(item, name: "orders[\(index)]")
-                orders.append(
-                    RecordedOrder(
-                        clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
-                        state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero))
-                try Self.finish(reader, document: path)
-            }
-            guard let next = try Self.next(data, document: path) else { return orders }
-            before = "&before=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next)
+        try await Self.everyPage(execution, "/api/orders", "orders") { reader in
+            RecordedOrder(
+                clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
+                state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero)
         }
     }
 
+    /// The exchange trade ids of every fill the portfolio booked.
     func journal() async throws -> [Int64] {
-        var ids: [Int64] = []
+        try await Self.everyPage(portfolio, "/api/portfolio/trades", "trades") { reader in Int64(reader.int("tradeId") ?? 0) }
+    }
+
+    /// Each item under `key` of a paged list, read by `read`: 1,000 at a time, each page after
+    /// the first from the last one's `next`, until a page leaves `next` out.
+    static func everyPage<Item>(
+        _ client: ControlClient, _ list: String, _ key: String, _ read: (PayloadReader) -> Item
+    ) async throws -> [Item] {
+        var items: [Item] = []
         var before = ""
         while true {
-            let path = "/api/portfolio/trades?limit=1000" + before
-            let data = try await portfolio.get(path)
-            for (index, item) in try Self.items(data, "trades", document: path).enumerated() {
-                let reader = try PayloadReader(item, name: "trades[\(index)]")
-                let id = reader.int("tradeId")
+            let path = "\(list)?limit=1000" + before
+            let data = try await client.get(path)
+            for (index, item) in try Self.items(data, key, document: path).enumerated() {
+                let reader = try PayloadReader(item, name: "\(key)[\(index)]")
+                items.append(read(reader))
                 try Self.finish(reader, document: path)
-                ids.append(Int64(id ?? 0))
             }
-            guard let next = try Self.next(data, document: path) else { return ids }
-            before = "&before=\(next)"
+            guard let next = try Self.next(data, document: path) else { return items }
+            before = "&before=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next)
         }
     }
 
