@@ -38,9 +38,10 @@ public final class PaperTradingSystem: @unchecked Sendable {
     /// - Parameters:
     ///   - policy: changes to the default policy (BTCUSDT only, the feed-age rule out of the way).
     ///   - sections: top-level YAML for every service, such as `execution:` settings.
-    public init(policy change: (inout RiskPolicy) -> Void = { _ in }, sections: String = "", persistentRedis: Bool = false)
-        async throws
-    {
+    public init(
+        policy change: (inout RiskPolicy) -> Void = { _ in }, sections: String = "", persistentRedis: Bool = false,
+        cluster: PostgresServer? = nil
+    ) async throws {
         let policy = RiskSystem.quietPolicy { policy in
             policy.allowedSymbols = ["BTCUSDT"]
             policy.maxOrdersPerMinute = 1_000
@@ -58,7 +59,7 @@ public final class PaperTradingSystem: @unchecked Sendable {
             \(sections)
 
             """
-        risk = try await RiskSystem(policy: policy, sections: shared, persistentRedis: persistentRedis)
+        risk = try await RiskSystem(policy: policy, sections: shared, persistentRedis: persistentRedis, cluster: cluster)
         let keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
         simulator = try ServiceInstance(.exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys)
         try await simulator.waitUntilReady()

@@ -18,7 +18,7 @@ public struct PostgresServer: Sendable {
         self.init(port: port, user: environment["TEST_POSTGRES_USER"] ?? "vakt", database: environment["TEST_POSTGRES_DATABASE"] ?? "vakt")
     }
 
-    private init(port: Int, user: String, database: String) {
+    public init(port: Int, user: String, database: String) {
         self.port = port
         self.user = user
         self.database = database

@@ -25,10 +25,13 @@ public final class RiskSystem: @unchecked Sendable {
     ///   - policy: a policy document to find in Redis at start-up, as an operator's earlier
     ///     change would have left it.
     ///   - persistentRedis: Redis keeps what it acknowledged across a stop and start.
-    public init(policy: Data? = nil, sections: String = "", persistentRedis: Bool = false) async throws {
+    ///   - cluster: a PostgreSQL of the test's own instead of the shared one.
+    public init(policy: Data? = nil, sections: String = "", persistentRedis: Bool = false, cluster: PostgresServer? = nil)
+        async throws
+    {
         redis = try RedisServer(persistent: persistentRedis)
         try await redis.start()
-        postgres = try await PostgresServer().freshDatabase()
+        postgres = try await (cluster ?? PostgresServer()).freshDatabase()
         connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port))
         if let policy {
             _ = try await connection.pipeline(bytes: [[Array("SET".utf8), Array("vakt:policy:current".utf8), Array(policy)]])

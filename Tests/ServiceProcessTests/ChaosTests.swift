@@ -6,15 +6,16 @@ import TradingAudit
 import VaktTesting
 
 /// The chaos suite: the trading half (risk, the paper exchange, market data, execution, the
-/// portfolio) on a Redis that keeps what it acknowledged, while a seeded random schedule
-/// SIGKILLs services, stops Redis, makes the exchange fail, drop and delay orders and cut or
-/// stall its streams, and sends bursts of signals. Then the faults stop, trading settles, and
-/// the loss report (`vakt audit`'s check) must pass: no order twice or unknown, every fill
-/// booked once, cash, positions and PnL equal to the exchange's to the last unit, every order
+/// portfolio) on a Redis that keeps what it acknowledged and a PostgreSQL of its own, while a
+/// seeded random schedule SIGKILLs services, stops Redis, makes the exchange fail, drop and
+/// delay orders and cut or stall its streams, and sends bursts of signals. Then the faults
+/// stop, trading settles, and the loss report (`vakt audit`'s check) must pass: no order twice
+/// or unknown, every fill booked once, cash, positions and PnL equal to the exchange's to the last unit, every order
 /// event handled. The report also shows how long trading was halted and why.
 ///
 /// `VAKT_CHAOS_SECONDS` sets how long the faults go on (scripts/test runs 60 s alone after the
-/// suite; scripts/chaos runs the long form); `VAKT_CHAOS_SEED` replays a schedule.
+/// suite; scripts/chaos runs the long form); `VAKT_CHAOS_SEED` replays a schedule;
+/// `VAKT_CHAOS_POSTGRES=1` adds PostgreSQL crashes, which execution does not survive yet.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["VAKT_CHAOS_SECONDS"] != nil, "runs alone: set VAKT_CHAOS_SECONDS"))
 struct ChaosTests {
     @Test func underKillsOutagesAndExchangeFaultsNothingIsLostOrDoubled() async throws {
@@ -22,10 +23,18 @@ struct ChaosTests {
         let seconds = Int(environment["VAKT_CHAOS_SECONDS"] ?? "") ?? 60
         let seed = UInt64(environment["VAKT_CHAOS_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
         print("chaos: \(seconds) s, seed \(seed) (VAKT_CHAOS_SEED=\(seed) replays this schedule)")
-        let system = try await PaperTradingSystem(sections: ExecutionProcessTests.sections, persistentRedis: true)
-        defer { system.stop() }
+        // PostgreSQL of its own, to crash: the shared one serves every other test.
+        let cluster = try PostgresCluster()
+        try await cluster.start()
+        let system = try await PaperTradingSystem(sections: ExecutionProcessTests.sections, persistentRedis: true, cluster: cluster.server)
+        defer {
+            system.stop()
+            Task { try? await cluster.stop() }
+        }
         #expect(await system.waitUntilTrading(), "execution did not start trading")
 
+        // PostgreSQL crashes only when asked: they still lose fills (see docs/operations.md).
+        let actions = Self.actions + (environment["VAKT_CHAOS_POSTGRES"] == "1" ? ["crash postgres"] : [])
         var random = SplitMix64(seed: seed)
         var counts: [String: Int] = [:]
         var signals = 0
@@ -40,7 +49,7 @@ struct ChaosTests {
             if (try? await system.risk.state()) == "tripped" {
                 _ = try? await system.risk.client.change(.reset, reason: "chaos: reset after a trip", source: "chaos")
             }
-            let action = Self.actions[Int(random.next(upTo: UInt64(Self.actions.count)))]
+            let action = actions[Int(random.next(upTo: UInt64(actions.count)))]
             let at = (ContinuousClock.now - started).seconds
             print("chaos: \(String(format: "%6.1f", at)) s \(action)")
             counts[action, default: 0] += 1
@@ -53,6 +62,10 @@ struct ChaosTests {
                 system.risk.redis.stop()
                 try await Task.sleep(for: .milliseconds(500 + Int(random.next(upTo: 2_500))))
                 try await system.risk.redis.start()
+            case "crash postgres":
+                try await cluster.crash()
+                try await Task.sleep(for: .milliseconds(500 + Int(random.next(upTo: 2_500))))
+                try await cluster.start()
             case "fail orders": try await system.faults(#"{"fail_next_orders": \#(1 + random.next(upTo: 3))}"#)
             case "drop order replies": try await system.faults(#"{"drop_next_orders": 1, "drop_hold_ms": 1500}"#)
             case "exchange latency": try await system.faults(#"{"latency_ms": \#(200 + random.next(upTo: 1_300))}"#)
@@ -69,6 +82,8 @@ struct ChaosTests {
         _ = try await ExecutionProcessTests.settle(system, orders: 1)
         // The report shows, besides the verdict, each halt with its cause.
         try await ExecutionProcessTests.verify(system)
+        system.stop()
+        try await cluster.stop()
     }
 
     static let actions = [

@@ -1,0 +1,35 @@
+import Foundation
+
+/// A PostgreSQL cluster of one test's own (`scripts/infra`'s, in a temporary directory, on a
+/// free port) that the test may crash and start again while the shared cluster stays up for
+/// every other test. Its database `vakt` and role `vakt` are made as `scripts/infra` makes them.
+public final class PostgresCluster: Sendable {
+    public let port: Int
+    let directory: URL
+
+    public init() throws {
+        port = TestEnvironment.freePort()
+        directory = try TestEnvironment.temporaryDirectory("vakt-postgres")
+    }
+
+    /// The cluster as the fixtures take it (`RiskSystem(postgres:)`).
+    public var server: PostgresServer { PostgresServer(port: port, user: "vakt", database: "vakt") }
+
+    /// Starts it (initializing it the first time) and waits until it answers.
+    public func start() async throws { try await infra("postgres-start") }
+
+    /// An immediate stop, without a checkpoint, as when its host dies: the next start recovers
+    /// from the write-ahead log.
+    public func crash() async throws { try await infra("postgres-crash") }
+
+    public func stop() async throws { try await infra("postgres-stop") }
+
+    private func infra(_ command: String) async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["VAKT_INFRA_DIR"] = directory.path
+        environment["VAKT_INFRA_POSTGRES_PORT"] = String(port)
+        let result = try await TestEnvironment.run(
+            TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path, [command], environment: environment)
+        guard result.status == 0 else { throw MissingFixture("scripts/infra \(command) failed (\(result.status)): \(result.output)") }
+    }
+}
