@@ -14,19 +14,18 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Checks the system's records against the exchange's: orders, fills, balances, PnL and order events.",
         discussion: """
-            Reads every order and trade of the account on the audited symbols from the exchange
-            (with the account's API key: VAKT_SECRET_EXCHANGE_API_KEY and
-            VAKT_SECRET_EXCHANGE_API_SECRET, or the systemd credentials the configuration names),
-            execution's orders, the portfolio's journal, PnL and positions, and the order, ESS and
-            control streams' consumer groups. Reports orders placed twice or unknown to execution,
-            orders held in another state or with another execution than the exchange's, fills
-            missed, booked twice or booked without an exchange trade, cash and positions that
-            differ from the exchange's balances, the PnL against its recomputation from the
-            exchange's trades (equal to the last unit), and order events not handled.
+            Reads every order and trade of the account on the audited symbols from the exchange (with the \
+            account's API key: VAKT_SECRET_EXCHANGE_API_KEY and VAKT_SECRET_EXCHANGE_API_SECRET, or the systemd \
+            credentials the configuration names), execution's orders, the portfolio's journal, PnL and \
+            positions, and the order, ESS and control streams' consumer groups. Reports orders placed twice or \
+            unknown to execution, orders held in another state or with another execution than the exchange's, \
+            fills missed, booked twice or booked without an exchange trade, cash and positions that differ from \
+            the exchange's balances, the PnL against its recomputation from the exchange's trades (equal to the \
+            last unit), and order events not handled.
 
-            Run it with trading settled (no open orders) for a verdict; an order still on the
-            book is counted as open. Exits 0 when the audit passes, 1 when it finds anything, and
-            with an error naming the source when a side cannot be read.
+            Run it with trading settled (no open orders) for a verdict; an order still on the book is counted as \
+            open. Exits 0 when the audit passes, 1 when it finds anything, and with an error naming the source \
+            when a side cannot be read.
             """)
 
     @Option(name: .long, help: "The configuration file (default: $VAKT_CONFIG, else config/vakt.yaml).")
