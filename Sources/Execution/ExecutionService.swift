@@ -80,11 +80,12 @@ public struct ExecutionService: VaktService {
                     }
                     let before = parameters.get("before")
                     do {
-                        if let before, try await store.order(before) == nil {
+                        let orders = try await store.recent(limit: limit, openOnly: open, before: before)
+                        // Only an empty page can come from an unknown `before`; asked then, not per page.
+                        if orders.isEmpty, let before, try await store.order(before) == nil {
                             return JSONResponse.error(
                                 .badRequest, "before: expected a client order id from the last page's next, got \"\(before.prefix(64))\"")
                         }
-                        let orders = try await store.recent(limit: limit, openOnly: open, before: before)
                         return JSONResponse.make(
                             .ok,
                             JSONValue.fields([

@@ -26,9 +26,7 @@ public struct TradingStatus: Sendable {
 
     /// Reads the four documents from the services of `configuration`, at once.
     public static func read(_ configuration: VaktConfiguration) async -> TradingStatus {
-        func client(_ kind: ServiceKind) -> ControlClient {
-            ControlClient(baseURL: configuration.baseURL(of: kind), token: nil, tokenSecret: "")
-        }
+        func client(_ kind: ServiceKind) -> ControlClient { .reader(of: kind, in: configuration) }
         async let ess = document(client(.risk), "/api/ess")
         async let execution = document(client(.execution), "/api/execution")
         async let pnl = document(client(.portfolio), "/api/portfolio/pnl")

@@ -59,39 +59,38 @@ public struct AuditCollector: Sendable {
     }
 
     func allOrders(_ symbol: String) async throws -> [ExchangeOrder] {
-        var result: [ExchangeOrder] = []
-        var from: Int64? = 0
-        while let start = from {
-            let page = try await exchange.allOrders(symbol: symbol, fromId: start, limit: 1_000)
-            result += page.map {
-                ExchangeOrder(clientOrderId: $0.clientOrderId, symbol: $0.symbol, status: $0.status, executed: $0.executedQty)
-            }
-            from = page.count == 1_000 ? page.map(\.orderId).max().map { $0 + 1 } : nil
+        try await Self.everyPage(id: \.orderId) { try await exchange.allOrders(symbol: symbol, fromId: $0, limit: 1_000) }.map {
+            ExchangeOrder(clientOrderId: $0.clientOrderId, status: $0.status, executed: $0.executedQty)
         }
-        return result
     }
 
     func allTrades(_ symbol: String) async throws -> [ExchangeTrade] {
-        var result: [ExchangeTrade] = []
+        try await Self.everyPage(id: \.fill.tradeId) { try await exchange.trades(symbol: symbol, fromId: $0, limit: 1_000) }.map {
+            ExchangeTrade(
+                symbol: $0.symbol, tradeId: $0.fill.tradeId, isBuyer: $0.isBuyer, price: $0.fill.price, quantity: $0.fill.qty,
+                commission: $0.fill.commission, commissionAsset: $0.fill.commissionAsset)
+        }
+    }
+
+    /// Every item of an exchange list read by id (`fromId`), 1,000 at a time: a full page is
+    /// followed by the one from its highest id on.
+    static func everyPage<Item>(id: KeyPath<Item, Int64>, _ page: (Int64) async throws -> [Item]) async throws -> [Item] {
+        var items: [Item] = []
         var from: Int64? = 0
         while let start = from {
-            let page = try await exchange.trades(symbol: symbol, fromId: start, limit: 1_000)
-            result += page.map {
-                ExchangeTrade(
-                    symbol: $0.symbol, tradeId: $0.fill.tradeId, isBuyer: $0.isBuyer, price: $0.fill.price, quantity: $0.fill.qty,
-                    commission: $0.fill.commission, commissionAsset: $0.fill.commissionAsset)
-            }
-            from = page.count == 1_000 ? page.map(\.fill.tradeId).max().map { $0 + 1 } : nil
+            let next = try await page(start)
+            items += next
+            from = next.count == 1_000 ? next.map { $0[keyPath: id] }.max().map { $0 + 1 } : nil
         }
-        return result
+        return items
     }
 
     /// Every order execution holds, newest first.
     func recordedOrders() async throws -> [RecordedOrder] {
         try await Self.everyPage(execution, "/api/orders", "orders") { reader in
             RecordedOrder(
-                clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", symbol: reader.symbol("symbol") ?? "",
-                state: reader.string("state", maxLength: 32) ?? "", executed: reader.amount("executed") ?? .zero)
+                clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", state: reader.string("state", maxLength: 32) ?? "",
+                executed: reader.amount("executed") ?? .zero)
         }
     }
 

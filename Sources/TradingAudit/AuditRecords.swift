@@ -62,13 +62,11 @@ public struct AuditRecords: Sendable, Equatable {
 
 public struct ExchangeOrder: Sendable, Equatable {
     public var clientOrderId: String
-    public var symbol: String
     public var status: OrderStatus
     public var executed: Quantity
 
-    public init(clientOrderId: String, symbol: String, status: OrderStatus, executed: Quantity) {
+    public init(clientOrderId: String, status: OrderStatus, executed: Quantity) {
         self.clientOrderId = clientOrderId
-        self.symbol = symbol
         self.status = status
         self.executed = executed
     }
@@ -99,13 +97,11 @@ public struct ExchangeTrade: Sendable, Equatable {
 /// One of execution's orders as its `/api/orders` lists it (`state` in execution's words).
 public struct RecordedOrder: Sendable, Equatable {
     public var clientOrderId: String
-    public var symbol: String
     public var state: String
     public var executed: Quantity
 
-    public init(clientOrderId: String, symbol: String, state: String, executed: Quantity) {
+    public init(clientOrderId: String, state: String, executed: Quantity) {
         self.clientOrderId = clientOrderId
-        self.symbol = symbol
         self.state = state
         self.executed = executed
     }

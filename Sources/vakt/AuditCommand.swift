@@ -60,7 +60,7 @@ struct AuditCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("the exchange at \(configuration.exchange.baseURL) cannot be read: \(error)")
         }
-        let reader = { (kind: ServiceKind) in ControlClient(baseURL: configuration.baseURL(of: kind), token: nil, tokenSecret: "") }
+        let reader = { (kind: ServiceKind) in ControlClient.reader(of: kind, in: configuration) }
         let redis = RedisConnection(endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), label: "audit")
         let collector = AuditCollector(
             exchange: exchange, execution: reader(.execution), portfolio: reader(.portfolio), risk: reader(.risk),

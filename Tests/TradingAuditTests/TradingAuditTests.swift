@@ -33,15 +33,15 @@ struct TradingAuditTests {
         ]
         // Cash: 1000 - 120 - 60.01 + 60.1 - 0.0601 = 880.0299; BTC: 0.003 - 0.000003 - 0.001.
         let orders = [
-            ExchangeOrder(clientOrderId: "ve1", symbol: "BTCUSDT", status: .filled, executed: Quantity(parsingOrZero: "0.003")),
-            ExchangeOrder(clientOrderId: "ve2", symbol: "BTCUSDT", status: .filled, executed: Quantity(parsingOrZero: "0.001")),
-            ExchangeOrder(clientOrderId: "ve3", symbol: "BTCUSDT", status: .canceled, executed: .zero),
+            ExchangeOrder(clientOrderId: "ve1", status: .filled, executed: Quantity(parsingOrZero: "0.003")),
+            ExchangeOrder(clientOrderId: "ve2", status: .filled, executed: Quantity(parsingOrZero: "0.001")),
+            ExchangeOrder(clientOrderId: "ve3", status: .canceled, executed: .zero),
         ]
         let ours = [
-            RecordedOrder(clientOrderId: "ve1", symbol: "BTCUSDT", state: "filled", executed: Quantity(parsingOrZero: "0.003")),
-            RecordedOrder(clientOrderId: "ve2", symbol: "BTCUSDT", state: "filled", executed: Quantity(parsingOrZero: "0.001")),
-            RecordedOrder(clientOrderId: "ve3", symbol: "BTCUSDT", state: "canceled", executed: .zero),
-            RecordedOrder(clientOrderId: "ve4", symbol: "BTCUSDT", state: "rejected", executed: .zero),
+            RecordedOrder(clientOrderId: "ve1", state: "filled", executed: Quantity(parsingOrZero: "0.003")),
+            RecordedOrder(clientOrderId: "ve2", state: "filled", executed: Quantity(parsingOrZero: "0.001")),
+            RecordedOrder(clientOrderId: "ve3", state: "canceled", executed: .zero),
+            RecordedOrder(clientOrderId: "ve4", state: "rejected", executed: .zero),
         ]
         // The portfolio's figures as its ledger books these trades from 1,000 USDT.
         var ledger = Ledger(account: "USDT", cash: amount("1000"))
@@ -83,7 +83,7 @@ struct TradingAuditTests {
     @Test func anOrderPlacedTwiceOrUnknownToUsFails() {
         var records = Self.clean()
         records.exchange.orders.append(records.exchange.orders[0])
-        records.exchange.orders.append(ExchangeOrder(clientOrderId: "ve9", symbol: "BTCUSDT", status: .new, executed: .zero))
+        records.exchange.orders.append(ExchangeOrder(clientOrderId: "ve9", status: .new, executed: .zero))
         let report = TradingAudit.check(records)
         #expect(!report.passed)
         #expect(report.duplicatedOrders == ["ve1": 2])
@@ -98,8 +98,8 @@ struct TradingAuditTests {
         records.ours.orders[1].executed = Quantity(parsingOrZero: "0.0005")
         // Sent and never heard of again: in flight, not a loss yet; sent, accepted and then
         // unknown at the exchange: a loss.
-        records.ours.orders.append(RecordedOrder(clientOrderId: "ve5", symbol: "BTCUSDT", state: "pending_submit", executed: .zero))
-        records.ours.orders.append(RecordedOrder(clientOrderId: "ve6", symbol: "BTCUSDT", state: "accepted", executed: .zero))
+        records.ours.orders.append(RecordedOrder(clientOrderId: "ve5", state: "pending_submit", executed: .zero))
+        records.ours.orders.append(RecordedOrder(clientOrderId: "ve6", state: "accepted", executed: .zero))
         let report = TradingAudit.check(records)
         #expect(
             report.orderMismatches == [
@@ -112,8 +112,8 @@ struct TradingAuditTests {
 
     @Test func anOpenOrderMayStandInAnyStateBetweenSentAndDone() {
         var records = Self.clean()
-        records.exchange.orders.append(ExchangeOrder(clientOrderId: "ve7", symbol: "BTCUSDT", status: .partiallyFilled, executed: .zero))
-        records.ours.orders.append(RecordedOrder(clientOrderId: "ve7", symbol: "BTCUSDT", state: "pending_cancel", executed: .zero))
+        records.exchange.orders.append(ExchangeOrder(clientOrderId: "ve7", status: .partiallyFilled, executed: .zero))
+        records.ours.orders.append(RecordedOrder(clientOrderId: "ve7", state: "pending_cancel", executed: .zero))
         let report = TradingAudit.check(records)
         #expect(report.passed, "\(report.text)")
         #expect(report.open == 1)

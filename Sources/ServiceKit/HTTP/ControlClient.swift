@@ -13,6 +13,11 @@ public struct ControlClient: Sendable {
     /// Names where the token comes from, for the error when there is none.
     public let tokenSecret: String
 
+    /// A client for `kind`'s read APIs on this host, which take no token.
+    public static func reader(of kind: ServiceKind, in configuration: VaktConfiguration) -> ControlClient {
+        ControlClient(baseURL: configuration.baseURL(of: kind), token: nil, tokenSecret: "")
+    }
+
     public init(baseURL: String, token: Secret?, tokenSecret: String) {
         self.baseURL = baseURL
         self.token = token
