@@ -16,6 +16,8 @@ import VaktConfig
 /// - An entry that does not decode, or that was delivered more than
 ///   ``EventBusSettings/maxDeliveries`` times, goes to the type's dead-letter stream with the
 ///   reason and is acknowledged: poison never blocks a stream.
+/// - A handler that throws ``DependencyUnavailable`` (its database is down) gets the same event
+///   again, in place, until it goes through: an outage is never taken for poison.
 /// - Handled event ids are remembered per group in Redis (a sorted set, trimmed to
 ///   ``EventBusSettings/dedupWindow``), so a duplicate is acknowledged without running the
 ///   handler again.
@@ -396,7 +398,38 @@ public final class EventConsumer: Sendable {
                 if !alreadyHandled {
                     let timer = timers[entry.stream] ?? metrics.handlerTimer(stream: entry.stream, group: group)
                     timers[entry.stream] = timer
-                    guard await run(envelope, entry: entry, timer: timer) else {
+                    var outcome = await run(envelope, entry: entry, timer: timer)
+                    if case .unavailable(let why) = outcome {
+                        // Not the event's fault: the same event again, in place, until it goes
+                        // through; the rest of the batch keeps its leases meanwhile.
+                        let waitStarted = ContinuousClock.now
+                        logger.warning(
+                            "event handler waits for \(why.dependency); retrying the event in place",
+                            metadata: ["entry": "\(entry.id)", "event": "\(id)", "error": "\(why.reason)"])
+                        // Never longer than half a lease, so that the lease is renewed in time.
+                        let longest = min(.seconds(5), settings.lease / 2)
+                        var pause = min(.milliseconds(100), longest)
+                        while case .unavailable = outcome, !Task.isCancelled, !lost.contains(id) {
+                            try? await Task.sleep(for: pause)
+                            pause = min(pause * 2, longest)
+                            if ContinuousClock.now - leasedAt >= settings.lease / 2 {
+                                leasedAt = .now
+                                lost.formUnion(try await renewLeases(batch, from: index))
+                                if lost.contains(id) { break }
+                            }
+                            outcome = await run(envelope, entry: entry, timer: timer)
+                        }
+                        if case .handled = outcome {
+                            logger.notice(
+                                "event handler going again after \(why.dependency) returned",
+                                metadata: ["event": "\(id)", "waited_ms": "\((ContinuousClock.now - waitStarted).milliseconds)"])
+                        }
+                    }
+                    if lost.contains(id) {
+                        done.count(entry.stream, "in_flight_elsewhere")
+                        continue
+                    }
+                    guard case .handled = outcome else {
                         done.released.append(id)
                         done.count(entry.stream, "failed")
                         continue
@@ -538,19 +571,30 @@ public final class EventConsumer: Sendable {
     }
 
     /// Runs the handler; false when it threw (the entry stays pending and is retried).
-    private func run(_ envelope: EventEnvelope, entry: Entry, timer: Timer) async -> Bool {
+    /// How one call of the handler ended.
+    enum HandlerOutcome {
+        case handled
+        /// It threw: the delivery failed, and counts towards dead-lettering.
+        case failed
+        /// It threw ``DependencyUnavailable``: retried in place, never dead-lettered for it.
+        case unavailable(DependencyUnavailable)
+    }
+
+    private func run(_ envelope: EventEnvelope, entry: Entry, timer: Timer) async -> HandlerOutcome {
         let started = ContinuousClock.now
         do {
             try await handler(envelope)
+        } catch let error as DependencyUnavailable {
+            return .unavailable(error)
         } catch {
             lastErrors.record(entry.id, "\(error)")
             logger.warning(
                 "event handler failed; the entry stays pending and is retried",
                 metadata: ["entry": "\(entry.id)", "event": "\(envelope.id)", "error": "\(error)"])
-            return false
+            return .failed
         }
         timer.record(duration: ContinuousClock.now - started)
-        return true
+        return .handled
     }
 
     private func deadLetter(_ entry: Entry, type: EventType, reason: String) async throws {

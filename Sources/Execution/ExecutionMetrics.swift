@@ -10,6 +10,8 @@ final class ExecutionMetrics: Sendable {
     private let open = Gauge(label: "vakt_execution_open_orders")
     private let awaiting = Gauge(label: "vakt_execution_orders_awaiting_reconciliation")
     private let trading = Gauge(label: "vakt_execution_trading")
+    /// Order changes and reports waiting for PostgreSQL.
+    private let unwritten = Gauge(label: "vakt_execution_unwritten_changes")
 
     init(capacity: Int) {
         Gauge(label: "vakt_execution_signal_queue_capacity").record(capacity)
@@ -21,6 +23,7 @@ final class ExecutionMetrics: Sendable {
         }
         depth.record(0)
         trading.record(0)
+        unwritten.record(0)
     }
 
     /// Brings the counters up to `counts` (by the difference since the last call).
@@ -53,9 +56,10 @@ final class ExecutionMetrics: Sendable {
             .increment()
     }
 
-    func book(open count: Int, awaiting reconciliation: Int, trading isTrading: Bool) {
+    func book(open count: Int, awaiting reconciliation: Int, unwritten changes: Int, trading isTrading: Bool) {
         open.record(count)
         awaiting.record(reconciliation)
+        unwritten.record(changes)
         trading.record(isTrading ? 1 : 0)
     }
 

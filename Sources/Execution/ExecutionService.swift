@@ -120,7 +120,8 @@ public struct ExecutionService: VaktService {
                 "balanced": .bool(counts.balances),
             ]),
             "queueCapacity": .number(Double(view.capacity)), "openOrders": .number(Double(view.open)),
-            "awaitingReconciliation": .number(Double(view.awaitingReconciliation)), "trading": .bool(!view.reconciling),
+            "awaitingReconciliation": .number(Double(view.awaitingReconciliation)),
+            "unwrittenChanges": .number(Double(view.unwritten)), "trading": .bool(!view.reconciling && view.unwritten == 0),
             "armedExits": .number(Double(view.armedExits)), "paused": ExecutionControlAPI.json(paused),
         ])
     }
@@ -142,8 +143,9 @@ struct QueueCheck: HealthCheck {
     }
 }
 
-/// `execution:reconciliation`: warns while orders left by an earlier run are being resolved
-/// (no signal is traded then) or an order's outcome is unknown.
+/// `execution:reconciliation`: warns while orders left by an earlier run are being resolved,
+/// or order changes wait for PostgreSQL (no signal is traded then either), or an order's
+/// outcome is unknown.
 struct ReconciliationCheck: HealthCheck {
     let executor: OrderExecutor
     let key = "execution:reconciliation"
@@ -155,6 +157,11 @@ struct ReconciliationCheck: HealthCheck {
             return HealthMeasurement(
                 status: .warn, value: Double(view.awaitingReconciliation),
                 output: "reconciling orders with the exchange before trading: \(view.awaitingReconciliation) unresolved")
+        }
+        if view.unwritten > 0 {
+            return HealthMeasurement(
+                status: .warn, value: Double(view.unwritten),
+                output: "\(view.unwritten) order changes wait for PostgreSQL; no new orders until they are written")
         }
         let text = "\(view.open) open orders, \(view.awaitingReconciliation) awaiting reconciliation, \(view.armedExits) exits armed"
         return HealthMeasurement(status: view.awaitingReconciliation > 0 ? .warn : .pass, value: Double(view.open), output: text)

@@ -80,7 +80,7 @@ extension OrderExecutor {
     func closePosition(_ request: CloseRequest, _ book: inout Book) async -> CloseOutcome {
         let id = ClientOrderIDs.close(actionId: request.actionId)
         do {
-            if let before = try await store.order(id) { return .handledBefore(book.open[id] ?? before) }
+            if let before = try await stored({ try await $0.order(id) }) { return .handledBefore(book.open[id] ?? before) }
         } catch {
             return .unavailable("the outbox could not be read: \(PostgresErrorText.describe(error)); nothing was done")
         }
@@ -121,11 +121,11 @@ extension OrderExecutor {
                 "reason": "\(request.reason)", "requester": "\(request.requester)",
             ])
         guard await submit(order, &book) else {
-            let after = try? await store.order(id)
-            return .refused(Refusal(rule: "exchange", reason: after?.reason ?? "the sell was not placed"))
+            let after = try? await stored { try await $0.order(id) }
+            return .refused(Refusal(rule: "exchange", reason: book.open[id]?.reason ?? after?.reason ?? "the sell was not placed"))
         }
         if let placed = book.open[id] { return .placed(placed, canceledBuys: canceled) }
-        let stored = try? await store.order(id)
-        return .placed(stored ?? order, canceledBuys: canceled)
+        let after = try? await stored { try await $0.order(id) }
+        return .placed(after ?? order, canceledBuys: canceled)
     }
 }

@@ -18,7 +18,7 @@ extension OrderExecutor {
         var delay = Duration.milliseconds(500)
         while !Task.isCancelled {
             do {
-                for order in try await store.unfinished() { book.open[order.clientOrderId] = order }
+                for order in try await stored({ try await $0.unfinished() }) { book.open[order.clientOrderId] = order }
                 break
             } catch {
                 logger.warning("could not read the outbox; retrying", metadata: ["error": "\(PostgresErrorText.describe(error))"])
@@ -91,6 +91,7 @@ extension OrderExecutor {
     func maintain(_ book: inout Book) async {
         let now = clock()
         await reportDrops(now, &book)
+        await catchUpRecords(&book)
         for id in book.open.keys.sorted() {
             guard let order = book.open[id], !order.state.isFinal || order.missesFills else { continue }
             let age = now.timeIntervalSince(order.updatedAt)
@@ -250,13 +251,8 @@ extension OrderExecutor {
             order.exitState = .done
             order.reason = quantity > .zero ? "\(purpose.rawValue) at \(mark)" : "\(purpose.rawValue) at \(mark): nothing left to sell"
             order.updatedAt = now
-            book.open[id] = nil
             book.exitRetryAfter[id] = nil
-            do {
-                try await store.save(order)
-            } catch {
-                logger.error("could not write an order's exit", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
-            }
+            await write(order, &book)
             guard quantity > .zero else { continue }
             let exit = StoredOrder(
                 clientOrderId: ClientOrderIDs.exit(of: id, purpose: purpose), signalId: order.signalId, purpose: purpose, parent: id,

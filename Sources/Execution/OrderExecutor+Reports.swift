@@ -48,7 +48,14 @@ extension OrderExecutor {
         guard let id = update.clientOrderId else { return }
         if book.open[id] == nil {
             // A late report for an order already final (a fill after its cancel), or not ours.
-            guard let stored = try? await store.order(id) else {
+            let stored: StoredOrder?
+            do {
+                stored = try await self.stored { try await $0.order(id) }
+            } catch {
+                hold(update, because: error, &book)
+                return
+            }
+            guard let stored else {
                 logger.debug("update for an order not ours", metadata: ["client_order_id": "\(id)"])
                 return
             }
@@ -164,13 +171,7 @@ extension OrderExecutor {
                 clientOrderId: id, symbol: order.symbol, tradeId: detail.tradeId, quantity: detail.quantity, price: detail.price,
                 commission: detail.commission, commissionAsset: detail.commissionAsset, time: now)
         }
-        do {
-            try await store.save(order, fills: recorded)
-        } catch {
-            logger.error(
-                "could not write an order", metadata: ["client_order_id": "\(id)", "error": "\(PostgresErrorText.describe(error))"])
-        }
-        book.open[id] = order.isSettled ? nil : order
+        await write(order, fills: recorded, &book)
         if !newFills.isEmpty || order.state.isFinal { book.balancesAt = nil }
         return order
     }
@@ -203,12 +204,7 @@ extension OrderExecutor {
             order.exitState = .done
             order.reason = "exits stood down: the position was sold by \(sell)"
             order.updatedAt = clock()
-            book.open[id] = order.isSettled ? nil : order
-            do {
-                try await store.save(order)
-            } catch {
-                logger.error("could not write an order's exits", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
-            }
+            await write(order, &book)
         }
     }
 

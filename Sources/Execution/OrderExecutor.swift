@@ -19,6 +19,8 @@ struct ExecutionView: Sendable {
     /// True from start until every order left open by an earlier run is resolved: no signal
     /// is traded meanwhile.
     var reconciling = true
+    /// Order changes PostgreSQL has not taken yet: no signal is traded until it has.
+    var unwritten = 0
     var armedExits = 0
 }
 
@@ -58,6 +60,15 @@ final class OrderExecutor: Sendable {
         var held: [String: FixedDecimal] = [:]
         var balancesAt: Date?
         var reconciling = true
+        /// Orders whose latest change PostgreSQL could not take, with the fills still to write
+        /// (see ``OrderExecutor/write(_:fills:_:)``).
+        var unwritten: [String: [RecordedFill]] = [:]
+        /// Reports for orders no longer in the book that could not be looked up in PostgreSQL:
+        /// applied once it answers. At most ``OrderExecutor/deferredUpdateLimit``.
+        var deferredUpdates: [OrderUpdate] = []
+        /// After a refused write, when the next may be tried (backing off 0.5 s to 5 s).
+        var writesRetryAt: Date?
+        var writeBackoff: TimeInterval = 0
         /// Orders to stop now (a fill beyond the slippage limit), and exits refused lately.
         var stopNow: Set<String> = []
         var exitRetryAfter: [String: Date] = [:]
@@ -173,7 +184,7 @@ final class OrderExecutor: Sendable {
             switch command {
             case .signals:
                 await takeSignal(&book)
-                if !book.reconciling, queue.withLock({ !$0.waiting.isEmpty }) { wake(.signals) }
+                if book.isTrading, queue.withLock({ !$0.waiting.isEmpty }) { wake(.signals) }
             case .update(let update):
                 await apply(update, &book)
             case .marks:
@@ -196,19 +207,24 @@ final class OrderExecutor: Sendable {
         let awaiting = book.open.values.filter { $0.state == .pendingSubmit || $0.state == .submitted }.count
         let live = book.open.values.filter { !$0.state.isFinal || $0.missesFills }.count
         let armed = book.open.values.filter { $0.exitState == .armed }.count
+        let unwritten = book.unwritten.count + book.deferredUpdates.count
         let changed = view.withLock { view -> Bool in
             let next = ExecutionView(
                 counts: counts, capacity: settings.queueCapacity, open: live, awaitingReconciliation: awaiting,
-                reconciling: book.reconciling, armedExits: armed)
+                reconciling: book.reconciling, unwritten: unwritten, armedExits: armed)
             defer { view = next }
             return view.open != next.open || view.reconciling != next.reconciling || view.counts.executed != next.counts.executed
-                || view.awaitingReconciliation != next.awaitingReconciliation
+                || view.awaitingReconciliation != next.awaitingReconciliation || view.unwritten != next.unwritten
         }
-        metrics.book(open: live, awaiting: awaiting, trading: !book.reconciling)
+        metrics.book(open: live, awaiting: awaiting, unwritten: unwritten, trading: book.isTrading)
         if changed {
             let dropped = counts.droppedTotal
+            let standing =
+                book.reconciling
+                ? "reconciling \(awaiting) orders, not trading"
+                : unwritten > 0 ? "\(unwritten) order changes not yet written to PostgreSQL, not trading" : "trading"
             statusContinuation.yield(
-                (book.reconciling ? "reconciling \(awaiting) orders, not trading" : "trading")
+                standing
                     + "; \(live) open orders, \(armed) exits armed; signals \(counts.received) = \(counts.executed) executed + "
                     + "\(counts.rejected) rejected + \(dropped) dropped + \(counts.queued) queued")
         }
@@ -217,7 +233,7 @@ final class OrderExecutor: Sendable {
     // MARK: - Signals
 
     func takeSignal(_ book: inout Book) async {
-        guard !book.reconciling else { return }
+        guard book.isTrading else { return }
         let now = clock()
         let (entry, expired) = queue.withLock { $0.next(now: now) }
         note(expired.map { ($0.signal.symbol, .expired) })
@@ -258,7 +274,8 @@ final class OrderExecutor: Sendable {
     func submit(_ order: StoredOrder, _ book: inout Book) async -> Bool {
         var order = order
         do {
-            guard try await store.insert(order) else {
+            let row = order
+            guard try await stored({ try await $0.insert(row) }) else {
                 // This signal (or re-price, or exit) was handled before: its order exists.
                 logger.notice("order already in the outbox; not sent again", metadata: ["client_order_id": "\(order.clientOrderId)"])
                 return true
@@ -266,8 +283,10 @@ final class OrderExecutor: Sendable {
         } catch {
             let reason = "not sent: the outbox could not be written: \(PostgresErrorText.describe(error))"
             logger.error("order not sent", metadata: ["client_order_id": "\(order.clientOrderId)", "reason": "\(reason)"])
-            metrics.rejected(rule: "placement")
-            await publish(OrderRejected(clientOrderId: order.clientOrderId, symbol: order.symbol, reason: reason, rule: "placement"))
+            // Rejected in the record too: a write that went through unanswered leaves no order
+            // waiting to be sent.
+            book.open[order.clientOrderId] = order
+            await reject(order.clientOrderId, reason: reason, code: nil, rule: "placement", &book)
             return false
         }
         book.open[order.clientOrderId] = order

@@ -18,6 +18,8 @@ final class PortfolioBook: Sendable {
         var ledger: Ledger?
         var periods = PeriodPnL()
         var journaled = 0
+        /// The last journal row the ledger has booked.
+        var bookedThrough: Int64 = 0
         /// Realized PnL per symbol when the UTC day began (`position.updated`'s `realizedPnl`
         /// is since then).
         var realizedAtDayStart: [String: FixedDecimal] = [:]
@@ -110,7 +112,10 @@ final class PortfolioBook: Sendable {
             count += page.count
             if page.count < 10_000 { break }
         }
-        state.withLock { $0.journaled = count }
+        state.withLock {
+            $0.journaled = count
+            $0.bookedThrough = after
+        }
         return ledger
     }
 
@@ -151,10 +156,39 @@ final class PortfolioBook: Sendable {
             var copy = state.ledger!
             try copy.apply(entry, assets: assets)
         }
-        guard try await journal.record(entry) else { return }
+        // PostgreSQL down: the consumer holds this fill and retries it until the journal takes it.
+        let journal = self.journal
+        guard let id = try await PostgresOutage.surfaced({ try await journal.record(entry) }) else {
+            // Journaled already: by a delivery booked before, or by a write PostgreSQL committed
+            // and then crashed before answering; the ledger has not booked that one yet.
+            try await PostgresOutage.surfaced { [self] in try await catchUp() }
+            return
+        }
+        try await booked(entry, journalId: id, assets: assets)
+    }
+
+    /// Books the journal's rows the ledger has not (see ``book(_:)``), in journal order.
+    private func catchUp() async throws {
+        while true {
+            let after = state.withLock(\.bookedThrough)
+            let page = try await journal.trades(after: after, limit: 1_000)
+            for (id, fill) in page {
+                guard let assets = client.assets(of: fill.symbol) else { throw LedgerError.arithmetic("\(fill.symbol) is not listed") }
+                logger.notice(
+                    "booking a fill journaled without an answer (PostgreSQL went away after the write)",
+                    metadata: ["symbol": "\(fill.symbol)", "trade_id": "\(fill.tradeId)"])
+                try await booked(fill, journalId: id, assets: assets)
+            }
+            if page.count < 1_000 { return }
+        }
+    }
+
+    /// A journaled fill into the ledger, then announced (`position.updated`) and counted.
+    private func booked(_ fill: LedgerFill, journalId: Int64, assets: SymbolAssets) async throws {
         let position = try state.withLock { state -> Position in
-            try state.ledger!.apply(entry, assets: assets)
+            try state.ledger!.apply(fill, assets: assets)
             state.journaled += 1
+            state.bookedThrough = max(state.bookedThrough, journalId)
             rollDay(&state)
             return state.ledger!.positions[fill.symbol]!
         }

@@ -53,7 +53,9 @@ public struct RiskService: VaktService {
             recentTransitions: configuration.ess.recentTransitions, maxBodyBytes: configuration.http.maxBodyBytes, logger: context.logger)
         let inputs = context.subscribe(to: ESSEventInputs.types, role: "ess") { event in
             guard let input = try ESSEventInputs.input(for: event) else { return }
-            try await engine.handle(input)
+            // PostgreSQL down: the input waits (in order) until its transition can be recorded;
+            // everyone reads the ESS as tripped meanwhile, since its status goes unconfirmed.
+            _ = try await PostgresOutage.surfaced { try await engine.handle(input) }
         }
         // The ESS ticks on its own too, so that time-based conditions (a feed going stale, a
         // cooldown ending) are seen without an event.

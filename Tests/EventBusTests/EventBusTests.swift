@@ -241,6 +241,47 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(pending.array?.first == .integer(0))
     }
 
+    /// A handler whose database is down throws `DependencyUnavailable`: the event is retried in
+    /// place (its lease kept) far past `max_deliveries`, never dead-lettered, and the events
+    /// behind it wait; once the database answers, each is handled once, in order.
+    @Test func anEventWhoseDependencyIsDownWaitsInPlaceAndIsNeverDeadLettered() async throws {
+        let bus = try await BusFixture()
+        let settings = bus.settings {
+            $0.claimIdle = .milliseconds(50)
+            $0.maxDeliveries = 1
+        }
+        let down = Atomic<Bool>(true)
+        let attempts = Atomic<Int>(0)
+        let handled = Handled()
+        let consumer = bus.consume([.orderFilled], settings: settings) { envelope in
+            if sequence(of: envelope) == 2 {
+                attempts.add(1, ordering: .relaxed)
+                if down.load(ordering: .relaxed) { throw DependencyUnavailable("PostgreSQL", reason: "connection refused") }
+            }
+            handled.append(envelope)
+        }
+        defer { consumer.cancel() }
+        #expect(await bus.waitForGroup(.orderFilled))
+        let publisher = try await bus.publisher(settings)
+        try await publisher.publish([event(.orderFilled, 1), event(.orderFilled, 2)])
+        // Leases of 100 ms renewed and a poison limit of one delivery passed many times over.
+        #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { attempts.load(ordering: .relaxed) >= 8 })
+        try await publisher.publish([event(.orderFilled, 3), event(.orderFilled, 4)])
+        #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { attempts.load(ordering: .relaxed) >= 10 })
+        #expect(handled.all.map(sequence(of:)) == [1], "nothing overtakes the waiting event")
+        #expect(try await bus.entries("dlq.order.filled").isEmpty)
+
+        down.store(false, ordering: .relaxed)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { handled.count == 4 })
+        #expect(handled.all.map(sequence(of:)) == [1, 2, 3, 4])
+        #expect(try await bus.entries("dlq.order.filled").isEmpty)
+        let raw = RedisConnection(endpoint: bus.redis.endpoint)
+        #expect(
+            await TestEnvironment.eventually {
+                (try? await raw.command(["XPENDING", "order.filled", "test"]))?.array?.first == .integer(0)
+            }, "every entry acknowledged")
+    }
+
     @Test func entriesOfADeadConsumerAreClaimedAndHandledOnce() async throws {
         let bus = try await BusFixture()
         let settings = bus.settings()

@@ -7,15 +7,14 @@ import VaktTesting
 
 /// The chaos suite: the trading half (risk, the paper exchange, market data, execution, the
 /// portfolio) on a Redis that keeps what it acknowledged and a PostgreSQL of its own, while a
-/// seeded random schedule SIGKILLs services, stops Redis, makes the exchange fail, drop and
-/// delay orders and cut or stall its streams, and sends bursts of signals. Then the faults
+/// seeded random schedule SIGKILLs services, stops Redis, crashes PostgreSQL, makes the exchange
+/// fail, drop and delay orders and cut or stall its streams, and sends bursts of signals. Then the faults
 /// stop, trading settles, and the loss report (`vakt audit`'s check) must pass: no order twice
 /// or unknown, every fill booked once, cash, positions and PnL equal to the exchange's to the last unit, every order
 /// event handled. The report also shows how long trading was halted and why.
 ///
 /// `VAKT_CHAOS_SECONDS` sets how long the faults go on (scripts/test runs 60 s alone after the
-/// suite; scripts/chaos runs the long form); `VAKT_CHAOS_SEED` replays a schedule;
-/// `VAKT_CHAOS_POSTGRES=1` adds PostgreSQL crashes, which execution does not survive yet.
+/// suite; scripts/chaos runs the long form); `VAKT_CHAOS_SEED` replays a schedule.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["VAKT_CHAOS_SECONDS"] != nil, "runs alone: set VAKT_CHAOS_SECONDS"))
 struct ChaosTests {
     @Test func underKillsOutagesAndExchangeFaultsNothingIsLostOrDoubled() async throws {
@@ -33,8 +32,6 @@ struct ChaosTests {
         }
         #expect(await system.waitUntilTrading(), "execution did not start trading")
 
-        // PostgreSQL crashes only when asked: they still lose fills (see docs/operations.md).
-        let actions = Self.actions + (environment["VAKT_CHAOS_POSTGRES"] == "1" ? ["crash postgres"] : [])
         var random = SplitMix64(seed: seed)
         var counts: [String: Int] = [:]
         var signals = 0
@@ -49,7 +46,7 @@ struct ChaosTests {
             if (try? await system.risk.state()) == "tripped" {
                 _ = try? await system.risk.client.change(.reset, reason: "chaos: reset after a trip", source: "chaos")
             }
-            let action = actions[Int(random.next(upTo: UInt64(actions.count)))]
+            let action = Self.actions[Int(random.next(upTo: UInt64(Self.actions.count)))]
             let at = (ContinuousClock.now - started).seconds
             print("chaos: \(String(format: "%6.1f", at)) s \(action)")
             counts[action, default: 0] += 1
@@ -87,7 +84,7 @@ struct ChaosTests {
     }
 
     static let actions = [
-        "kill execution", "kill portfolio", "kill market-data", "kill risk", "stop redis", "fail orders", "drop order replies",
-        "exchange latency", "cut streams", "stall streams",
+        "kill execution", "kill portfolio", "kill market-data", "kill risk", "stop redis", "crash postgres", "fail orders",
+        "drop order replies", "exchange latency", "cut streams", "stall streams",
     ]
 }

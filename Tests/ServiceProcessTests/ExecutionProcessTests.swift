@@ -244,6 +244,63 @@ import VaktTesting
         try await Self.verify(system)
         print("execution killed 6 times: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, none twice")
     }
+
+    /// PostgreSQL crashes while an order rests at the exchange, and the order is canceled there:
+    /// execution cannot write the change, so it keeps the order in memory, counts the change and
+    /// stops trading (`trading` false) rather than go on as if the row said canceled; once
+    /// PostgreSQL is back the change is written, trading resumes, and the loss report passes.
+    @Test func aChangePostgresCannotTakeHoldsTradingUntilItIsWritten() async throws {
+        let cluster = try PostgresCluster()
+        try await cluster.start()
+        // A limit one basis point from the market rests most of the order; no timeout or exits
+        // move it meanwhile.
+        let sections = Self.sections.replacingOccurrences(of: "order_timeout: 2s", with: "order_timeout: 600s\n  max_slippage: \"0.0001\"")
+            .replacingOccurrences(of: #"take_profit: "0.0005""#, with: #"take_profit: "0""#)
+            .replacingOccurrences(of: #"stop_loss: "0.0005""#, with: #"stop_loss: "0""#)
+        let system = try await PaperTradingSystem(sections: sections, cluster: cluster.server)
+        defer {
+            system.stop()
+            Task { try? await cluster.stop() }
+        }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+        try await system.signal(.buy)
+        var resting: OrderReport?
+        var last = ""
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
+                resting = try? await system.exchange.openOrders(symbol: "BTCUSDT").first
+                let view = (try? await system.json(system.execution, "/api/execution")) ?? [:]
+                last = "\(view) \((try? await system.json(system.execution, "/api/orders?limit=10")) ?? [:])"
+                return resting != nil && view["openOrders"] == .number(1)
+            }, "no order rests at the exchange: \(last)")
+        guard let clientOrderId = resting?.clientOrderId else { throw MissingFixture("no resting order") }
+
+        try await cluster.crash()
+        _ = try await system.exchange.cancel(symbol: "BTCUSDT", clientOrderId: clientOrderId)
+        var view: [String: JSONValue] = [:]
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
+                view = (try? await system.json(system.execution, "/api/execution")) ?? [:]
+                return view["unwrittenChanges"] == .number(1) && view["trading"] == .bool(false)
+            }, "execution went on trading with an unwritten change: \(view)")
+        // Its PostgreSQL check waits out its 10 s limit first.
+        let health = try await HTTPProbe.request(.GET, system.execution.url("/health"), timeout: .seconds(60)).text
+        #expect(health.contains("order changes wait for PostgreSQL"), "\(health)")
+
+        try await cluster.start()
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
+                view = (try? await system.json(system.execution, "/api/execution")) ?? [:]
+                return view["unwrittenChanges"] == .number(0) && view["trading"] == .bool(true)
+            }, "execution did not write the change and trade again: \(view)")
+        let stored = try await system.json(system.execution, "/api/orders?limit=10")
+        guard case .array(let orders)? = stored["orders"], case .object(let order)? = orders.first else {
+            throw MissingFixture("no orders in \(stored)")
+        }
+        #expect(order["clientOrderId"] == .string(clientOrderId) && order["state"] == .string("canceled"), "\(order)")
+        _ = try await Self.settle(system, orders: 1)
+        try await Self.verify(system)
+    }
 }
 
 /// A flood of signals into a running execution service: 10,000 a second for

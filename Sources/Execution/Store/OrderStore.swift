@@ -87,7 +87,8 @@ public struct OrderStore: Sendable {
 
     /// Writes an order's state, fills so far, reason and exits, with the fills that brought it
     /// there, in one transaction: the recorded fills are always those its `executed` counts,
-    /// so a restart knows exactly which fills it has booked.
+    /// so a restart knows exactly which fills it has booked. A write older than the row (one
+    /// that timed out and went through late) changes nothing.
     public func save(_ order: StoredOrder, fills: [RecordedFill] = []) async throws {
         try await client.withTransaction(logger: logger) { connection in
             for fill in fills {
@@ -108,7 +109,7 @@ public struct OrderStore: Sendable {
                     exit_state = \(order.exitState.rawValue), take_profit = \(order.takeProfit?.description)::numeric,
                     stop_loss = \(order.stopLoss?.description)::numeric, updated_at = \(order.updatedAt),
                     exchange_executed = \(order.exchangeExecuted.description)::numeric
-                WHERE client_order_id = \(order.clientOrderId)
+                WHERE client_order_id = \(order.clientOrderId) AND updated_at <= \(order.updatedAt)
                 """, logger: logger)
         }
     }
