@@ -74,7 +74,7 @@ public struct ExchangeSimulatorService: VaktService {
         changed: @escaping @Sendable () -> Void = {}
     ) {
         let api = router.group("/api/v3").add(middleware: RateLimitMiddleware(limits: markets.rateLimits, clock: desk.clock.now))
-            .add(middleware: FaultMiddleware(desk: desk))
+            .add(middleware: FaultMiddleware(desk: desk, weightLimit: markets.weightLimit))
         /// A public endpoint: parameters in the query string.
         func open(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
             api.on(RouterPath(path), method: method) { request, _ in
@@ -129,7 +129,7 @@ public struct ExchangeSimulatorService: VaktService {
             let current = desk.faults.withLock { $0 }
             let next: SimulatorFaults
             do throws(PayloadError) {
-                next = try current.updated(by: value)
+                next = try current.updated(by: value, now: desk.clock.now())
             } catch {
                 return JSONResponse.error(.badRequest, "faults not changed", problems: error.problems)
             }

@@ -10,6 +10,8 @@ import VaktConfig
 struct SimulatedMarkets: Sendable {
     var exchange: PaperExchange.Settings
     var rateLimits: [RateLimit]
+    /// The request weight per minute, the limit most requests count against.
+    let weightLimit: RateLimit
 
     var symbols: [ListedSymbol] { exchange.markets.map(\.symbol) }
 
@@ -49,8 +51,9 @@ struct SimulatedMarkets: Sendable {
             markets: markets, balances: settings.balances, makerCommission: settings.makerCommission,
             takerCommission: settings.takerCommission, seed: UInt64(settings.seed),
             stepMilliseconds: settings.step.milliseconds)
+        weightLimit = RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: settings.requestWeightPerMinute)
         rateLimits = [
-            RateLimit(kind: .requestWeight, interval: .minute, intervalNum: 1, limit: settings.requestWeightPerMinute),
+            weightLimit,
             RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: settings.ordersPer10Seconds),
             RateLimit(kind: .orders, interval: .day, intervalNum: 1, limit: settings.ordersPerDay),
             RateLimit(kind: .rawRequests, interval: .minute, intervalNum: 5, limit: 61_000),

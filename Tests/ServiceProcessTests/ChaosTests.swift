@@ -8,7 +8,8 @@ import VaktTesting
 /// The chaos suite: the trading half (risk, the paper exchange, market data, execution, the
 /// portfolio) on a Redis that keeps what it acknowledged and a PostgreSQL of its own, while a
 /// seeded random schedule SIGKILLs services, stops Redis, crashes PostgreSQL, makes the exchange
-/// fail, drop and delay orders and cut or stall its streams, and sends bursts of signals. Then the faults
+/// fail, drop and delay orders, answer 429s or ban the host (418) for a while and cut or stall
+/// its streams, and sends bursts of signals. Then the faults
 /// stop, trading settles, and the loss report (`vakt audit`'s check) must pass: no order twice
 /// or unknown, every fill booked once, cash, positions and PnL equal to the exchange's to the last unit, every order
 /// event handled. The report also shows how long trading was halted and why.
@@ -68,11 +69,13 @@ struct ChaosTests {
             case "exchange latency": try await system.faults(#"{"latency_ms": \#(200 + random.next(upTo: 1_300))}"#)
             case "cut streams": try await system.faults(#"{"disconnect_streams": true}"#)
             case "stall streams": try await system.faults(#"{"stall_streams_ms": 3000}"#)
+            case "exchange 429s": try await system.faults(#"{"throttle_ms": \#(500 + random.next(upTo: 2_500))}"#)
+            case "exchange ban": try await system.faults(#"{"ban_ms": \#(1_000 + random.next(upTo: 4_000))}"#)
             default: Issue.record("unknown chaos action \(action)")
             }
             try await Task.sleep(for: .milliseconds(300 + Int(random.next(upTo: 1_700))))
         }
-        try await system.faults(#"{"fail_next_orders": 0, "drop_next_orders": 0, "latency_ms": 0}"#)
+        try await system.faults(#"{"fail_next_orders": 0, "drop_next_orders": 0, "latency_ms": 0, "throttle_ms": 0, "ban_ms": 0}"#)
         print("chaos: \(signals) signals; " + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
 
         #expect(await system.waitUntilTrading(timeout: .seconds(120)), "execution did not trade again after the faults")
@@ -85,6 +88,6 @@ struct ChaosTests {
 
     static let actions = [
         "kill execution", "kill portfolio", "kill market-data", "kill risk", "stop redis", "crash postgres", "fail orders",
-        "drop order replies", "exchange latency", "cut streams", "stall streams",
+        "drop order replies", "exchange latency", "exchange 429s", "exchange ban", "cut streams", "stall streams",
     ]
 }

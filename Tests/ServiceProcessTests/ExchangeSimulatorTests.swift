@@ -383,5 +383,23 @@ import VaktTesting
         #expect(try await Self.signed(simulator, .POST, "/api/v3/order", order).status == 200)
         let trades = try await Self.signed(simulator, .GET, "/api/v3/myTrades", "symbol=BTCUSDT")
         if case .array(let list) = trades.body { #expect(list.count == 1) } else { Issue.record("\(trades.body)") }
+
+        // A throttle window answers every request 429 and a ban window 418, each with its
+        // Retry-After, until it ends or is ended (0); a window past 10 minutes is refused.
+        let tooLong = try await HTTPProbe.request(.POST, url, headers: token, body: #"{"ban_ms": 600001}"#)
+        #expect(tooLong.status == 400 && tooLong.text.contains("ban_ms"), "\(tooLong.text)")
+        let ping = simulator.url("/api/v3/ping")
+        #expect(try await HTTPProbe.request(.POST, url, headers: token, body: #"{"throttle_ms": 600000}"#).status == 200)
+        let throttled = try await HTTPProbe.get(ping)
+        #expect(
+            throttled.status == 429 && throttled.text.contains("-1003") && throttled.header("Retry-After") == "600",
+            "\(throttled.status) \(throttled.text)")
+        #expect(try await HTTPProbe.request(.POST, url, headers: token, body: #"{"throttle_ms": 0, "ban_ms": 120000}"#).status == 200)
+        let banned = try await HTTPProbe.get(ping)
+        #expect(
+            banned.status == 418 && banned.text.contains("IP banned until") && banned.header("Retry-After") == "120",
+            "\(banned.status) \(banned.text)")
+        #expect(try await HTTPProbe.request(.POST, url, headers: token, body: #"{"ban_ms": 0}"#).status == 200)
+        #expect(try await HTTPProbe.get(ping).status == 200)
     }
 }
