@@ -47,24 +47,18 @@ public final class PaperTradingSystem: @unchecked Sendable {
             policy.maxOrdersPerMinute = 1_000
             change(&policy)
         }
-        // Under a loaded machine the ESS's mirror may be read late; these tests are about
-        // orders, not the guards' fail-safe.
-        let shared = """
-            market_data:
-              symbols: [BTCUSDT]
-              intervals: [1s]
-            ess:
-              state_max_age: 600s
-              recent_transitions: 1000
-            \(sections)
-
-            """
+        let shared = Self.sections(sections)
         risk = try await RiskSystem(policy: policy, sections: shared, persistentRedis: persistentRedis, cluster: cluster)
         let keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
         simulator = try ServiceInstance(.exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys)
         try await simulator.waitUntilReady()
         var client = keys
         client["VAKT_EXCHANGE__BASE_URL"] = simulator.url("")
+        // One request budget for every client of the account, as on one host: the exchange's
+        // limits are per IP.
+        directory = try TestEnvironment.temporaryDirectory("vakt-trading")
+        let budgetFile = directory.appendingPathComponent("budget").path
+        client["VAKT_EXCHANGE__BUDGET_FILE"] = budgetFile
         marketData = try ServiceInstance(
             .marketData, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
         portfolio = try ServiceInstance(
@@ -73,16 +67,39 @@ public final class PaperTradingSystem: @unchecked Sendable {
             .execution, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
         for service in [marketData, portfolio, execution] { try await service.waitUntilReady(timeout: .seconds(60)) }
         redis = RedisConnection(endpoint: risk.redis.endpoint)
-        directory = try TestEnvironment.temporaryDirectory("vakt-trading")
         publisher = try await EventPublisher(
             redis: redis, settings: EventBusSettings(bufferPath: directory.appendingPathComponent("publisher.sqlite").path),
             logger: Logger(label: "test.signals"))
-        exchange = BinanceClient(
-            settings: .init(baseURL: simulator.url(""), recvWindow: 60_000, reconcileAttempts: 10),
-            credentials: .init(apiKey: Self.apiKey, secret: Self.apiSecret), http: HTTPClient.shared,
-            budget: try SharedRequestBudget(path: directory.appendingPathComponent("budget").path), clock: ScaledClock(),
+        exchange = try await Self.account(at: simulator.url(""), budgetFile: budgetFile)
+    }
+
+    /// A client of the paper exchange's account for the test, connected: what audits read. It
+    /// counts its requests in `budgetFile`: the services' own when they share one (the
+    /// exchange's limits are per IP, so a client outside their budget gets them banned).
+    public static func account(at baseURL: String, budgetFile: String) async throws -> BinanceClient {
+        let exchange = BinanceClient(
+            settings: .init(baseURL: baseURL, recvWindow: 60_000, reconcileAttempts: 10),
+            credentials: .init(apiKey: apiKey, secret: apiSecret), http: HTTPClient.shared,
+            budget: try SharedRequestBudget(path: budgetFile), clock: ScaledClock(),
             logger: Logger(label: "test.audit"))
         try await exchange.connect()
+        return exchange
+    }
+
+    /// The YAML every service of the trading half is given: BTCUSDT on 1 s klines, and the
+    /// ESS's mirror trusted for 10 minutes (under a loaded machine it may be read late; these
+    /// tests are about orders, not the guards' fail-safe), then `sections`.
+    public static func sections(_ sections: String) -> String {
+        """
+        market_data:
+          symbols: [BTCUSDT]
+          intervals: [1s]
+        ess:
+          state_max_age: 600s
+          recent_transitions: 1000
+        \(sections)
+
+        """
     }
 
     /// Waits until execution trades (its start-up reconciliation done, the policy and an armed
@@ -101,6 +118,14 @@ public final class PaperTradingSystem: @unchecked Sendable {
     /// A buy or sell signal at the market's last price, as the AI engine publishes it.
     @discardableResult
     public func signal(_ side: OrderSide, size: String = "0.5", confidence: String = "0.7") async throws -> EventEnvelope {
+        try await Self.signal(side, size: size, confidence: confidence, exchange: exchange, publisher: publisher)
+    }
+
+    /// A BTCUSDT signal at `exchange`'s last price, published by `publisher`.
+    @discardableResult
+    public static func signal(
+        _ side: OrderSide, size: String = "0.5", confidence: String = "0.7", exchange: BinanceClient, publisher: EventPublisher
+    ) async throws -> EventEnvelope {
         let price = try await exchange.lastPrice(symbol: "BTCUSDT")
         let signal = SignalGenerated(
             symbol: "BTCUSDT", side: side, confidence: try FixedDecimal(parsing: confidence), model: "test", referencePrice: price,

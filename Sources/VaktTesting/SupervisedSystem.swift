@@ -1,5 +1,6 @@
 import Foundation
 import PrometheusText
+import Synchronization
 import VaktConfig
 
 #if canImport(Glibc)
@@ -11,7 +12,10 @@ import VaktConfig
 public final class SupervisedSystem: Sendable {
     public static let controlToken = "test-control-token-0123456789"
 
-    public let supervisor: ServiceProcess
+    /// The running supervisor (a new process after ``killAndRestartSupervisor()``).
+    public var supervisor: ServiceProcess { current.withLock { $0 } }
+    private let current: Mutex<ServiceProcess>
+    private let launch: @Sendable () throws -> ServiceProcess
     public let configuration: TestConfiguration
     public let recorder: NotifyRecorder
     public let redis: RedisServer
@@ -30,10 +34,14 @@ public final class SupervisedSystem: Sendable {
     public init(
         programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
         stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = "", postgres: PostgresServer? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], redis given: RedisServer? = nil
     ) async throws {
-        redis = try RedisServer()
-        try await redis.start()
+        if let given {
+            redis = given
+        } else {
+            redis = try RedisServer()
+            try await redis.start()
+        }
         var supervisorSettings: [String] = []
         if let previous {
             supervisorSettings.append("state_directory: \(previous.configuration.directory.path)/supervisor")
@@ -43,10 +51,25 @@ public final class SupervisedSystem: Sendable {
             serviceSettings: serviceSettings,
             programs: programs, supervisorSettings: supervisorSettings, sections: sections)
         recorder = try NotifyRecorder()
-        supervisor = try ServiceProcess(
-            arguments: ["supervisor", "--config", configuration.path],
-            environment: environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given },
-            notifySocket: recorder.address)
+        let (path, address) = (configuration.path, recorder.address)
+        launch = {
+            try ServiceProcess(
+                arguments: ["supervisor", "--config", path],
+                environment: environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given },
+                notifySocket: address)
+        }
+        current = Mutex(try launch())
+    }
+
+    /// SIGKILL to the supervisor (its children go with it: their parent-death signal), then a
+    /// new supervisor on the same configuration, state directory and Redis, as systemd's
+    /// `Restart=` would start it.
+    public func killAndRestartSupervisor() async throws {
+        let killed = supervisor
+        killed.signal(SIGKILL)
+        guard await killed.waitForExit() != nil else { throw MissingFixture("the supervisor did not exit on SIGKILL") }
+        let next = try launch()
+        current.withLock { $0 = next }
     }
 
     public var apiURL: String { configuration.url(.supervisor, "/api/services") }

@@ -38,15 +38,9 @@ struct ChaosTests {
         var signals = 0
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(seconds) {
-            for _ in 0...random.next(upTo: 4) {
-                // Published into the disk buffer while Redis is down, as the AI engine's would be.
-                if (try? await system.signal(random.next(upTo: 3) == 0 ? .sell : .buy)) != nil { signals += 1 }
-            }
-            // As an operator would once the cause is gone: a trip is reset (refused while its
-            // condition holds), so trading resumes and the run goes on exercising it.
-            if (try? await system.risk.state()) == "tripped" {
-                _ = try? await system.risk.client.change(.reset, reason: "chaos: reset after a trip", source: "chaos")
-            }
+            // Published into the disk buffer while Redis is down, as the AI engine's would be.
+            signals += await Self.burst(&random) { try await system.signal($0) }
+            await Self.resetIfTripped(system.risk.client)
             let action = Self.actions[Int(random.next(upTo: UInt64(Self.actions.count)))]
             let at = (ContinuousClock.now - started).seconds
             print("chaos: \(String(format: "%6.1f", at)) s \(action)")
@@ -84,6 +78,22 @@ struct ChaosTests {
         try await ExecutionProcessTests.verify(system)
         system.stop()
         try await cluster.stop()
+    }
+
+    /// 1–5 signals, a third of them sells; how many were published.
+    static func burst(_ random: inout SplitMix64, _ send: (OrderSide) async throws -> EventEnvelope) async -> Int {
+        var sent = 0
+        for _ in 0...random.next(upTo: 4) {
+            if (try? await send(random.next(upTo: 3) == 0 ? .sell : .buy)) != nil { sent += 1 }
+        }
+        return sent
+    }
+
+    /// As an operator would once the cause is gone: a trip is reset (refused while its
+    /// condition holds), so trading resumes and the run goes on exercising it.
+    static func resetIfTripped(_ risk: RiskClient) async {
+        guard (try? await risk.ess().status.state) == .tripped else { return }
+        _ = try? await risk.change(.reset, reason: "chaos: reset after a trip", source: "chaos")
     }
 
     static let actions = [

@@ -3,6 +3,7 @@ import BinanceAdapter
 import EventBus
 import Foundation
 import Money
+import RedisClient
 import ServiceKit
 import Testing
 import TradingAudit
@@ -46,20 +47,61 @@ import VaktTesting
         var journal: [Int64]
     }
 
+    /// Where the trading half answers: the services' base URLs, the exchange's account, Redis.
+    struct Endpoints {
+        var execution: String
+        var portfolio: String
+        var risk: String
+        var exchange: BinanceClient
+        var redis: RedisConnection
+
+        init(execution: String, portfolio: String, risk: String, exchange: BinanceClient, redis: RedisConnection) {
+            (self.execution, self.portfolio, self.risk, self.exchange, self.redis) = (execution, portfolio, risk, exchange, redis)
+        }
+
+        init(_ system: PaperTradingSystem) {
+            self.init(
+                execution: system.execution.url(""), portfolio: system.portfolio.url(""), risk: system.risk.url(""),
+                exchange: system.exchange, redis: system.redis)
+        }
+
+        func json(_ base: String, _ path: String) async throws -> [String: JSONValue] {
+            guard case .object(let fields) = try JSONValue(parsing: try await HTTPProbe.get(base + path).body) else { return [:] }
+            return fields
+        }
+    }
+
     static func settle(_ system: PaperTradingSystem, orders expected: Int) async throws -> Audit {
+        do {
+            return try await settle(Endpoints(system), orders: expected)
+        } catch let error as Unsettled {
+            Issue.record("\(error)\n\(system.execution.process.output().suffix(6_000))")
+            throw error
+        }
+    }
+
+    struct Unsettled: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func settle(_ system: Endpoints, orders expected: Int) async throws -> Audit {
         var last = ""
         // Polled gently: allOrders weighs 20 of the exchange's 6,000 a minute, shared by IP with
         // the services.
         let settled = await TestEnvironment.eventually(timeout: .seconds(90), poll: .milliseconds(500)) {
-            guard let view = try? await system.json(system.execution, "/api/execution"),
-                case .object(let signals)? = view["signals"], view["trading"] == .bool(true), view["openOrders"] == .number(0),
+            guard let view = try? await system.json(system.execution, "/api/execution") else {
+                last = "execution does not answer"
+                return false
+            }
+            last = "\(view)"
+            guard case .object(let signals)? = view["signals"], view["trading"] == .bool(true), view["openOrders"] == .number(0),
                 signals["queued"] == .number(0),
                 let orders = try? await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000)
             else { return false }
-            last = "\(view)"
+            last += "; the exchange has \(orders.count) orders, \(orders.filter { $0.status.isOpen }.count) open"
             return orders.count >= expected && orders.allSatisfy { !$0.status.isOpen }
         }
-        #expect(settled, "execution did not settle: \(last)\n\(system.execution.process.output().suffix(6_000))")
+        guard settled else { throw Unsettled(description: "execution did not settle: \(last)") }
         let exchangeOrders = try await system.exchange.allOrders(symbol: "BTCUSDT", fromId: nil, limit: 1_000)
         let exchangeTrades = try await system.exchange.trades(symbol: "BTCUSDT", fromId: 0, limit: 1_000)
         let ours = try await system.json(system.execution, "/api/orders?limit=1000")
@@ -84,18 +126,19 @@ import VaktTesting
     /// in the state and with the execution we hold, every trade booked once by the portfolio,
     /// its cash and position equal to the exchange's balances, its PnL equal to the
     /// recomputation from the exchange's trades, and every order event handled.
-    static func verify(_ system: PaperTradingSystem) async throws {
+    static func verify(_ system: PaperTradingSystem) async throws { try await verify(Endpoints(system)) }
+
+    static func verify(_ system: Endpoints) async throws {
         var health = ""
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(30)) {
-                health = (try? await HTTPProbe.get(system.portfolio.url("/health")).text) ?? ""
+                health = (try? await HTTPProbe.get(system.portfolio + "/health").text) ?? ""
                 return health.contains("positions and cash equal the exchange") && health.contains("\"portfolio:balances\"")
             }, "\(health)")
+        let reader = { (base: String) in ControlClient(baseURL: base, token: nil, tokenSecret: "") }
         let collector = AuditCollector(
-            exchange: system.exchange, execution: ControlClient(baseURL: system.execution.url(""), token: nil, tokenSecret: ""),
-            portfolio: ControlClient(baseURL: system.portfolio.url(""), token: nil, tokenSecret: ""),
-            risk: ControlClient(baseURL: system.risk.url(""), token: nil, tokenSecret: ""),
-            streams: EventStreamInspector(redis: system.redis), symbols: ["BTCUSDT"])
+            exchange: system.exchange, execution: reader(system.execution), portfolio: reader(system.portfolio),
+            risk: reader(system.risk), streams: EventStreamInspector(redis: system.redis), symbols: ["BTCUSDT"])
         var last = "no audit yet"
         // The last fill's event may still be on its way to the portfolio: audited again until it
         // passes, and its last report shown if it never does.

@@ -59,11 +59,20 @@ import VaktTesting
     /// The risk service's policy with a feed-age limit long enough that no market data (none
     /// flows in this test) trips the ESS before the rule under test does.
     static func relaxFeedAge(riskURL: String) async throws {
-        let current = try JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/policy").body))
-        guard case .object(let document) = current, case .object(var policy)? = document["policy"], case .object(var ess)? = policy["ess"]
-        else { throw MissingFixture("unexpected policy document") }
-        ess["maxFeedAgeSeconds"] = .number(86_400)
-        policy["ess"] = .object(ess)
+        try await changePolicy(riskURL: riskURL) { policy in
+            guard case .object(var ess)? = policy["ess"] else { return }
+            ess["maxFeedAgeSeconds"] = .number(86_400)
+            policy["ess"] = .object(ess)
+        }
+    }
+
+    /// The risk service's policy changed by `change`, as an operator's `PUT /api/policy`.
+    static func changePolicy(riskURL: String, _ change: (inout [String: JSONValue]) -> Void) async throws {
+        let current = try JSONValue(parsing: try await HTTPProbe.get(riskURL + "/api/policy").body)
+        guard case .object(let document) = current, case .object(var policy)? = document["policy"] else {
+            throw MissingFixture("unexpected policy document \(current)")
+        }
+        change(&policy)
         let body = JSONValue.object(["policy": .object(policy), "updatedBy": .string("test")])
         let answer = try await HTTPProbe.request(
             .PUT, riskURL + "/api/policy",

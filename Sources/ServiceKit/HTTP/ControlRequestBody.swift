@@ -12,6 +12,16 @@ public struct ControlRequestBody: Sendable, Equatable {
     public var symbol: String?
     public var actionId: String?
 
+    /// The longest `reason` taken, in characters.
+    public static let maxReasonLength = 500
+
+    /// `reason` cut to ``maxReasonLength`` (its end replaced by "…") for a caller whose action
+    /// must not be refused for its wording: the supervisor's trip, whose reason quotes a rule's
+    /// inputs.
+    public static func fitting(_ reason: String) -> String {
+        reason.count <= maxReasonLength ? reason : String(reason.prefix(maxReasonLength - 1)) + "…"
+    }
+
     /// Reads the body; `symbol` and `actionId` are required when asked for, refused otherwise.
     /// The failure is the response to send (400, naming each bad field; nothing was done).
     public static func read(_ request: Request, limit: Int, symbol needsSymbol: Bool = false, actionId needsActionId: Bool = false)
@@ -22,7 +32,7 @@ public struct ControlRequestBody: Sendable, Equatable {
         case .success(let value): reader = value
         case .failure(let failure): return .failure(failure)
         }
-        let reason = reader.string("reason", maxLength: 500)
+        let reason = reader.string("reason", maxLength: maxReasonLength)
         let source = reader.optionalString("source", maxLength: 100) ?? "api"
         let symbol = needsSymbol ? reader.symbol("symbol") : nil
         let actionId = needsActionId ? reader.string("actionId", maxLength: 64) : nil

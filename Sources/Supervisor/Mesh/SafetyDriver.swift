@@ -139,7 +139,8 @@ actor SafetyDriver {
     private func requestTrip(_ firing: SafetyFiring, source: String) async -> TripOutcome {
         do {
             let answer = try await withTimeout(settings.riskTimeout) { [risk] in
-                try await risk.change(.trip, reason: "\(firing.rule): \(firing.reason)", source: source)
+                // A rule's reason quotes its inputs, which may run past what the API takes.
+                try await risk.change(.trip, reason: ControlRequestBody.fitting("\(firing.rule): \(firing.reason)"), source: source)
             }
             let outcome: TripOutcome = if case .transitioned = answer { .transitioned } else { .unchanged }
             logger.notice("the risk service took the trip request", metadata: ["rule": "\(firing.rule)", "outcome": "\(outcome.rawValue)"])

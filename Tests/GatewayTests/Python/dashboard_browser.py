@@ -14,6 +14,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 URL = os.environ["DASHBOARD_URL"]
@@ -107,7 +108,15 @@ try:
     # A row's action through its dialog (token and reason), relayed by the gateway to execution:
     # the row shows the pause once the snapshot has it; then resumed the same way.
     def row_action(label, reason):
-        driver.find_element(By.CSS_SELECTOR, f"#positions .vrow[data-symbol=BTCUSDT] button[aria-label^='{label}']").click()
+        # A snapshot may redraw the row between finding its button and clicking it: found again.
+        for attempt in range(100):
+            try:
+                driver.find_element(By.CSS_SELECTOR, f"#positions .vrow[data-symbol=BTCUSDT] button[aria-label^='{label}']").click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 99:
+                    raise
+                time.sleep(0.05)
         until(driver, "document.querySelector('#action-dialog').open", what=f"the {label} dialog")
         driver.find_element(By.ID, "action-token").send_keys(CONTROL_TOKEN)
         driver.find_element(By.ID, "action-reason").send_keys(reason)
