@@ -18,13 +18,30 @@ public struct RedisEndpoint: Sendable {
     /// On machines whose idle CPUs wake slowly (virtual machines above all) a sleep and wake-up
     /// costs more than the round trip itself; zero sleeps at once.
     public var spinWait: Duration
+    /// Redis Sentinels to ask for the primary of ``primaryName``, in order; when set, `host`
+    /// and `port` are not used, and a connection lost is made again to whichever primary the
+    /// Sentinels then name (a failover).
+    public var sentinels: [SentinelAddress]
+    public var primaryName: String
+
+    public struct SentinelAddress: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
 
     public init(
         host: String, port: Int, database: Int = 0, password: String? = nil,
         connectTimeout: Duration = .milliseconds(500), commandTimeout: Duration = .seconds(1),
         reconnectInitialDelay: Duration = .milliseconds(100), reconnectMaxDelay: Duration = .seconds(5),
-        spinWait: Duration = .microseconds(200)
+        spinWait: Duration = .microseconds(200), sentinels: [SentinelAddress] = [], primaryName: String = "vakt"
     ) {
+        self.sentinels = sentinels
+        self.primaryName = primaryName
         self.host = host
         self.port = port
         self.database = database
@@ -51,12 +68,15 @@ public final class RedisConnection: @unchecked Sendable {
     private var nextAttempt: ContinuousClock.Instant?
     private var currentDelay: Duration
     private var lastError = ""
+    /// `host:port` of the server connected to (with Sentinels, the primary they named).
+    private var connectedTo: String
     private let spinPolicy: SpinPolicy
 
     public init(endpoint: RedisEndpoint, label: String = "redis") {
         self.endpoint = endpoint
         self.thread = ConnectionThread(name: "vakt.redis.\(label)")
         self.currentDelay = endpoint.reconnectInitialDelay
+        self.connectedTo = "\(endpoint.host):\(endpoint.port)"
         self.spinPolicy = SpinPolicy(limit: endpoint.spinWait)
     }
 
@@ -160,41 +180,85 @@ public final class RedisConnection: @unchecked Sendable {
     private struct ConnectFailure: Error { var reason: String }
 
     private func openContext() throws(ConnectFailure) -> UnsafeMutablePointer<redisContext> {
-        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), Self.timeval(endpoint.connectTimeout)) else {
-            throw ConnectFailure(reason: "cannot allocate a connection")
-        }
-        if context.pointee.err != 0 {
-            let reason = Self.errorText(context)
-            redisFree(context)
-            throw ConnectFailure(reason: "connecting to \(endpoint.host):\(endpoint.port): \(reason)")
-        }
-        redisSetTimeout(context, Self.timeval(endpoint.commandTimeout))
+        let address = endpoint.sentinels.isEmpty ? (host: endpoint.host, port: endpoint.port) : try primaryFromSentinels()
+        let context = try connect(to: address.host, address.port)
         var setup: [[String]] = []
         if let password = endpoint.password { setup.append(["AUTH", password]) }
         if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
+        // A primary the Sentinels name may have just been demoted (a failover in progress): only
+        // a primary is written to.
+        if !endpoint.sentinels.isEmpty { setup.append(["ROLE"]) }
         for arguments in setup {
-            var raw: UnsafeMutableRawPointer?
-            guard Self.append(RedisCommandBuffer([arguments.map { Array($0.utf8) }]), to: context) == REDIS_OK,
-                redisGetReply(context, &raw) == REDIS_OK,
-                let raw
-            else {
-                let reason = Self.errorText(context)
+            let reply: RedisReply
+            do throws(ConnectFailure) {
+                reply = try Self.ask(context, arguments)
+            } catch {
                 redisFree(context)
-                throw ConnectFailure(reason: "setting up the connection: \(reason)")
+                throw ConnectFailure(reason: "setting up the connection: \(error.reason)")
             }
-            let reply = Self.convert(raw.assumingMemoryBound(to: redisReply.self))
-            freeReplyObject(raw)
             if case .error(let message) = reply {
                 redisFree(context)
                 // The AUTH argument is never part of the message: only the command's name.
                 throw ConnectFailure(reason: "\(arguments[0]) rejected: \(message)")
             }
+            if arguments[0] == "ROLE", reply.array?.first?.string != "master" {
+                redisFree(context)
+                throw ConnectFailure(
+                    reason: "\(address.host):\(address.port), named primary of \(endpoint.primaryName) by the Sentinels, is a "
+                        + "\(reply.array?.first?.string ?? "server of unknown role"): a failover is under way")
+            }
         }
+        connectedTo = "\(address.host):\(address.port)"
         return context
     }
 
+    /// A connection to `host:port` with the endpoint's timeouts.
+    private func connect(to host: String, _ port: Int) throws(ConnectFailure) -> UnsafeMutablePointer<redisContext> {
+        guard let context = redisConnectWithTimeout(host, Int32(port), Self.timeval(endpoint.connectTimeout)) else {
+            throw ConnectFailure(reason: "cannot allocate a connection")
+        }
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            redisFree(context)
+            throw ConnectFailure(reason: "connecting to \(host):\(port): \(reason)")
+        }
+        redisSetTimeout(context, Self.timeval(endpoint.commandTimeout))
+        return context
+    }
+
+    /// One command and its reply on a context being set up.
+    private static func ask(_ context: UnsafeMutablePointer<redisContext>, _ arguments: [String]) throws(ConnectFailure) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard append(RedisCommandBuffer([arguments.map { Array($0.utf8) }]), to: context) == REDIS_OK,
+            redisGetReply(context, &raw) == REDIS_OK,
+            let raw
+        else { throw ConnectFailure(reason: errorText(context)) }
+        defer { freeReplyObject(raw) }
+        return convert(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Asks each Sentinel in turn for the primary's address (`SENTINEL get-master-addr-by-name`);
+    /// the first that knows it answers for all.
+    private func primaryFromSentinels() throws(ConnectFailure) -> (host: String, port: Int) {
+        var failures: [String] = []
+        for sentinel in endpoint.sentinels {
+            do throws(ConnectFailure) {
+                let context = try connect(to: sentinel.host, sentinel.port)
+                defer { redisFree(context) }
+                let reply = try Self.ask(context, ["SENTINEL", "get-master-addr-by-name", endpoint.primaryName])
+                guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].string,
+                    let port = parts[1].string.flatMap(Int.init)
+                else { throw ConnectFailure(reason: "does not know \(endpoint.primaryName) (answered \(reply))") }
+                return (host, port)
+            } catch {
+                failures.append("sentinel \(sentinel.host):\(sentinel.port): \(error.reason)")
+            }
+        }
+        throw ConnectFailure(reason: "no Sentinel named the primary: " + failures.joined(separator: "; "))
+    }
+
     private func lose(_ context: UnsafeMutablePointer<redisContext>, during step: String) -> RedisError {
-        let reason = "\(endpoint.host):\(endpoint.port): \(step): \(Self.errorText(context))"
+        let reason = "\(connectedTo): \(step): \(Self.errorText(context))"
         lastError = reason
         dropContext()
         // Reconnect on the next command at once: a single dropped connection is common and cheap

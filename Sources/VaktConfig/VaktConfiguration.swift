@@ -88,6 +88,10 @@ public struct RedisSettings: Sendable {
     public var spinWait: Duration
     /// Name of the secret holding the Redis password (see ``SecretStore``); none when empty.
     public var passwordSecret: String?
+    /// Redis Sentinels (`host:port`) to ask for the primary named ``primaryName``; when given,
+    /// `host` and `port` are not used and clients follow a failover.
+    public var sentinels: [(host: String, port: Int)] = []
+    public var primaryName = "vakt"
 }
 
 public struct PostgresSettings: Sendable {
@@ -177,6 +181,15 @@ extension VaktConfiguration {
         if redis.reconnectMaxDelay < redis.reconnectInitialDelay {
             redisSection.report("reconnect_max_delay", "must not be shorter than reconnect_initial_delay")
         }
+        for (index, entry) in redisSection.stringList("sentinels", default: []).enumerated() {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+                redisSection.report("sentinels[\(index)]", "\"\(entry)\" is not host:port")
+                continue
+            }
+            redis.sentinels.append((String(parts[0]), port))
+        }
+        redis.primaryName = redisSection.string("primary_name", default: "vakt")
         redisSection.finish()
 
         let postgresSection = root.section("postgres")

@@ -14,11 +14,15 @@ public final class RedisServer: @unchecked Sendable {
     private let lock = NSLock()
 
     private let persistent: Bool
+    private let extraArguments: [String]
 
-    /// - Parameter persistent: keep data across a stop and start (append-only file, fsync on
-    ///   every write), for outage tests that must not lose what Redis had acknowledged.
-    public init(persistent: Bool = false) throws {
+    /// - Parameters:
+    ///   - persistent: keep data across a stop and start (append-only file, fsync on every
+    ///     write), for outage tests that must not lose what Redis had acknowledged.
+    ///   - replicaOf: the port of a primary on this host to replicate.
+    public init(persistent: Bool = false, replicaOf primary: Int? = nil) throws {
         self.persistent = persistent
+        extraArguments = primary.map { ["--replicaof", "127.0.0.1", "\($0)"] } ?? []
         guard TestEnvironment.which("redis-server") != nil else {
             throw MissingFixture("redis-server is not installed; run scripts/install-deps")
         }
@@ -36,10 +40,12 @@ public final class RedisServer: @unchecked Sendable {
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server")!)
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
-            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-        ]
+        process.arguments =
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync",
+                "always",
+                "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+            ] + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -171,6 +171,16 @@ import Testing
             ])
     }
 
+    @Test func sentinelsAreHostAndPortEachAndNamedWhenNot() throws {
+        #expect(
+            errors("redis:\n  sentinels: [\"10.0.0.1:26379\", \"sentinel-b\", \"c:99999\"]") == [
+                "test.yaml:redis.sentinels[1]: \"sentinel-b\" is not host:port",
+                "test.yaml:redis.sentinels[2]: \"c:99999\" is not host:port",
+            ])
+        let redis = try parse("redis:\n  sentinels: [\"10.0.0.1:26379\", \"10.0.0.2:26379\"]\n  primary_name: trading\n").redis
+        #expect(redis.sentinels.map { "\($0.host):\($0.port)" } == ["10.0.0.1:26379", "10.0.0.2:26379"] && redis.primaryName == "trading")
+    }
+
     @Test func dependencyCycleIsAnError() {
         let yaml = """
             services:

@@ -153,7 +153,8 @@ public enum ServiceRuntime {
             password: settings.passwordSecret.flatMap { secrets.secret(named: $0)?.value },
             connectTimeout: settings.connectTimeout, commandTimeout: settings.commandTimeout,
             reconnectInitialDelay: settings.reconnectInitialDelay, reconnectMaxDelay: settings.reconnectMaxDelay,
-            spinWait: settings.spinWait)
+            spinWait: settings.spinWait, sentinels: settings.sentinels.map { .init(host: $0.host, port: $0.port) },
+            primaryName: settings.primaryName)
     }
 
     public static func postgresClient(_ settings: PostgresSettings, secrets: SecretStore, logger: Logger) -> PostgresClient {
