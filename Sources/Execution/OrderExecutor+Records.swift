@@ -49,7 +49,8 @@ extension OrderExecutor {
     }
 
     /// How many reports may wait for PostgreSQL (``Book/deferredUpdates``); past it the oldest
-    /// go, and their orders are read back from the exchange when they are next looked up.
+    /// is dropped with an error in the log (what it carried is then missing from the records
+    /// until `vakt audit` shows it): memory stays bounded through an outage of any length.
     static let deferredUpdateLimit = 10_000
 
     /// A report for an order not in the book, which PostgreSQL could not look up: kept until it
@@ -60,7 +61,12 @@ extension OrderExecutor {
                 "could not look up a reported order; holding the report and new orders until PostgreSQL answers",
                 metadata: ["client_order_id": "\(update.clientOrderId ?? "")", "error": "\(PostgresErrorText.describe(error))"])
         }
-        if book.deferredUpdates.count >= Self.deferredUpdateLimit { book.deferredUpdates.removeFirst() }
+        if book.deferredUpdates.count >= Self.deferredUpdateLimit {
+            let dropped = book.deferredUpdates.removeFirst()
+            logger.error(
+                "too many reports wait for PostgreSQL; dropping the oldest",
+                metadata: ["client_order_id": "\(dropped.clientOrderId ?? "")", "limit": "\(Self.deferredUpdateLimit)"])
+        }
         book.deferredUpdates.append(update)
     }
 
@@ -85,9 +91,16 @@ extension OrderExecutor {
             await write(order, &book)
             if book.unwritten[id] != nil { return }
         }
-        let held = book.deferredUpdates
+        var held = book.deferredUpdates[...]
         book.deferredUpdates = []
-        for update in held { await apply(update, &book) }
+        while let update = held.popFirst() {
+            await apply(update, &book)
+            // Held again: PostgreSQL still does not answer; the rest wait behind it, in order.
+            if !book.deferredUpdates.isEmpty {
+                book.deferredUpdates += held
+                return
+            }
+        }
         if book.isRecordComplete {
             logger.notice("order records complete again; trading resumes")
             wake(.signals)
