@@ -104,9 +104,14 @@ struct SupervisedChaosTests {
             "supervised chaos: \(signals) signals; "
                 + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
 
-        // Trips are reset until one sticks no more; then trading settles and is audited.
+        // As an operator would: a service the supervisor gave up on (more restarts than its
+        // intensity allows: the schedule kills one up to every 0.3 s) is started, and trips are
+        // reset until one sticks no more; then trading settles and is audited.
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(180), poll: .milliseconds(500)) {
+                for kind in Self.services where await system.service(kind.rawValue)?["state"] as? String == "failed" {
+                    _ = try? await system.control("start", kind.rawValue)
+                }
                 await ChaosTests.resetIfTripped(risk)
                 return await Self.waitUntilTrading(endpoints, timeout: .seconds(1))
             }, "execution did not trade again after the faults\n\(system.supervisor.output().suffix(4_000))")
