@@ -141,7 +141,10 @@ public final class PaperTradingSystem: @unchecked Sendable {
     }
 
     /// Sets the paper exchange's faults (`/admin/faults`).
-    public func faults(_ body: String) async throws {
+    public func faults(_ body: String) async throws { try await Self.faults(simulator, body) }
+
+    /// Sets the faults of the paper exchange `simulator` (`/admin/faults`, with the control token).
+    public static func faults(_ simulator: ServiceInstance, _ body: String) async throws {
         let answer = try await HTTPProbe.request(
             .POST, simulator.url("/admin/faults"),
             headers: [("Authorization", "Bearer \(ServiceInstance.controlToken)"), ("Content-Type", "application/json")], body: body)

@@ -246,8 +246,9 @@ func sequence(of envelope: EventEnvelope) -> Int {
     /// behind it wait; once the database answers, each is handled once, in order.
     @Test func anEventWhoseDependencyIsDownWaitsInPlaceAndIsNeverDeadLettered() async throws {
         let bus = try await BusFixture()
+        // A lease of 2 s, renewed as the handler waits; one delivery allowed before poison.
         let settings = bus.settings {
-            $0.claimIdle = .milliseconds(50)
+            $0.claimIdle = .seconds(1)
             $0.maxDeliveries = 1
         }
         let down = Atomic<Bool>(true)
@@ -264,7 +265,7 @@ func sequence(of envelope: EventEnvelope) -> Int {
         #expect(await bus.waitForGroup(.orderFilled))
         let publisher = try await bus.publisher(settings)
         try await publisher.publish([event(.orderFilled, 1), event(.orderFilled, 2)])
-        // Leases of 100 ms renewed and a poison limit of one delivery passed many times over.
+        // The lease renewed and the poison limit of one delivery passed many times over.
         #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { attempts.load(ordering: .relaxed) >= 8 })
         try await publisher.publish([event(.orderFilled, 3), event(.orderFilled, 4)])
         #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { attempts.load(ordering: .relaxed) >= 10 })

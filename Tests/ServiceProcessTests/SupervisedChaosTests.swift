@@ -92,14 +92,14 @@ struct SupervisedChaosTests {
             case "kill supervisor":
                 try await system.killAndRestartSupervisor()
             case "exchange 429s":
-                try await Self.faults(simulator, #"{"throttle_ms": \#(500 + random.next(upTo: 2_500))}"#)
+                try await PaperTradingSystem.faults(simulator, #"{"throttle_ms": \#(500 + random.next(upTo: 2_500))}"#)
             default:
                 let name = String(action.dropFirst("kill ".count))
                 if let pid = await system.service(name)?["pid"] as? Int, pid > 0 { kill(Int32(pid), SIGKILL) }
             }
             try await Task.sleep(for: .milliseconds(300 + Int(random.next(upTo: 1_700))))
         }
-        try await Self.faults(simulator, #"{"throttle_ms": 0}"#)
+        try await PaperTradingSystem.faults(simulator, #"{"throttle_ms": 0}"#)
         print(
             "supervised chaos: \(signals) signals; "
                 + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
@@ -166,12 +166,5 @@ struct SupervisedChaosTests {
         await TestEnvironment.eventually(timeout: timeout, poll: .milliseconds(200)) {
             (try? await endpoints.json(endpoints.execution, "/api/execution"))?["trading"] == .bool(true)
         }
-    }
-
-    static func faults(_ simulator: ServiceInstance, _ body: String) async throws {
-        let answer = try await HTTPProbe.request(
-            .POST, simulator.url("/admin/faults"),
-            headers: [("Authorization", "Bearer \(ServiceInstance.controlToken)"), ("Content-Type", "application/json")], body: body)
-        guard answer.status == 200 else { throw MissingFixture("faults refused: \(answer.text)") }
     }
 }
