@@ -43,8 +43,8 @@ extension BinanceClient {
     /// Places an order: conformed to the symbol's filters (price to the tick, never worse
     /// than asked; quantity down to the step) or refused here naming the filter; sent with the
     /// caller's client order id and a FULL reply. When the reply is lost (no answer, 5xx,
-    /// Binance's "status unknown"), the order is looked up by its client order id until its
-    /// real outcome is known; it is never sent twice.
+    /// Binance's "status unknown") or unreadable, the order is looked up by its client order id
+    /// until its real outcome is known; it is never sent twice.
     public func place(_ intent: OrderIntent) async throws(ExchangeError) -> OrderReport {
         guard ClientOrderID.isValid(intent.clientOrderId) else {
             throw .invalidRequest("client order id \"\(intent.clientOrderId)\" is not 1 to 36 of [.A-Z:/a-z0-9_-]")
@@ -53,20 +53,19 @@ extension BinanceClient {
             throw state.withLock(\.rules).isEmpty ? .notConnected : .invalidRequest("unknown symbol \(intent.symbol)")
         }
         let parameters = try Self.orderParameters(intent, filters: filters)
+        let problem: String
         do {
             let reply = try await call(.POST, "order", parameters, signed: true)
-            do {
-                return try OrderReport(reply)
-            } catch {
-                // It was placed; what it did is read back below.
-                logger.error(
-                    "unreadable order reply; reconciling", metadata: ["client_order_id": "\(intent.clientOrderId)", "problem": "\(error)"])
-            }
+            return try Self.read("order") { () throws(PayloadError) in try OrderReport(reply) }
         } catch .unreachable(let reason) {
-            logger.warning(
-                "order reply lost; reconciling by client order id",
-                metadata: ["client_order_id": "\(intent.clientOrderId)", "reason": "\(reason)"])
+            problem = "reply lost: \(reason)"
+        } catch .malformedReply(_, let reason) {
+            // Answered, so quite possibly placed: what it did is read back below.
+            problem = "reply unreadable: \(reason)"
         }
+        logger.warning(
+            "order outcome not in its reply; reconciling by client order id",
+            metadata: ["client_order_id": "\(intent.clientOrderId)", "problem": "\(problem)"])
         return try await reconcile(symbol: intent.symbol, clientOrderId: intent.clientOrderId)
     }
 
@@ -95,7 +94,9 @@ extension BinanceClient {
     /// Looks an order up by its client order id until its outcome is known: found (with its
     /// fills read from the account's trades), or not found `notFoundConfirmations` times in a
     /// row (``ExchangeError/notPlaced(clientOrderId:)``), or neither within `reconcileAttempts`
-    /// lookups (``ExchangeError/outcomeUnknown(clientOrderId:reason:)``).
+    /// lookups (``ExchangeError/outcomeUnknown(clientOrderId:reason:)``). It throws nothing
+    /// else: a lookup that fails for any other reason (a ban, a 429, an unreadable reply) says
+    /// nothing about the order, so it is asked again after the pause.
     public func reconcile(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport {
         var misses = 0
         var lastProblem = "no lookup answered"
@@ -122,10 +123,12 @@ extension BinanceClient {
                 logger.notice(
                     "reconciled: order found", metadata: ["client_order_id": "\(clientOrderId)", "status": "\(report.status.rawValue)"])
                 return report
-            } catch .unreachable(let reason) {
-                lastProblem = reason
-            } catch .rateLimited(let until) {
-                lastProblem = "rate limited until \(until)"
+            } catch .notPlaced(let id) {
+                throw .notPlaced(clientOrderId: id)
+            } catch {
+                // Unreachable, throttled, banned (refused here until the ban ends, never sent),
+                // a lookup refused or unreadable: none says the order is not there, so it may be.
+                lastProblem = error.description
             }
         }
         metrics.reconciled(outcome: "unknown")

@@ -5,6 +5,7 @@ import EventBus
 import Foundation
 import Logging
 import Money
+import Synchronization
 import Testing
 import VaktConfig
 import VaktTesting
@@ -156,6 +157,46 @@ import VaktTesting
         let after = try await client.balances().first { $0.asset == "BTC" }
         #expect(after?.free == (try FixedDecimal(parsing: "2.000989")))
         #expect(after?.locked == FixedDecimal(1, scale: 2))
+    }
+
+    /// An order executes, its reply is held and then lost, and the host is banned (418) before
+    /// the first lookup: the lookups wait the ban out (refused here, never sent) and find the
+    /// order filled. A ban says nothing about the order; read as a refusal, it once booked a
+    /// filled order as rejected and missed its fills (a CI chaos run of 261edf7).
+    @Test func aBanWhileAnOrderIsReconciledIsWaitedOutAndTheOrderFound() async throws {
+        let exchange = try await Self.start()
+        defer {
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
+        let bans = Mutex(0)
+        let client = BinanceClient(
+            settings: .init(baseURL: exchange.simulator.url(""), recvWindow: 60_000, reconcileAttempts: 10),
+            credentials: .init(apiKey: ExchangeSimulatorTests.apiKey, secret: ExchangeSimulatorTests.secret), http: HTTPClient.shared,
+            budget: try SharedRequestBudget(path: exchange.directory.appendingPathComponent("banned-budget").path),
+            clock: ScaledClock(origin: exchange.origin, rate: 1), logger: Logger(label: "test.adapter.banned"),
+            incidents: { incident in
+                if case .banned = incident { bans.withLock { $0 += 1 } }
+            })
+        try await client.connect()
+
+        // The reply is held 8 s; the ban (10 s) starts once the order is on the exchange's books,
+        // so it is on when the -1007 comes and the first lookup goes out.
+        try await Self.faults(exchange, #"{"drop_next_orders": 1, "drop_hold_ms": 8000}"#)
+        let placing = Task {
+            try await client.place(
+                OrderIntent(symbol: "BTCUSDT", side: .buy, type: .market, quantity: Quantity(1, scale: 2), clientOrderId: "vakt-banned-1"))
+        }
+        let executed = await TestEnvironment.eventually(timeout: .seconds(60), poll: .milliseconds(20)) {
+            (try? await exchange.client.order(symbol: "BTCUSDT", clientOrderId: "vakt-banned-1")) != nil
+        }
+        #expect(executed)
+        try await Self.faults(exchange, #"{"ban_ms": 10000}"#)
+
+        let report = try await placing.value
+        #expect(report.reconciled && report.status == .filled && report.executedQty == Quantity(1, scale: 2))
+        #expect(bans.withLock { $0 } >= 1, "the lookups never met the ban: the test did not test it")
+        try await Self.faults(exchange, #"{"drop_hold_ms": 0}"#)
     }
 
     /// Another client on the host, outside the shared budget, uses all but one of the minute's
