@@ -51,6 +51,11 @@ final class EventBusMetrics: Sendable {
         counter("vakt_events_flushed_total").increment(by: count)
     }
 
+    /// A send the replicas did not confirm in time (`WAIT`): buffered and sent again.
+    func unconfirmed() {
+        counter("vakt_events_unconfirmed_total").increment()
+    }
+
     func rejected(reason: String) {
         counter("vakt_events_rejected_total", [("reason", reason)]).increment()
     }

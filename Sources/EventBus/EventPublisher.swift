@@ -7,8 +7,9 @@ import VaktConfig
 
 /// Publishes events so that none is lost while Redis is away.
 ///
-/// `publish` returns only once every event is durable: in Redis (`XADD`), or, when Redis cannot
-/// be reached, in the disk buffer. While anything is buffered, new events are buffered behind
+/// `publish` returns only once every event is durable: in Redis (`XADD`, and held by
+/// `replica_acks` replicas when the settings ask for them), or, when Redis cannot be reached or
+/// its replicas do not confirm, in the disk buffer. While anything is buffered, new events are buffered behind
 /// it, and a flusher sends the buffer to Redis in the original order once Redis answers again,
 /// so per-publisher order holds across an outage. A crash between sending and removing a flushed
 /// batch can send it twice; consumers drop the repeat by event id.
@@ -127,7 +128,7 @@ public actor EventPublisher {
                 // Decided again here: a send that failed meanwhile may have started buffering.
                 guard !self.route.withLock({ $0.joinBuffering() }) else { return .buffer(reason: nil) }
                 do throws(RedisError) {
-                    try Self.requireSuccess(session.pipeline(commands))
+                    try self.requireSuccess(session.pipeline(commands))
                     return .sent
                 } catch {
                     self.route.withLock { $0.decideToBuffer() }
@@ -139,7 +140,7 @@ public actor EventPublisher {
         case .sent:
             metrics.published(entries, duration: ContinuousClock.now - started)
         case .buffer(let reason):
-            if let reason { logger.warning("Redis unreachable; buffering events on disk", metadata: ["error": "\(reason)"]) }
+            if let reason { logger.warning("events not confirmed by Redis; buffering them on disk", metadata: ["error": "\(reason)"]) }
             try await bufferDecided(entries.map { ($0.stream, Data($0.envelope)) })
             metrics.buffered(entries.count, duration: ContinuousClock.now - started)
         }
@@ -243,12 +244,22 @@ public actor EventPublisher {
     }
 
     private func send(_ entries: [(stream: String, envelope: [UInt8])]) async throws {
-        try Self.requireSuccess(await redis.pipeline(encoder.commands(for: entries)))
+        try requireSuccess(await redis.pipeline(encoder.commands(for: entries)))
     }
 
-    private static func requireSuccess(_ replies: [RedisReply]) throws(RedisError) {
+    /// Every `XADD` answered with an id, and the `WAIT` (when asked for) with enough replicas:
+    /// short of them, the events are on a primary a failover could lose.
+    private nonisolated func requireSuccess(_ replies: [RedisReply]) throws(RedisError) {
         if let failure = replies.first(where: { if case .error = $0 { true } else { false } }) {
             throw RedisError.server("\(failure)")
+        }
+        guard settings.replicaAcks > 0 else { return }
+        let acknowledged = replies.last?.integer ?? 0
+        if acknowledged < settings.replicaAcks {
+            metrics.unconfirmed()
+            throw RedisError.unexpectedReply(
+                "WAIT: \(acknowledged) of \(settings.replicaAcks) replicas acknowledged within \(settings.replicaAckTimeout.milliseconds) ms"
+            )
         }
     }
 }

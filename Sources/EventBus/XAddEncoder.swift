@@ -4,8 +4,9 @@ import Synchronization
 import VaktConfig
 
 /// The `XADD` commands that publish envelopes, each trimming its stream by the stream's
-/// retention. A stream trimmed by length always starts its command with the same arguments, so
-/// they are encoded once per stream; trimming by age names a time and is encoded per send.
+/// retention, and the `WAIT` for replicas after them when the settings ask for replicas. A
+/// stream trimmed by length always starts its command with the same arguments, so they are
+/// encoded once per stream; trimming by age names a time and is encoded per send.
 final class XAddEncoder: Sendable {
     private let settings: EventBusSettings
     /// One entry per stream published to: bounded by the event types.
@@ -26,6 +27,9 @@ final class XAddEncoder: Sendable {
                 previous = (entry.stream, leading)
             }
             commands.append(leading, entry.envelope)
+        }
+        if settings.replicaAcks > 0 {
+            commands.append(["WAIT", String(settings.replicaAcks), String(settings.replicaAckTimeout.milliseconds)].map { Array($0.utf8) })
         }
         return commands
     }

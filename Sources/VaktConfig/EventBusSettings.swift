@@ -51,6 +51,12 @@ public struct EventBusSettings: Sendable {
     public var maxDeliveries: Int
     /// Event ids remembered per consumer group, to absorb duplicates.
     public var dedupWindow: Int
+    /// Replicas that must hold a publish before it counts (`WAIT`), so a failover to one of
+    /// them loses no event a publisher was told is durable; 0 (the default, one Redis) waits
+    /// for none. A publish the replicas do not confirm within ``replicaAckTimeout`` goes to
+    /// the disk buffer and is sent again until they do (consumers drop the repeat).
+    public var replicaAcks = 0
+    public var replicaAckTimeout: Duration = .seconds(1)
 
     public init(
         bufferPath: String, bufferMaxEvents: Int = 1_000_000, bufferMaxBytes: Int = 512 << 20, whenFull: WhenFull = .block,
@@ -91,6 +97,9 @@ extension EventBusSettings {
             claimIdle: section.duration("claim_idle", default: defaults.claimIdle, in: .milliseconds(10)...(.seconds(86400))),
             maxDeliveries: section.int("max_deliveries", default: defaults.maxDeliveries, in: 1...1000),
             dedupWindow: section.int("dedup_window", default: defaults.dedupWindow, in: 100...100_000_000))
+        replicaAcks = section.int("replica_acks", default: defaults.replicaAcks, in: 0...16)
+        replicaAckTimeout = section.duration(
+            "replica_ack_timeout", default: defaults.replicaAckTimeout, in: .milliseconds(10)...(.seconds(60)))
         if section.contains("inflight_lease") {
             inflightLease = section.duration("inflight_lease", default: .zero, in: .milliseconds(20)...(.seconds(86400)))
             if let inflightLease, inflightLease <= claimIdle {

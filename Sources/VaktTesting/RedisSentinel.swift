@@ -47,6 +47,31 @@ public final class RedisSentinel: @unchecked Sendable {
 
     public var address: RedisEndpoint.SentinelAddress { .init(host: "127.0.0.1", port: port) }
 
+    /// `count` Sentinels watching `primary`, returned once each knows the primary's `replicas`
+    /// replicas and the other Sentinels: a failover from then on has its quorum and a candidate.
+    public static func group(watching primary: Int, replicas: Int, count: Int = 3, quorum: Int = 2) async throws -> [RedisSentinel] {
+        var sentinels: [RedisSentinel] = []
+        for _ in 0..<count { sentinels.append(try await RedisSentinel(watching: primary, quorum: quorum)) }
+        for sentinel in sentinels {
+            let connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: sentinel.port))
+            let learned = await TestEnvironment.eventually(timeout: .seconds(60)) {
+                let known = (try? await connection.command(["SENTINEL", "replicas", "vakt"]))?.array?.count
+                let others = (try? await connection.command(["SENTINEL", "sentinels", "vakt"]))?.array?.count
+                return known == replicas && others == count - 1
+            }
+            guard learned else { throw MissingFixture("sentinel \(sentinel.port) did not learn the group within 60 s") }
+        }
+        return sentinels
+    }
+
+    /// A client endpoint that finds the primary through `sentinels` (its own host and port
+    /// name nothing), quick to reconnect as tests want.
+    public static func endpoint(_ sentinels: [RedisSentinel]) -> RedisEndpoint {
+        RedisEndpoint(
+            host: "127.0.0.1", port: 1, connectTimeout: .seconds(2), commandTimeout: .seconds(10),
+            reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200), sentinels: sentinels.map(\.address))
+    }
+
     deinit {
         kill(process.processIdentifier, SIGKILL)
         KilledProcess.waitUntilExited(process.processIdentifier)

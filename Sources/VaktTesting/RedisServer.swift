@@ -15,6 +15,7 @@ public final class RedisServer: @unchecked Sendable {
 
     private let persistent: Bool
     private let extraArguments: [String]
+    private let replicating: Bool
 
     /// - Parameters:
     ///   - persistent: keep data across a stop and start (append-only file, fsync on every
@@ -23,6 +24,7 @@ public final class RedisServer: @unchecked Sendable {
     public init(persistent: Bool = false, replicaOf primary: Int? = nil) throws {
         self.persistent = persistent
         extraArguments = primary.map { ["--replicaof", "127.0.0.1", "\($0)"] } ?? []
+        replicating = primary != nil
         guard TestEnvironment.which("redis-server") != nil else {
             throw MissingFixture("redis-server is not installed; run scripts/install-deps")
         }
@@ -36,7 +38,8 @@ public final class RedisServer: @unchecked Sendable {
             reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200))
     }
 
-    /// Starts the server and waits until it answers PING.
+    /// Starts the server and waits until it answers PING (and, a replica, until its first sync
+    /// with the primary is done: a `WAIT` before then finds no replica).
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server")!)
@@ -55,6 +58,22 @@ public final class RedisServer: @unchecked Sendable {
             (try? await probe.command(["PING"]))?.string == "PONG"
         }
         guard up else { throw MissingFixture("redis-server on port \(port) did not answer PING within 10 s") }
+        guard replicating else { return }
+        let linked = await TestEnvironment.eventually(timeout: .seconds(60)) {
+            (try? await probe.command(["INFO", "replication"]))?.string?.contains("master_link_status:up") == true
+        }
+        guard linked else { throw MissingFixture("the replica on port \(port) did not finish its first sync within 60 s") }
+    }
+
+    /// Freezes the server (SIGSTOP) until ``resume()``: its connections stay open and nothing
+    /// on them is read or answered, as a host that stalls.
+    public func pause() { signal(SIGSTOP) }
+
+    public func resume() { signal(SIGCONT) }
+
+    private func signal(_ number: Int32) {
+        guard let process = lock.withLock({ self.process }) else { return }
+        kill(process.processIdentifier, number)
     }
 
     /// Stops the server (SIGKILL: an outage, not a clean shutdown) and waits for it to exit.

@@ -7,33 +7,15 @@ import VaktTesting
 /// promote the replica, and the client's commands go on there, with what the replica had
 /// acknowledged (`WAIT`) before the kill.
 @Suite struct SentinelFailoverTests {
-    static func endpoint(_ sentinels: [RedisEndpoint.SentinelAddress]) -> RedisEndpoint {
-        // host and port name nothing: the Sentinels say where the primary is.
-        RedisEndpoint(
-            host: "127.0.0.1", port: 1, connectTimeout: .seconds(2), commandTimeout: .seconds(10),
-            reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200), sentinels: sentinels)
-    }
-
     @Test func aClientOfTheSentinelsFollowsAFailoverToThePromotedReplica() async throws {
         let primary = try RedisServer(persistent: true)
         try await primary.start()
         let replica = try RedisServer(replicaOf: primary.port)
         try await replica.start()
-        var sentinels: [RedisSentinel] = []
-        for _ in 0..<3 { sentinels.append(try await RedisSentinel(watching: primary.port, quorum: 2)) }
-        // Each Sentinel knows the replica and the other two before the primary goes.
+        let sentinels = try await RedisSentinel.group(watching: primary.port, replicas: 1)
         let watcher = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: sentinels[0].port))
-        for sentinel in sentinels {
-            let connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: sentinel.port))
-            #expect(
-                await TestEnvironment.eventually(timeout: .seconds(60)) {
-                    let replicas = (try? await connection.command(["SENTINEL", "replicas", "vakt"]))?.array?.count
-                    let others = (try? await connection.command(["SENTINEL", "sentinels", "vakt"]))?.array?.count
-                    return replicas == 1 && others == 2
-                }, "sentinel \(sentinel.port) did not learn the group")
-        }
 
-        let client = RedisConnection(endpoint: Self.endpoint(sentinels.map(\.address)))
+        let client = RedisConnection(endpoint: RedisSentinel.endpoint(sentinels))
         #expect(try await client.command(["SET", "before", "kept"]).string == "OK")
         #expect(try await client.command(["WAIT", "1", "10000"]).integer == 1, "the replica acknowledged the write")
         primary.stop()
@@ -48,12 +30,15 @@ import VaktTesting
         #expect(try await client.command(["ROLE"]).array?.first?.string == "master")
         let server = try await client.command(["INFO", "server"]).string ?? ""
         #expect(server.contains("tcp_port:\(replica.port)"), "the promoted replica, not another server")
-        _ = replica
+        withExtendedLifetime((replica, sentinels)) {}
     }
 
     @Test func noSentinelAnsweringIsAnOutageThatNamesEachOne() async throws {
         let nowhere = [RedisEndpoint.SentinelAddress(host: "127.0.0.1", port: TestEnvironment.freePort())]
-        let client = RedisConnection(endpoint: Self.endpoint(nowhere))
+        let client = RedisConnection(
+            endpoint: RedisEndpoint(
+                host: "127.0.0.1", port: 1, connectTimeout: .seconds(2), reconnectInitialDelay: .milliseconds(20),
+                reconnectMaxDelay: .milliseconds(200), sentinels: nowhere))
         await #expect {
             _ = try await client.command(["PING"])
         } throws: { error in
