@@ -54,7 +54,7 @@ public struct GatewayService: VaktService {
         let connection = ClientConnection(
             hub: hub, access: readers, stallTimeout: settings.stallTimeout, helloTimeout: settings.helloTimeout, logger: context.logger)
         let lastEvent = Mutex<ContinuousClock.Instant?>(nil)
-        let consumer = context.subscribe(to: EventType.allCases) { envelope in
+        let consumer = context.subscribe(to: EventType.allCases, group: settings.consumerGroup) { envelope in
             hub.publish(envelope)
             refresher.eventArrived(envelope.type)
             lastEvent.withLock { $0 = .now }

@@ -29,6 +29,13 @@ public struct GatewaySettings: Sendable, Equatable {
     /// No event from the bus for this long makes `/health` warn (market data ticks every second
     /// in a running system).
     public var busAgeLimit: Duration
+    /// Names this gateway among several behind a load balancer. Each reads every event into
+    /// its own consumer group, `gateway.<name>` (a group shared by two would split the events
+    /// between them, and each client would miss half); empty, the one gateway's group is
+    /// `gateway`.
+    public var instanceName: String
+    /// The consumer group this gateway reads the bus in.
+    public var consumerGroup: String { instanceName.isEmpty ? "gateway" : "gateway.\(instanceName)" }
 
     init(reading section: ConfigReader.Section) {
         readTokenSecret = section.string("read_token_secret", default: "read-token")
@@ -44,6 +51,10 @@ public struct GatewaySettings: Sendable, Equatable {
         resumeKeys = section.int("resume_keys", default: 50_000, in: 100...10_000_000)
         maxClients = section.int("max_clients", default: 2_000, in: 1...100_000)
         busAgeLimit = section.duration("bus_age_limit", default: .seconds(30), in: .seconds(1)...(.seconds(86_400)))
+        instanceName = section.string("instance_name", default: "")
+        if !instanceName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) || instanceName.count > 64 {
+            section.report("instance_name", "\"\(instanceName)\" is not up to 64 of [A-Za-z0-9_-]")
+        }
         if refreshSpacing > refreshInterval {
             section.report("refresh_spacing", "must not be longer than refresh_interval")
         }

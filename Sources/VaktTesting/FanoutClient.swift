@@ -30,39 +30,79 @@ public final class FanoutClient: Sendable {
         /// For every eighth message: when its event occurred, and the milliseconds from then to
         /// its arrival here.
         public var latencies: [(at: Date, milliseconds: Double)] = []
+        /// Welcomes received (one per connection that got as far), and, reconnecting, each gap
+        /// from a connection's end to the next welcome, with the connection attempts it took.
+        public var welcomes = 0
+        public var outages: [(attempts: Int, duration: Duration)] = []
+        var droppedAt: ContinuousClock.Instant?
+        var attemptsSinceDrop = 0
+        var welcomedOnThisConnection = false
     }
 
     public let state = Mutex(Received())
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
+    /// - Parameter reconnect: when the connection ends, connect again as the dashboard does
+    ///   (0.5 s doubling to 15 s, from the first try after a welcome), resuming from the last
+    ///   welcome's epoch and the last sequence seen; ``Received/outages`` records each gap.
     public init(
-        url: String, token: String, topics: [String]? = nil, resume: (epoch: String, sequence: UInt64)? = nil, stall: Bool = false
+        url: String, token: String, topics: [String]? = nil, resume: (epoch: String, sequence: UInt64)? = nil, stall: Bool = false,
+        reconnect: Bool = false
     ) {
-        var hello: [String: JSONValue] = ["type": .string("hello"), "token": .string(token)]
-        if let topics { hello["topics"] = .array(topics.map(JSONValue.string)) }
-        if let resume { hello["resume"] = .object(["epoch": .string(resume.epoch), "sequence": .number(Double(resume.sequence))]) }
-        let helloText = String(decoding: JSONValue.object(hello).encoded(), as: UTF8.self)
+        func hello(_ resume: (epoch: String, sequence: UInt64)?) -> String {
+            var hello: [String: JSONValue] = ["type": .string("hello"), "token": .string(token)]
+            if let topics { hello["topics"] = .array(topics.map(JSONValue.string)) }
+            if let resume { hello["resume"] = .object(["epoch": .string(resume.epoch), "sequence": .number(Double(resume.sequence))]) }
+            return String(decoding: JSONValue.object(hello).encoded(), as: UTF8.self)
+        }
         task.withLock {
             $0 = Task { [self] in
-                do {
-                    try await WebSocketClient.connect(
-                        url: url, configuration: .init(maxFrameSize: 16 << 20), logger: Logger(label: "test.fanout")
-                    ) { inbound, outbound, _ in
-                        try await outbound.write(.text(helloText))
-                        for try await message in inbound.messages(maxSize: 16 << 20) {
-                            guard case .text(let text) = message else { continue }
-                            let stalled = self.record(text)
-                            if stall && stalled {
-                                // Read nothing more: the gateway's writes back up until it cuts us off.
-                                while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
-                            }
-                        }
+                var resume = resume
+                var delay = Duration.milliseconds(500)
+                while true {
+                    state.withLock { state in
+                        state.welcomedOnThisConnection = false
+                        if state.droppedAt != nil { state.attemptsSinceDrop += 1 }
                     }
-                } catch {
-                    state.withLock { $0.errors.append("connection: \(error)") }
+                    await connectOnce(url: url, hello: hello(resume), stall: stall)
+                    guard reconnect, !Task.isCancelled else { break }
+                    let welcomed = state.withLock { state in
+                        if state.droppedAt == nil {
+                            state.droppedAt = .now
+                            state.attemptsSinceDrop = 0
+                        }
+                        return state.welcomedOnThisConnection
+                    }
+                    if welcomed { delay = .milliseconds(500) }
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(15))
+                    resume = state.withLock { state in
+                        guard case .string(let epoch)? = state.welcome?["epoch"] else { return resume }
+                        return (epoch, state.lastSequence)
+                    }
                 }
                 state.withLock { $0.ended = true }
             }
+        }
+    }
+
+    private func connectOnce(url: String, hello: String, stall: Bool) async {
+        do {
+            try await WebSocketClient.connect(
+                url: url, configuration: .init(maxFrameSize: 16 << 20), logger: Logger(label: "test.fanout")
+            ) { inbound, outbound, _ in
+                try await outbound.write(.text(hello))
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    let stalled = self.record(text)
+                    if stall && stalled {
+                        // Read nothing more: the gateway's writes back up until it cuts us off.
+                        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                    }
+                }
+            }
+        } catch {
+            state.withLock { $0.errors.append("connection: \(error)") }
         }
     }
 
@@ -78,7 +118,14 @@ public final class FanoutClient: Sendable {
         }
         return state.withLock { state in
             switch type {
-            case "welcome": state.welcome = fields
+            case "welcome":
+                state.welcome = fields
+                state.welcomes += 1
+                state.welcomedOnThisConnection = true
+                if let dropped = state.droppedAt {
+                    state.outages.append((state.attemptsSinceDrop, .now - dropped))
+                    state.droppedAt = nil
+                }
             case "error":
                 if case .string(let error)? = fields["error"] { state.errors.append(error) }
             case "closing":

@@ -13,6 +13,7 @@ import VaktConfig
 /// and PostgreSQL, reading the risk service's ESS for its snapshot, with a read token, and a
 /// publisher to put events on the bus for it to fan out. `services` points it at more running
 /// services (their ports); the rest of its snapshot's sections then say their service is away.
+/// Given another's risk fixture, it is a second gateway on the same bus.
 public final class GatewaySystem: @unchecked Sendable {
     public static let readToken = "test-read-token-0123456789abcdef"
     public static let controlToken = ServiceInstance.controlToken
@@ -21,6 +22,8 @@ public final class GatewaySystem: @unchecked Sendable {
     public let gateway: ServiceInstance
     public let publisher: EventPublisher
     let directory: URL
+    /// Whether ``stop()`` stops the risk fixture too: not when it was given (another gateway's).
+    let ownsRisk: Bool
 
     /// - Parameters:
     ///   - sections: top-level YAML, such as `gateway:` settings.
@@ -29,6 +32,7 @@ public final class GatewaySystem: @unchecked Sendable {
         let risk: RiskSystem
         if let given { risk = given } else { risk = try await RiskSystem(policy: RiskSystem.quietPolicy()) }
         self.risk = risk
+        ownsRisk = given == nil
         var environment = ["VAKT_SECRET_READ_TOKEN": Self.readToken]
         for (kind, port) in services.merging([.risk: risk.configuration.ports[.risk]!], uniquingKeysWith: { given, _ in given }) {
             environment[ConfigReader.variable(forPath: "services.\(kind.rawValue).port")] = String(port)
@@ -84,6 +88,6 @@ public final class GatewaySystem: @unchecked Sendable {
     public func stop() {
         gateway.process.signal(SIGTERM)
         try? FileManager.default.removeItem(at: directory)
-        risk.stop()
+        if ownsRisk { risk.stop() }
     }
 }

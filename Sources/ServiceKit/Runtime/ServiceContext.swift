@@ -33,12 +33,14 @@ public struct ServiceContext: Sendable {
 
     /// A consumer of `types` for this service's consumer group, run with the service's
     /// lifecycle; add it to ``ServiceParts/backgroundServices``.
-    /// `role` names the consumer within the group when a service runs more than one.
-    public func subscribe(to types: [EventType], role: String? = nil, handler: @escaping EventConsumer.Handler)
-        -> any ServiceLifecycle.Service
-    {
+    /// `role` names the consumer within the group when a service runs more than one; `group`
+    /// replaces the service's name as the group's (a service of which every instance must see
+    /// every event).
+    public func subscribe(
+        to types: [EventType], role: String? = nil, group: String? = nil, handler: @escaping EventConsumer.Handler
+    ) -> any ServiceLifecycle.Service {
         let consumer = EventConsumer(
-            endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), group: kind.rawValue,
+            endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), group: group ?? kind.rawValue,
             consumer: "\(configuration.system.instance)/\(kind.rawValue)" + (role.map { "/\($0)" } ?? ""), types: types,
             settings: configuration.eventBus.forService(kind.rawValue), logger: logger, handler: handler)
         return UntilShutdown { await consumer.run() }
