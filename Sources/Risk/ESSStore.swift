@@ -50,22 +50,25 @@ struct ESSStore: Sendable {
         return nil
     }
 
-    /// Writes a transition and the state it leads to, atomically: one statement (its own
-    /// transaction) in one round trip, committed to disk before it returns.
+    /// Writes a transition and the state it leads to, atomically (one statement), and returns
+    /// once they are committed: in a transaction of its own, because a lone statement's answer
+    /// comes before its commit (see `docs/decisions.md`).
     func record(_ transition: ESSTransition, memory: ESSMachine.Memory) async throws {
         let memoryText = String(decoding: memory.json.encoded(), as: UTF8.self)
-        try await client.query(
-            """
-            WITH logged AS (
-                INSERT INTO ess_transitions (at, from_state, to_state, trigger, reason, source)
-                VALUES (\(transition.at), \(transition.from.rawValue), \(transition.to.rawValue), \(transition.trigger.rawValue),
-                        \(transition.reason), \(transition.source)))
-            INSERT INTO ess_state (id, state, since, trigger, reason, source, memory, updated_at)
-            VALUES (1, \(transition.to.rawValue), \(transition.at), \(transition.trigger.rawValue), \(transition.reason),
-                    \(transition.source), \(memoryText), now())
-            ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, trigger = EXCLUDED.trigger,
-                reason = EXCLUDED.reason, source = EXCLUDED.source, memory = EXCLUDED.memory, updated_at = now()
-            """, logger: logger)
+        try await client.withTransaction(logger: logger) { connection in
+            _ = try await connection.query(
+                """
+                WITH logged AS (
+                    INSERT INTO ess_transitions (at, from_state, to_state, trigger, reason, source)
+                    VALUES (\(transition.at), \(transition.from.rawValue), \(transition.to.rawValue), \(transition.trigger.rawValue),
+                            \(transition.reason), \(transition.source)))
+                INSERT INTO ess_state (id, state, since, trigger, reason, source, memory, updated_at)
+                VALUES (1, \(transition.to.rawValue), \(transition.at), \(transition.trigger.rawValue), \(transition.reason),
+                        \(transition.source), \(memoryText), now())
+                ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, since = EXCLUDED.since, trigger = EXCLUDED.trigger,
+                    reason = EXCLUDED.reason, source = EXCLUDED.source, memory = EXCLUDED.memory, updated_at = now()
+                """, logger: logger)
+        }
     }
 
     /// Saves what the machine remembers when it changed without a transition (a new peak).

@@ -119,7 +119,29 @@ public struct AuditCollector: Sendable {
         }
     }
 
+    /// The portfolio's PnL and its positions with their marks, from two reads: taken again
+    /// (up to 20 times) while the PnL changed between them, since a tick in between would value
+    /// the positions at another mark than the PnL's unrealized part.
     func figures() async throws -> PortfolioFigures {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let pnl = try await pnlFigures()
+            let positions = try await positionFigures()
+            if try await pnlFigures() == pnl || attempt == 20 {
+                return PortfolioFigures(
+                    account: pnl.account, cash: pnl.cash, positions: positions, realized: pnl.realized, unrealized: pnl.unrealized,
+                    fees: pnl.fees)
+            }
+        }
+    }
+
+    private struct PnLFigures: Equatable {
+        var account: String
+        var cash, realized, unrealized, fees: FixedDecimal
+    }
+
+    private func pnlFigures() async throws -> PnLFigures {
         let pnlPath = "/api/portfolio/pnl"
         let pnl = try PayloadReader(json: try await portfolio.get(pnlPath), name: pnlPath)
         let account = pnl.string("account", maxLength: 16) ?? ""
@@ -128,6 +150,12 @@ public struct AuditCollector: Sendable {
         let unrealized: Money? = pnl.amount("unrealizedPnl")
         let fees: Money? = pnl.amount("fees")
         try Self.finish(pnl, document: pnlPath)
+        return PnLFigures(
+            account: account, cash: cash?.value ?? .zero, realized: realized?.value ?? .zero, unrealized: unrealized?.value ?? .zero,
+            fees: fees?.value ?? .zero)
+    }
+
+    private func positionFigures() async throws -> [String: PortfolioFigures.Holding] {
         let positionsPath = "/api/portfolio/positions"
         var positions: [String: PortfolioFigures.Holding] = [:]
         for (index, item) in try Self.items(try await portfolio.get(positionsPath), "positions", document: positionsPath).enumerated() {
@@ -138,9 +166,7 @@ public struct AuditCollector: Sendable {
             try Self.finish(reader, document: positionsPath)
             positions[symbol] = .init(quantity: quantity?.value ?? .zero, mark: mark)
         }
-        return PortfolioFigures(
-            account: account, cash: cash?.value ?? .zero, positions: positions, realized: realized?.value ?? .zero,
-            unrealized: unrealized?.value ?? .zero, fees: fees?.value ?? .zero)
+        return positions
     }
 
     func essTransitions() async throws -> [ESSTransition] {

@@ -5,33 +5,56 @@ import VaktConfig
     import Glibc
 #endif
 
-/// A real HAProxy (from Debian) on a port of its own in front of HTTP backends on this host,
-/// as production runs it before several gateways: each backend health-checked through
-/// `GET /health` (200 passes; two failures in a row take it out, two passes bring it back),
-/// round robin among those up, a connection that fails retried once on another backend, and
-/// WebSocket upgrades passed through and held open for an hour (`timeout tunnel`).
+/// A real HAProxy (from Debian) on a port of its own in front of servers on this host, as
+/// production runs it: before several gateways (HTTP, each checked through `GET /health`, round
+/// robin, WebSocket tunnels held open for an hour), or before a PostgreSQL primary and its
+/// standby (TCP, each checked with a PostgreSQL startup, the standby used only while the primary
+/// fails its checks). A server is out after two failed checks and back after two passes; a
+/// connection that fails is retried once on another server.
 public final class LoadBalancer: @unchecked Sendable {
     public let port: Int
     private let directory: URL
     private let process: Process
 
-    /// - Parameter backends: the backends' ports, named `b0`, `b1`, … in HAProxy's logs.
-    public init(backends: [Int], checkInterval: Duration = .milliseconds(500)) async throws {
+    /// In front of gateways (or any HTTP servers with `/health`) on `backends`, named `b0`, `b1`, ….
+    public convenience init(backends: [Int], checkInterval: Duration = .milliseconds(500)) async throws {
+        let servers = backends.enumerated().map { index, port in
+            "server b\(index) 127.0.0.1:\(port) check inter \(checkInterval.milliseconds)ms fall 2 rise 2"
+        }
+        try await self.init(
+            mode: "http",
+            backend: ["balance roundrobin", "option httpchk GET /health", "http-check expect status 200"] + servers,
+            ready: { port in (try? await HTTPProbe.request(.GET, "http://127.0.0.1:\(port)/health"))?.status == 200 })
+    }
+
+    /// In front of a PostgreSQL `primary` and its `standby` (the `backup` server), checked as
+    /// `user`.
+    public convenience init(postgresPrimary primary: Int, standby: Int, user: String, checkInterval: Duration = .milliseconds(500))
+        async throws
+    {
+        let check = "check inter \(checkInterval.milliseconds)ms fall 2 rise 2"
+        try await self.init(
+            mode: "tcp",
+            backend: [
+                "option pgsql-check user \(user)", "server primary 127.0.0.1:\(primary) \(check)",
+                "server standby 127.0.0.1:\(standby) \(check) backup",
+            ],
+            ready: { port in TestEnvironment.canConnect(port: port) })
+    }
+
+    private init(mode: String, backend: [String], ready: @escaping @Sendable (Int) async -> Bool) async throws {
         guard let haproxy = TestEnvironment.which("haproxy") else {
             throw MissingFixture("haproxy is not installed; run scripts/install-deps")
         }
         port = TestEnvironment.freePort()
         directory = try TestEnvironment.temporaryDirectory("vakt-haproxy")
         let file = directory.appendingPathComponent("haproxy.cfg")
-        let servers = backends.enumerated().map { index, port in
-            "    server b\(index) 127.0.0.1:\(port) check inter \(checkInterval.milliseconds)ms fall 2 rise 2"
-        }
         try """
         global
             maxconn 4096
 
         defaults
-            mode http
+            mode \(mode)
             timeout connect 2s
             timeout client 60s
             timeout server 60s
@@ -39,15 +62,12 @@ public final class LoadBalancer: @unchecked Sendable {
             retries 1
             option redispatch
 
-        frontend gateways
+        frontend front
             bind 127.0.0.1:\(port)
-            default_backend gateway
+            default_backend servers
 
-        backend gateway
-            balance roundrobin
-            option httpchk GET /health
-            http-check expect status 200
-        \(servers.joined(separator: "\n"))
+        backend servers
+        \(backend.map { "    " + $0 }.joined(separator: "\n"))
 
         """.write(to: file, atomically: true, encoding: .utf8)
         process = Process()
@@ -58,10 +78,9 @@ public final class LoadBalancer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let port = port
-        let up = await TestEnvironment.eventually(timeout: .seconds(30)) {
-            (try? await HTTPProbe.request(.GET, "http://127.0.0.1:\(port)/health"))?.status == 200
+        guard await TestEnvironment.eventually(timeout: .seconds(30), { await ready(port) }) else {
+            throw MissingFixture("haproxy on port \(port) did not reach a healthy server within 30 s")
         }
-        guard up else { throw MissingFixture("haproxy on port \(port) did not reach a healthy gateway within 30 s") }
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }

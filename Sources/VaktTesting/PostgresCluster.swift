@@ -24,8 +24,17 @@ public final class PostgresCluster: Sendable {
 
     public func stop() async throws { try await infra("postgres-stop") }
 
-    private func infra(_ command: String) async throws {
-        var environment = ProcessInfo.processInfo.environment
+    /// Starts it as a streaming standby of `primary` (a base backup of it the first time), and
+    /// makes it synchronous there: the primary's COMMIT returns once this one holds it.
+    public func startAsStandby(of primary: PostgresCluster) async throws {
+        try await infra("postgres-standby", ["VAKT_INFRA_PRIMARY_PORT": String(primary.port)])
+    }
+
+    /// A standby becomes a primary, as an operator promotes one after its primary is lost.
+    public func promote() async throws { try await infra("postgres-promote") }
+
+    private func infra(_ command: String, _ more: [String: String] = [:]) async throws {
+        var environment = ProcessInfo.processInfo.environment.merging(more) { _, given in given }
         environment["VAKT_INFRA_DIR"] = directory.path
         environment["VAKT_INFRA_POSTGRES_PORT"] = String(port)
         let result = try await TestEnvironment.run(

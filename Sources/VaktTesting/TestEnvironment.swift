@@ -50,6 +50,11 @@ public enum TestEnvironment {
         withLoopbackSocket(port: port) { fd, address, length in bind(fd, address, length) } == 0
     }
 
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    public static func canConnect(port: Int) -> Bool {
+        withLoopbackSocket(port: port) { fd, address, length in connect(fd, address, length) } == 0
+    }
+
     /// Runs `operation` with a new TCP socket and the address 127.0.0.1:`port`, then closes it.
     static func withLoopbackSocket(port: Int, _ operation: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

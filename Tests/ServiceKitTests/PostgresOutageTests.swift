@@ -46,6 +46,18 @@ import VaktTesting
                     error is PSQLError && !PostgresOutage.isOutage(error)
                 }
             }
+            // A read-only server refusing a write (25006, a standby while a failover is under
+            // way) is one.
+            await #expect {
+                try await PostgresOutage.surfaced(within: Self.generous) {
+                    try await client.withConnection { connection in
+                        _ = try await connection.query("SET default_transaction_read_only = on", logger: Self.logger).collect()
+                        _ = try await connection.query("CREATE TABLE refused_here (n integer)", logger: Self.logger).collect()
+                    }
+                }
+            } throws: { error in
+                error is DependencyUnavailable && "\(error)".contains("read-only")
+            }
             // An administrator's shutdown of the session (57P01) is one.
             await #expect {
                 try await PostgresOutage.surfaced(within: Self.generous) {

@@ -69,20 +69,23 @@ public struct OrderStore: Sendable {
     ]
 
     /// Writes a new order; false when one with its client order id exists already (the signal
-    /// was handled before).
+    /// was handled before). In a transaction of its own, so it returns once committed (see
+    /// `docs/decisions.md`: a lone statement's answer comes before its commit): the order is
+    /// sent only after.
     public func insert(_ order: StoredOrder) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            INSERT INTO orders (client_order_id, signal_id, purpose, parent, symbol, side, quantity, price, reference_price, state,
-                                reprices, created_at, updated_at)
-            VALUES (\(order.clientOrderId), \(order.signalId), \(order.purpose.rawValue), \(order.parent), \(order.symbol),
-                    \(order.side.rawValue), \(order.tracked.quantity.description)::numeric, \(order.price.description)::numeric,
-                    \(order.referencePrice.description)::numeric, \(order.state.rawValue), \(order.reprices), \(order.createdAt),
-                    \(order.updatedAt))
-            ON CONFLICT (client_order_id) DO NOTHING RETURNING 1
-            """, logger: logger)
-        for try await _ in rows { return true }
-        return false
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO orders (client_order_id, signal_id, purpose, parent, symbol, side, quantity, price, reference_price, state,
+                                    reprices, created_at, updated_at)
+                VALUES (\(order.clientOrderId), \(order.signalId), \(order.purpose.rawValue), \(order.parent), \(order.symbol),
+                        \(order.side.rawValue), \(order.tracked.quantity.description)::numeric, \(order.price.description)::numeric,
+                        \(order.referencePrice.description)::numeric, \(order.state.rawValue), \(order.reprices), \(order.createdAt),
+                        \(order.updatedAt))
+                ON CONFLICT (client_order_id) DO NOTHING RETURNING 1
+                """, logger: logger
+            ).collect().count == 1
+        }
     }
 
     /// Writes an order's state, fills so far, reason and exits, with the fills that brought it

@@ -51,25 +51,30 @@ struct PauseStore: Sendable {
         return pauses
     }
 
-    /// Writes `pause` unless its symbol is paused already; true when written.
+    /// Writes `pause` unless its symbol is paused already; true when written (and committed:
+    /// a transaction of its own, see `docs/decisions.md`).
     func insert(_ pause: SymbolPause) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            INSERT INTO paused_symbols (symbol, reason, requester, since)
-            VALUES (\(pause.symbol), \(pause.reason), \(pause.requester), \(pause.since))
-            ON CONFLICT (symbol) DO NOTHING RETURNING 1
-            """, logger: logger)
-        for try await _ in rows { return true }
-        return false
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO paused_symbols (symbol, reason, requester, since)
+                VALUES (\(pause.symbol), \(pause.reason), \(pause.requester), \(pause.since))
+                ON CONFLICT (symbol) DO NOTHING RETURNING 1
+                """, logger: logger
+            ).collect().count == 1
+        }
     }
 
-    /// Removes `symbol`'s pause; the one removed, if there was one.
+    /// Removes `symbol`'s pause; the one removed, if there was one (committed).
     func delete(_ symbol: String) async throws -> SymbolPause? {
-        let rows = try await client.query(
-            "DELETE FROM paused_symbols WHERE symbol = \(symbol) RETURNING reason, requester, since", logger: logger)
-        for try await (reason, requester, since) in rows.decode((String, String, Date).self) {
-            return SymbolPause(symbol: symbol, reason: reason, requester: requester, since: since)
+        try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "DELETE FROM paused_symbols WHERE symbol = \(symbol) RETURNING reason, requester, since", logger: logger
+            ).collect()
+            return try rows.first.map { row in
+                let (reason, requester, since) = try row.decode((String, String, Date).self)
+                return SymbolPause(symbol: symbol, reason: reason, requester: requester, since: since)
+            }
         }
-        return nil
     }
 }

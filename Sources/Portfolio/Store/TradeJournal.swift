@@ -98,17 +98,20 @@ public struct TradeJournal: Sendable {
         }
     }
 
-    /// Journals a fill; its journal id, or nil when that trade was journaled already.
+    /// Journals a fill; its journal id, or nil when that trade was journaled already. Returns
+    /// once committed (a transaction of its own, see `docs/decisions.md`): the fill's event is
+    /// acknowledged only after.
     public func record(_ fill: LedgerFill) async throws -> Int64? {
-        let rows = try await client.query(
-            """
-            INSERT INTO portfolio_trades (symbol, trade_id, client_order_id, side, quantity, price, commission, commission_asset, time)
-            VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.side.rawValue), \(fill.quantity.description)::numeric,
-                    \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
-            ON CONFLICT (symbol, trade_id) DO NOTHING RETURNING id
-            """, logger: logger)
-        for try await id in rows.decode(Int64.self) { return id }
-        return nil
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO portfolio_trades (symbol, trade_id, client_order_id, side, quantity, price, commission, commission_asset, time)
+                VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.side.rawValue), \(fill.quantity.description)::numeric,
+                        \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
+                ON CONFLICT (symbol, trade_id) DO NOTHING RETURNING id
+                """, logger: logger
+            ).collect().first?.decode(Int64.self)
+        }
     }
 
     /// Journaled fills after journal id `after`, oldest first, at most `limit`, with their ids.

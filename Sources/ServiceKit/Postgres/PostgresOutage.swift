@@ -10,6 +10,9 @@ public enum PostgresOutage {
     /// resources (53), operator intervention such as an administrator's shutdown or a server
     /// still starting (57), and system errors (58).
     static let passingClasses: Set<Substring> = ["08", "40", "53", "57", "58"]
+    /// And one state of its own: a read-only server (25006) refusing a write is a standby
+    /// answering in its primary's place while a failover is under way.
+    static let passingStates: Set<String> = ["25006"]
 
     public static func isOutage(_ error: any Error) -> Bool {
         if error is CancellationError { return false }
@@ -20,7 +23,7 @@ public enum PostgresOutage {
         switch error.code {
         case .server:
             guard let state = error.serverInfo?[.sqlState] else { return false }
-            return passingClasses.contains(state.prefix(2))
+            return passingClasses.contains(state.prefix(2)) || passingStates.contains(state)
         case .clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown, .poolClosed,
             .sslUnsupported, .failedToAddSSLHandler:
             return true
