@@ -115,6 +115,10 @@ public struct SafetyEvaluator: Sendable {
             let given = services.filter(inputs.gaveUp.contains)
             guard !given.isEmpty else { return nil }
             return (nil, "gave up restarting: " + given.joined(separator: ", "))
+        case .hostUnreachable(let targets):
+            guard !targets.isEmpty, targets.allSatisfy({ verdicts[$0]?.own == .fail }) else { return nil }
+            let details = targets.map { "\($0): \(verdicts[$0]?.output ?? "failing")" }
+            return (nil, "every service of the host failing from here: " + details.joined(separator: "; "))
         case .streamStale(let stream):
             let last = inputs.streamLastEntry[stream]
             let description =

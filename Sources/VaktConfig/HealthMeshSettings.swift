@@ -94,6 +94,9 @@ public struct SafetyRule: Sendable, Equatable {
         case serviceGaveUp(services: [String])
         /// No new entry on this event stream for the hold time.
         case streamStale(stream: String)
+        /// Every one of these HTTP targets (`health.http_targets`: another host's services)
+        /// failing for the hold time: that host is cut off from this one, or gone.
+        case hostUnreachable(targets: [String])
 
         public var name: String {
             switch self {
@@ -101,6 +104,7 @@ public struct SafetyRule: Sendable, Equatable {
             case .dependencyDown: "dependency_down"
             case .serviceGaveUp: "service_gave_up"
             case .streamStale: "stream_stale"
+            case .hostUnreachable: "host_unreachable"
             }
         }
     }
@@ -140,7 +144,7 @@ public struct SafetySettings: Sendable {
         ]
     }
 
-    init(reading section: ConfigReader.Section, services: [ServiceSettings]) {
+    init(reading section: ConfigReader.Section, services: [ServiceSettings], httpTargets: Set<String>) {
         riskTimeout = section.duration("risk_timeout", default: .seconds(2), in: .milliseconds(50)...(.seconds(60)))
         recheckInterval = section.duration("recheck_interval", default: .seconds(1), in: .milliseconds(50)...(.seconds(600)))
         haltService = section.string("halt_service", default: ServiceKind.execution.rawValue)
@@ -184,9 +188,17 @@ public struct SafetySettings: Sendable {
                 let stream = rule.string("stream", default: "")
                 if stream.isEmpty { rule.report("stream", "missing required key") }
                 rules.append(SafetyRule(name: name, condition: .streamStale(stream: stream), hold: hold))
+            case "host_unreachable":
+                let targets = rule.stringList("targets", default: [])
+                if targets.isEmpty { rule.report("targets", "missing required key: the host's services, as health.http_targets names") }
+                for target in targets where !httpTargets.contains(target) {
+                    rule.report("targets", "\"\(target)\" is not one of health.http_targets")
+                }
+                rules.append(SafetyRule(name: name, condition: .hostUnreachable(targets: targets), hold: hold))
             default:
                 rule.report(
-                    "condition", "expected one of service_down, service_gave_up, dependency_down, stream_stale, got \"\(kind)\"")
+                    "condition",
+                    "expected one of service_down, service_gave_up, dependency_down, stream_stale, host_unreachable, got \"\(kind)\"")
             }
             rule.finish()
         }

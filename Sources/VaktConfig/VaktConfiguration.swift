@@ -259,7 +259,7 @@ extension VaktConfiguration {
         ess = EmergencyStopSettings(reading: root.section("ess"))
         metrics = MetricsSettings(reading: root.section("metrics"))
         lag = LagSettings(reading: root.section("lag"))
-        safety = SafetySettings(reading: root.section("safety"), services: services)
+        safety = SafetySettings(reading: root.section("safety"), services: services, httpTargets: Set(health.httpTargets.keys))
         let supervisorPort = services.first { $0.kind == .supervisor }?.port ?? ServiceKind.supervisor.defaultPort
         alerts = AlertSettings(
             reading: root.section("alerts"), stateDirectory: supervisor.stateDirectory,

@@ -64,6 +64,37 @@ import VaktConfig
         #expect(evaluator.evaluate(outage, at: start + 20).isEmpty)
     }
 
+    /// Another host's services, probed from here as HTTP targets: one of them failing is that
+    /// host's own business; all of them failing is the host cut off from this one.
+    @Test func aHostIsUnreachableOnlyWhenEveryOneOfItsServicesFailsFromHere() {
+        let graph = MeshGraph(nodes: [
+            MeshNode(name: "risk", kind: .service, critical: true, dependsOn: []),
+            MeshNode(name: "a-risk", kind: .dependency, critical: false, dependsOn: []),
+            MeshNode(name: "a-execution", kind: .dependency, critical: false, dependsOn: []),
+        ])
+        func inputs(_ failing: [String]) -> SafetyInputs {
+            var observations: [String: NodeObservation] = [:]
+            for node in graph.nodes { observations[node.name] = NodeObservation(.pass, "ok") }
+            for name in failing { observations[name] = NodeObservation(.fail, "no answer within 1 s") }
+            return SafetyInputs(mesh: graph.evaluate(observations), gaveUp: [], streamLastEntry: [:])
+        }
+        var evaluator = SafetyEvaluator(
+            rules: [
+                SafetyRule(name: "host-a-cut-off", condition: .hostUnreachable(targets: ["a-risk", "a-execution"]), hold: .seconds(5))
+            ],
+            startedAt: start)
+        #expect(evaluator.evaluate(inputs(["a-risk"]), at: start).isEmpty)
+        #expect(evaluator.evaluate(inputs(["a-risk"]), at: start + 60).isEmpty, "one service of the host failing is not the host")
+        #expect(evaluator.evaluate(inputs(["a-risk", "a-execution"]), at: start + 61).isEmpty)
+        let fired = evaluator.evaluate(inputs(["a-risk", "a-execution"]), at: start + 66)
+        #expect(fired.map(\.rule) == ["host-a-cut-off"])
+        #expect(
+            fired.first?.reason
+                == "every service of the host failing from here: a-risk: no answer within 1 s; a-execution: no answer within 1 s")
+        #expect(evaluator.evaluate(inputs(["a-execution"]), at: start + 67).isEmpty)
+        #expect(evaluator.active["host-a-cut-off"] == nil, "one answering again clears it")
+    }
+
     @Test func givingUpFiresAtOnce() {
         var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
         let fired = evaluator.evaluate(inputs(["execution": "failed"], gaveUp: ["execution"], lastTick: start), at: start)

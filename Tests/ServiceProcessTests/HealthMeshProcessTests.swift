@@ -105,11 +105,7 @@ import VaktTesting
         var trip: [String: JSONValue]?
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(20)) {
-                guard let ess = try? JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/ess").body)),
-                    case .object(let fields) = ess, case .array(let recent)? = fields["recent"]
-                else { return false }
-                trip = recent.compactMap { if case .object(let entry) = $0 { entry } else { nil } }
-                    .first { $0["source"] == .string("supervisor/execution-down") }
+                trip = await Self.trip(riskURL: riskURL, source: "supervisor/execution-down")
                 return trip != nil
             }, "\(system.supervisor.output())")
         #expect(trip?["to"] == .string("tripped"))
@@ -158,6 +154,66 @@ import VaktTesting
         #expect(try await system.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"]) == Double(receiver.requests.count))
         #expect(await system.stop() == 0)
         await receiver.stop()
+    }
+
+    /// A supervisor per host: this one probes the other host's supervisor as an HTTP target and
+    /// trips the ESS by rule when it stops answering, as when that host is cut off (frozen here,
+    /// SIGSTOP: its sockets stay open and nothing answers, as across a partition). It pages
+    /// `VaktHostUnreachable`, which resolves when the host answers again.
+    @Test func anotherHostCutOffIsSeenByThisMeshAndTripsTheESSByRule() async throws {
+        let other = try await System(programs: [], services: [])
+        let otherHealth = other.configuration.url(.supervisor, "/health")
+        #expect(await TestEnvironment.eventually { (try? await HTTPProbe.get(otherHealth))?.status == 200 }, "\(other.supervisor.output())")
+        let receiver = try await ScriptedHTTPServer { _, _ in .json(200, "{}") }
+        let postgres = try await PostgresServer().freshDatabase()
+        let system = try await System(
+            programs: [], services: [.risk],
+            sections: Self.alerting(receiver: receiver.url) + """
+                health:
+                  check_timeout: 1s
+                  probe: { interval: 1s, timeout: 1s, failure_threshold: 3, start_grace: 2s }
+                  http_targets:
+                    host-a-supervisor: "\(otherHealth)"
+                safety:
+                  rules:
+                    host-a-cut-off: { condition: host_unreachable, targets: [host-a-supervisor], hold: 1s }
+
+                """, postgres: postgres)
+        #expect(await system.waitFor("risk") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        let riskURL = system.configuration.url(.risk, "")
+        try await Self.relaxFeedAge(riskURL: riskURL)
+        #expect(await TestEnvironment.eventually { (await system.meshNode("host-a-supervisor"))?["effective"] as? String == "pass" })
+
+        other.supervisor.signal(SIGSTOP)
+        var trip: [String: JSONValue]?
+        #expect(
+            await TestEnvironment.eventually {
+                trip = await Self.trip(riskURL: riskURL, source: "supervisor/host-a-cut-off")
+                return trip != nil
+            }, "\(system.supervisor.output())")
+        #expect(trip?["to"] == .string("tripped") && trip?["trigger"] == .string("supervisor"))
+        #expect(
+            await TestEnvironment.eventually {
+                !Self.notifications(receiver, status: "firing", label: "alertname", value: "VaktHostUnreachable").isEmpty
+            })
+
+        other.supervisor.signal(SIGCONT)
+        #expect(
+            await TestEnvironment.eventually {
+                !Self.notifications(receiver, status: "resolved", label: "alertname", value: "VaktHostUnreachable").isEmpty
+            }, "the page resolves once the host answers again")
+        #expect(await system.stop() == 0)
+        _ = await other.stop()
+        await receiver.stop()
+    }
+
+    /// The newest ESS transition `source` asked for, among those the risk service shows.
+    static func trip(riskURL: String, source: String) async -> [String: JSONValue]? {
+        guard let body = try? await HTTPProbe.get(riskURL + "/api/ess").body,
+            case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+            case .array(let recent)? = fields["recent"]
+        else { return nil }
+        return recent.compactMap { if case .object(let entry) = $0 { entry } else { nil } }.first { $0["source"] == .string(source) }
     }
 
     /// The ESS state the risk service reports.
@@ -310,12 +366,7 @@ import VaktTesting
         var delivered = false
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(30)) {
-                guard let ess = try? JSONDecoder().decode(JSONValue.self, from: Data(try await HTTPProbe.get(riskURL + "/api/ess").body)),
-                    case .object(let fields) = ess, case .array(let recent)? = fields["recent"]
-                else { return false }
-                delivered = recent.contains {
-                    if case .object(let entry) = $0 { entry["source"] == .string("supervisor/feeder-down") } else { false }
-                }
+                delivered = await Self.trip(riskURL: riskURL, source: "supervisor/feeder-down") != nil
                 return delivered
             }, "\(risk.output())")
         try await Self.relaxFeedAge(riskURL: riskURL)

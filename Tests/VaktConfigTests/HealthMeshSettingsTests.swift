@@ -85,6 +85,8 @@ import VaktConfig
                 b: { condition: dependency_down, dependency: kafka }
                 c: { condition: service_down, services: [ghost] }
                 d: { condition: stream_stale }
+                e: { condition: host_unreachable, targets: [host-a-risk] }
+                f: { condition: host_unreachable }
             alerts:
               retry_initial: 10s
               retry_maximum: 1s
@@ -102,10 +104,12 @@ import VaktConfig
             "test.yaml:health.http_targets.ftp: expected an http:// or https:// URL, got \"ftp://x\"",
             "test.yaml:health.http_targets.hostless: \"http:///health\" is not a URL with a host",
             "test.yaml:safety.halt_service: unknown or disabled service \"nobody\"",
-            "test.yaml:safety.rules.a.condition: expected one of service_down, service_gave_up, dependency_down, stream_stale, got \"when_it_rains\"",
+            "test.yaml:safety.rules.a.condition: expected one of service_down, service_gave_up, dependency_down, stream_stale, host_unreachable, got \"when_it_rains\"",
             "test.yaml:safety.rules.b.dependency: expected one of redis, postgres, exchange, got \"kafka\"",
             "test.yaml:safety.rules.c.services: unknown or disabled service \"ghost\"",
             "test.yaml:safety.rules.d.stream: missing required key",
+            "test.yaml:safety.rules.e.targets: \"host-a-risk\" is not one of health.http_targets",
+            "test.yaml:safety.rules.f.targets: missing required key: the host's services, as health.http_targets names",
             "test.yaml:alerts.retry_maximum: must not be shorter than retry_initial",
             "test.yaml:alerts.receivers.hook.url: missing required key (or url_secret)",
             "test.yaml:alerts.receivers.both.url_secret: give url or url_secret, not both",

@@ -30,7 +30,7 @@ struct MeshAlerts: Sendable {
 
     static let names = [
         "VaktServiceFailing", "VaktDependencyDown", "VaktTradingHalted", "VaktEventStreamStale", "VaktConsumerGroupStalled",
-        "VaktESSTripped",
+        "VaktESSTripped", "VaktHostUnreachable",
     ]
 
     let instance: String
@@ -86,6 +86,13 @@ struct MeshAlerts: Sendable {
                 make(
                     "VaktEventStreamStale", labels: ["rule": rule.rule, "severity": "critical"],
                     summary: "Event stream stale (\(rule.rule)); emergency stop requested", description: rule.reason, at: rule.since))
+        }
+        for rule in context.activeRules where rule.condition == "host_unreachable" {
+            firing.append(
+                make(
+                    "VaktHostUnreachable", labels: ["rule": rule.rule, "severity": "critical"],
+                    summary: "Another host is unreachable from this one (\(rule.rule)); emergency stop requested",
+                    description: rule.reason, at: rule.since))
         }
         for group in context.lagGroups where group.status == "STALL" || group.status == "STOP" {
             firing.append(
