@@ -46,6 +46,18 @@ import VaktTesting
                     error is PSQLError && !PostgresOutage.isOutage(error)
                 }
             }
+            // The same refusals inside a transaction (as the services' writes run) are still
+            // about the statement.
+            await #expect {
+                try await PostgresOutage.surfaced(within: Self.generous) {
+                    try await client.withTransaction(logger: Self.logger) { connection in
+                        _ = try await connection.query("SELECT 1 / 0", logger: Self.logger).collect()
+                    }
+                }
+            } throws: { error in
+                error is PostgresTransactionError && !PostgresOutage.isOutage(error)
+                    && PostgresErrorText.describe(error).contains("division by zero")
+            }
             // A read-only server refusing a write (25006, a standby while a failover is under
             // way) is one.
             await #expect {

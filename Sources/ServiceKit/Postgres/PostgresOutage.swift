@@ -15,6 +15,7 @@ public enum PostgresOutage {
     static let passingStates: Set<String> = ["25006"]
 
     public static func isOutage(_ error: any Error) -> Bool {
+        let error = PostgresErrorText.decisive(error)
         if error is CancellationError { return false }
         guard let error = error as? PSQLError else {
             // The pool's and the network's own errors: no statement was refused.
