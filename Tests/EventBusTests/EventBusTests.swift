@@ -531,13 +531,17 @@ struct PoisonError: Error, CustomStringConvertible {
         let survivor = bus.consume([.marketTick], consumer: "survivor", settings: settings) { handled.append($0) }
         defer { survivor.cancel() }
         #expect(
-            await TestEnvironment.eventually(timeout: .seconds(120)) { finished.count + handled.count == 30 },
-            "\(finished.count) + \(handled.count)")
+            await TestEnvironment.eventually(timeout: .seconds(120)) {
+                Set(handled.all.map(sequence(of:))).union(finished) == Set(0..<30)
+            }, "\(finished.count) + \(handled.count)")
         try await Task.sleep(for: .milliseconds(700))
         let taken = handled.all.map(sequence(of:))
         #expect(Set(taken).count == taken.count, "the survivor handled something twice")
-        #expect(Set(taken).isDisjoint(with: finished), "the survivor repeated what the killed consumer had finished")
-        #expect(Set(taken).union(finished) == Set(0..<30))
+        // A handler that returned as the kill came, before its entry was marked handled, runs
+        // again (at least once: the mark follows the handler); nothing finished earlier does.
+        // A CI run beside the suite saw it: "done 6" printed, killed before the mark.
+        let repeated = Set(taken).intersection(finished)
+        #expect(repeated.isSubset(of: [finished.max() ?? -1]), "the survivor repeated \(repeated.sorted()), finished before the kill")
     }
 }
 

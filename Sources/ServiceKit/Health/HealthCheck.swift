@@ -1,5 +1,6 @@
 import Foundation
 import HealthFormat
+import Synchronization
 import VaktConfig
 
 /// One real measurement that feeds `/health`, keyed `component:measurement` as the format asks.
@@ -75,16 +76,67 @@ public struct TimeoutError: Error, CustomStringConvertible {
 }
 
 /// Runs `operation`, cancelling it and throwing ``TimeoutError`` when it takes longer than `limit`.
+///
+/// The caller gets its answer at the limit even when `operation` ignores its cancellation (a
+/// PostgreSQL query in flight on a connection whose server is gone but whose socket stays open
+/// waits for an answer that never comes): the operation is left to end on its own, and what it
+/// returns then is dropped. Its cost is bounded by what it holds: a stuck query holds one of its
+/// pool's connections.
 public func withTimeout<T: Sendable>(
     _ limit: Duration, operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError(limit: limit)
+    let outcome = TimeoutRace<T>()
+    let work = Task {
+        do {
+            outcome.settle(with: .success(try await operation()))
+        } catch {
+            outcome.settle(with: .failure(error))
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    }
+    let timer = Task {
+        try await Task.sleep(for: limit)
+        outcome.settle(with: .failure(TimeoutError(limit: limit)))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    return try await withTaskCancellationHandler {
+        try await outcome.value()
+    } onCancel: {
+        outcome.settle(with: .failure(CancellationError()))
+    }
+}
+
+/// The first of an operation's result, its time limit and its caller's cancellation; the later
+/// ones are dropped.
+private final class TimeoutRace<T: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<T, any Error>?)
+        case settled(Result<T, any Error>)
+    }
+    private let state = Mutex(State.waiting(nil))
+
+    func settle(with result: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard case .waiting(let continuation) = state else { return nil }
+            state = .settled(result)
+            return continuation
+        }
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let settled: Result<T, any Error>? = state.withLock { state in
+                switch state {
+                case .settled(let result): return result
+                case .waiting:
+                    state = .waiting(continuation)
+                    return nil
+                }
+            }
+            if let settled { continuation.resume(with: settled) }
+        }
     }
 }
