@@ -77,8 +77,9 @@ import VaktTesting
             try await standby.promote()
             #expect(await TestEnvironment.eventually { acknowledged.withLock { $0.count } >= before + 50 }, "writes never resumed")
             writer.cancel()
-            // Waited for by its flag, not its value: once (in a parallel run, not seen since) a
-            // write never returned after the promotion, and awaiting it would hang the suite.
+            // Waited for by its flag, not its value: before `withTimeout` stopped waiting for an
+            // operation that ignores its cancellation, a write after the crash never returned
+            // (twice beside the suite), and awaiting the writer would hang the suite.
             #expect(await TestEnvironment.eventually { writerEnded.withLock { $0 } }, "a write never returned after cancellation")
 
             let direct = PostgresServer(port: standby.port, user: "vakt", database: "vakt").client()
