@@ -9,9 +9,9 @@ import VaktConfig
 ///
 /// `publish` returns only once every event is durable: in Redis (`XADD`, and held by
 /// `replica_acks` replicas when the settings ask for them), or, when Redis cannot be reached or
-/// its replicas do not confirm, in the disk buffer. While anything is buffered, new events are buffered behind
-/// it, and a flusher sends the buffer to Redis in the original order once Redis answers again,
-/// so per-publisher order holds across an outage. A crash between sending and removing a flushed
+/// its replicas do not confirm, in the disk buffer. While anything is buffered, new events are
+/// buffered behind it, and a flusher sends the buffer to Redis in the original order once Redis
+/// answers again, so per-publisher order holds across an outage. A crash between sending and removing a flushed
 /// batch can send it twice; consumers drop the repeat by event id.
 public actor EventPublisher {
     public enum PublishError: Error, Sendable, Equatable, CustomStringConvertible {
