@@ -147,6 +147,14 @@ try:
         what="every position's final quantity",
     )
     stats = driver.execute_script("return Object.assign({}, window.vakt.stats)")
+    # The list draws on animation frames, after the store: on a loaded machine it may still show
+    # the one row it had (a busy CI run read 1) when the store already holds the 1,000 flooded.
+    until(
+        driver,
+        f"Number(document.querySelector('#positions').getAttribute('aria-rowcount')) >= {len(finals)}",
+        timeout=300,
+        what="the positions list drawing every position",
+    )
     # 1,000 positions scroll: the list holds only the rows in view, and the last one is reachable.
     scroll = driver.execute_script(
         """const list = document.querySelector('#positions');
