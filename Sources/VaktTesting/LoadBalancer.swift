@@ -1,20 +1,15 @@
 import Foundation
 import VaktConfig
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A real HAProxy (from Debian) on a port of its own in front of servers on this host, as
 /// production runs it: before several gateways (HTTP, each checked through `GET /health`, round
 /// robin, WebSocket tunnels held open for an hour), or before a PostgreSQL primary and its
 /// standby (TCP, each checked with a PostgreSQL startup, the standby used only while the primary
 /// fails its checks). A server is out after two failed checks and back after two passes; a
 /// connection that fails is retried once on another server.
-public final class LoadBalancer: @unchecked Sendable {
-    public let port: Int
-    private let directory: URL
-    private let process: Process
+public final class LoadBalancer: Sendable {
+    public var port: Int { daemon.port }
+    private let daemon: ConfiguredDaemon
 
     /// In front of gateways (or any HTTP servers with `/health`) on `backends`, named `b0`, `b1`, ….
     public convenience init(backends: [Int], checkInterval: Duration = .milliseconds(500)) async throws {
@@ -43,51 +38,37 @@ public final class LoadBalancer: @unchecked Sendable {
     }
 
     private init(mode: String, backend: [String], ready: @escaping @Sendable (Int) async -> Bool) async throws {
-        guard let haproxy = TestEnvironment.which("haproxy") else {
-            throw MissingFixture("haproxy is not installed; run scripts/install-deps")
-        }
-        port = TestEnvironment.freePort()
-        directory = try TestEnvironment.temporaryDirectory("vakt-haproxy")
-        let file = directory.appendingPathComponent("haproxy.cfg")
-        try """
-        global
-            maxconn 4096
-
-        defaults
-            mode \(mode)
-            timeout connect 2s
-            timeout client 60s
-            timeout server 60s
-            timeout tunnel 1h
-            retries 1
-            option redispatch
-
-        frontend front
-            bind 127.0.0.1:\(port)
-            default_backend servers
-
-        backend servers
-        \(backend.map { "    " + $0 }.joined(separator: "\n"))
-
-        """.write(to: file, atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: haproxy)
         // -db: in the foreground, so the process is the proxy and dies with SIGKILL.
-        process.arguments = ["-db", "-f", file.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let port = port
+        daemon = try ConfiguredDaemon(
+            program: "haproxy", name: "haproxy",
+            configuration: { port, _ in
+                """
+                global
+                    maxconn 4096
+
+                defaults
+                    mode \(mode)
+                    timeout connect 2s
+                    timeout client 60s
+                    timeout server 60s
+                    timeout tunnel 1h
+                    retries 1
+                    option redispatch
+
+                frontend front
+                    bind 127.0.0.1:\(port)
+                    default_backend servers
+
+                backend servers
+                \(backend.map { "    " + $0 }.joined(separator: "\n"))
+
+                """
+            }, arguments: { ["-db", "-f", $0] })
+        let port = daemon.port
         guard await TestEnvironment.eventually(timeout: .seconds(30), { await ready(port) }) else {
             throw MissingFixture("haproxy on port \(port) did not reach a healthy server within 30 s")
         }
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        KilledProcess.waitUntilExited(process.processIdentifier)
-        try? FileManager.default.removeItem(at: directory)
-    }
 }

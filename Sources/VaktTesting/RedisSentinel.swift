@@ -1,42 +1,30 @@
 import Foundation
 import RedisClient
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A real Redis Sentinel (`redis-server --sentinel`) on a port of its own, watching the primary
 /// named `vakt` on this host with a quorum of `quorum`, and quick to act: a primary is down
 /// after 1 s without an answer, and a failover may be tried again after 5 s.
-public final class RedisSentinel: @unchecked Sendable {
-    public let port: Int
-    private let directory: URL
-    private let process: Process
+public final class RedisSentinel: Sendable {
+    public var port: Int { daemon.port }
+    private let daemon: ConfiguredDaemon
 
     public init(watching primary: Int, quorum: Int) async throws {
-        guard let server = TestEnvironment.which("redis-server") else {
-            throw MissingFixture("redis-server is not installed; run scripts/install-deps")
-        }
-        port = TestEnvironment.freePort()
-        directory = try TestEnvironment.temporaryDirectory("vakt-sentinel")
         // The Sentinel rewrites its file as it learns the group: a file of its own.
-        let file = directory.appendingPathComponent("sentinel.conf")
-        try """
-        port \(port)
-        bind 127.0.0.1
-        dir \(directory.path)
-        sentinel monitor vakt 127.0.0.1 \(primary) \(quorum)
-        sentinel down-after-milliseconds vakt 1000
-        sentinel failover-timeout vakt 5000
-        sentinel parallel-syncs vakt 1
+        daemon = try ConfiguredDaemon(
+            program: "redis-server", name: "sentinel",
+            configuration: { port, directory in
+                """
+                port \(port)
+                bind 127.0.0.1
+                dir \(directory.path)
+                sentinel monitor vakt 127.0.0.1 \(primary) \(quorum)
+                sentinel down-after-milliseconds vakt 1000
+                sentinel failover-timeout vakt 5000
+                sentinel parallel-syncs vakt 1
 
-        """.write(to: file, atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: server)
-        process.arguments = [file.path, "--sentinel", "--loglevel", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+                """
+            }, arguments: { [$0, "--sentinel", "--loglevel", "warning"] })
+        let port = daemon.port
         let probe = RedisConnection(
             endpoint: RedisEndpoint(host: "127.0.0.1", port: port, connectTimeout: .seconds(2)), label: "sentinel-probe")
         let up = await TestEnvironment.eventually(timeout: .seconds(10)) {
@@ -72,9 +60,4 @@ public final class RedisSentinel: @unchecked Sendable {
             reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200), sentinels: sentinels.map(\.address))
     }
 
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        KilledProcess.waitUntilExited(process.processIdentifier)
-        try? FileManager.default.removeItem(at: directory)
-    }
 }
