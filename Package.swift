@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "BinanceAdapter",
             dependencies: [
-                "Binance", "EventBus", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "Binance", "EventBus", "Money", "RedisClient", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -42,6 +42,19 @@ public struct RateLimit: Sendable, Equatable {
 
     public var windowMilliseconds: Int64 { interval.milliseconds * Int64(intervalNum) }
 
+    /// Whether `other` counts the same thing over the same window, whatever its size.
+    public func countsLike(_ other: RateLimit) -> Bool {
+        kind == other.kind && interval == other.interval && intervalNum == other.intervalNum
+    }
+
+    /// This limit cut to `share` of its size, rounded down but at least 1: one host's part of a
+    /// limit it shares with others.
+    public func sharing(_ share: Double) -> RateLimit {
+        var part = self
+        part.limit = max(1, Int((Double(limit) * min(max(share, 0), 1)).rounded(.down)))
+        return part
+    }
+
     /// The reply header that reports this limit's count: `X-MBX-USED-WEIGHT-1M`,
     /// `X-MBX-ORDER-COUNT-10S`; none for raw requests.
     public var header: String? {

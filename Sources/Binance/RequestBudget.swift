@@ -152,6 +152,47 @@ public struct RequestBudget: Sendable, Equatable {
         }
     }
 
+    // MARK: - A budget kept apart, joined again
+
+    /// This budget with `other`'s reservations and stops added: pauses and a ban last until the
+    /// later of the two; where both count a limit of the same kind and window length, the counts
+    /// of the same window add up. For a budget kept apart for a while (a host's own, while the
+    /// budget it shares with other hosts could not be reached) joining the shared one again:
+    /// adding may count a request twice, never miss one.
+    public func merging(_ other: RequestBudget) -> RequestBudget {
+        var merged = self
+        merged.pausedUntil = max(pausedUntil, other.pausedUntil)
+        merged.ordersPausedUntil = max(ordersPausedUntil, other.ordersPausedUntil)
+        merged.bannedUntil = max(bannedUntil, other.bannedUntil)
+        merged.consecutiveRefusals = max(consecutiveRefusals, other.consecutiveRefusals)
+        for (index, limit) in limits.enumerated() {
+            guard let theirs = other.limits.firstIndex(where: { $0.countsLike(limit) }) else { continue }
+            let (window, otherWindow) = (windows[index], other.windows[theirs])
+            if otherWindow == window {
+                merged.counts[index] += other.counts[theirs]
+                merged.nextCounts[index] += other.nextCounts[theirs]
+            } else if otherWindow == window + 1 {
+                merged.nextCounts[index] += other.counts[theirs]
+            } else if otherWindow + 1 == window {
+                merged.counts[index] += other.nextCounts[theirs]
+            } else if otherWindow > window {
+                // This budget has not been used since before the other's windows.
+                (merged.windows[index], merged.counts[index], merged.nextCounts[index]) =
+                    (otherWindow, other.counts[theirs], other.nextCounts[theirs])
+            }
+        }
+        return merged
+    }
+
+    /// The budget with its counts cleared, its pauses and ban kept: what stays once its counts
+    /// were handed to another with ``merging(_:)``, so that they are not handed over twice.
+    public var withoutCounts: RequestBudget {
+        var cleared = self
+        cleared.counts = Array(repeating: 0, count: limits.count)
+        cleared.nextCounts = Array(repeating: 0, count: limits.count)
+        return cleared
+    }
+
     // MARK: - The shared file's contents
 
     static let formatVersion: Int64 = 2

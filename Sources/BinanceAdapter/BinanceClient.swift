@@ -88,7 +88,7 @@ public final class BinanceClient: Sendable {
     let settings: Settings
     let credentials: Credentials?
     let http: HTTPClient
-    let budget: SharedRequestBudget
+    let budget: any RequestBudgetStore
     let clock: any ExchangeClock
     let logger: Logger
     let incidents: @Sendable (ExchangeIncident) async -> Void
@@ -96,7 +96,7 @@ public final class BinanceClient: Sendable {
     let metrics = AdapterMetrics()
 
     public init(
-        settings: Settings, credentials: Credentials?, http: HTTPClient, budget: SharedRequestBudget, clock: any ExchangeClock,
+        settings: Settings, credentials: Credentials?, http: HTTPClient, budget: any RequestBudgetStore, clock: any ExchangeClock,
         logger: Logger, incidents: @escaping @Sendable (ExchangeIncident) async -> Void = { _ in }
     ) {
         self.settings = settings
@@ -347,8 +347,11 @@ public final class BinanceClient: Sendable {
     /// Waits until the budget has room for `cost`.
     private func reserve(_ cost: RateLimitCounter.Cost, endpoint: String) async throws(ExchangeError) {
         while true {
-            let (now, uncertainty, latency) = reckoning()
-            let decision = await budget.update { $0.reserve(cost, at: now, uncertainty: uncertainty, latency: latency) }
+            // Reckoned when the budget is in hand: a shared store may take a round trip to read it.
+            let (now, decision) = await budget.update { budget in
+                let (now, uncertainty, latency) = reckoning()
+                return (now, budget.reserve(cost, at: now, uncertainty: uncertainty, latency: latency))
+            }
             switch decision {
             case .go: return
             case .banned(let until): throw .banned(until: until)

@@ -9,19 +9,22 @@ import Synchronization
 /// The host's ``RequestBudget`` in a file every process that calls the exchange opens: each
 /// reservation locks the file (`flock`), reads the budget, decides, writes it back. Binance's
 /// limits are per IP, so execution, market data and the AI engine reserve from one budget and
-/// together never exceed it.
+/// together never exceed it. Hosts behind one public IP share a budget in Redis instead, and
+/// each falls back to its file, at its share of every limit, while Redis cannot be reached.
 ///
 /// The lock is only ever tried without blocking (`LOCK_NB`); while another process holds it
 /// (for the microseconds of a read and a write) the caller sleeps briefly and tries again, so
 /// no thread of the concurrency pool waits in the kernel. Within the process a mutex orders
 /// callers, since `flock` does not exclude two users of one descriptor.
-public final class SharedRequestBudget: Sendable {
+public final class SharedRequestBudget: RequestBudgetStore {
     public let path: String
     private let descriptor: Int32
     /// The limits from `exchangeInfo`, once read; until then the file's own (or none: only
     /// pauses and bans hold).
     private let local: Mutex<[RateLimit]?>
     private let guardTime: Int64
+    /// The part of each limit this file's budget may use (1: all of it).
+    private let share: Double
 
     public struct OpenError: Error, CustomStringConvertible {
         public var path: String
@@ -30,9 +33,11 @@ public final class SharedRequestBudget: Sendable {
     }
 
     /// Opens (creating it, mode 0600) the budget file at `path`.
-    /// - Parameter guardTime: how long after a window begins by this host's reckoning its
-    ///   budget is used (ms of the exchange's clock): the server's clock may be behind.
-    public init(path: String, guardTime: Int64 = 100) throws {
+    /// - Parameters:
+    ///   - guardTime: how long after a window begins by this host's reckoning its budget is
+    ///     used (ms of the exchange's clock): the server's clock may be behind.
+    ///   - share: the part of each limit this budget may use, when others use the rest.
+    public init(path: String, guardTime: Int64 = 100, share: Double = 1) throws {
         self.path = path
         try? FileManager.default.createDirectory(
             at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -41,17 +46,16 @@ public final class SharedRequestBudget: Sendable {
         self.descriptor = descriptor
         local = Mutex(nil)
         self.guardTime = guardTime
+        self.share = share
     }
 
     deinit { close(descriptor) }
 
-    /// The limits `exchangeInfo` announced: a budget of other limits takes them (keeping its
-    /// pauses, its ban and the counts of the limits that stayed).
     public func adopt(_ limits: [RateLimit]) {
-        local.withLock { $0 = limits }
+        local.withLock { $0 = share < 1 ? limits.map { $0.sharing(share) } : limits }
     }
 
-    /// Runs `body` on the budget with the file locked, and stores what it leaves.
+    /// Runs `body` once on the budget with the file locked, and stores what it leaves.
     public func update<T: Sendable>(_ body: (inout RequestBudget) -> T) async -> T {
         var pause: UInt64 = 20
         while true {

@@ -123,6 +123,10 @@ public struct ExchangeSettings: Sendable {
     public var requestTimeout: Duration
     /// The request budget every process on the host shares (Binance's limits are per IP).
     public var budgetFile: String
+    /// When set, the hosts behind one public IP share one budget in Redis under this key; each
+    /// keeps to `budgetFallbackShare` of every limit in its own file while Redis is out of reach.
+    public var budgetRedisKey: String?
+    public var budgetFallbackShare: Double
     /// How far the server's clock may be from this host's reckoning of it.
     public var budgetGuard: Duration
     /// The secrets holding the API key and its HMAC secret.
@@ -205,6 +209,10 @@ extension VaktConfiguration {
         postgresSection.finish()
 
         let exchangeSection = root.section("exchange")
+        let budgetRedisKey = exchangeSection.optionalString("budget_redis_key")
+        if let budgetRedisKey, budgetRedisKey.isEmpty || budgetRedisKey.contains(where: \.isWhitespace) {
+            exchangeSection.report("budget_redis_key", "a Redis key without spaces is expected, got \"\(budgetRedisKey)\"")
+        }
         let baseURL =
             exchangeSection.optionalHTTPURL("base_url") ?? "http://127.0.0.1:\(ServiceKind.exchangeSim.defaultPort)"
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -215,6 +223,8 @@ extension VaktConfiguration {
             recvWindow: exchangeSection.duration("recv_window", default: .seconds(5), in: .milliseconds(100)...(.seconds(60))),
             requestTimeout: exchangeSection.duration("request_timeout", default: .seconds(10), in: .milliseconds(100)...(.seconds(120))),
             budgetFile: exchangeSection.optionalString("budget_file") ?? system.stateDirectory + "/exchange-budget",
+            budgetRedisKey: budgetRedisKey,
+            budgetFallbackShare: exchangeSection.double("budget_fallback_share", default: 0.5, in: 0.01...1),
             budgetGuard: exchangeSection.duration("budget_guard", default: .milliseconds(100), in: .zero...(.seconds(5))),
             apiKeySecret: exchangeSection.string("api_key_secret", default: "exchange-api-key"),
             apiSecretSecret: exchangeSection.string("api_secret_secret", default: "exchange-api-secret"))

@@ -54,7 +54,9 @@ struct AuditCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "vakt.audit")
         logger.logLevel = .warning
-        let exchange = try ExchangeAccess.client(configuration, credentials: credentials, http: HTTPClient.shared, logger: logger)
+        let exchange = ExchangeAccess.client(
+            configuration, credentials: credentials, http: HTTPClient.shared,
+            budget: try ExchangeAccess.budget(configuration, secrets: secrets, logger: logger), logger: logger)
         do {
             try await exchange.connect()
         } catch {

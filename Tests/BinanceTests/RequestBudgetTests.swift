@@ -154,4 +154,43 @@ import Testing
         #expect(wider.bannedUntil == budget.bannedUntil && wider.ordersPausedUntil == budget.ordersPausedUntil)
         #expect(wider.used(at: now).map(\.count) == [0, 1])
     }
+
+    /// A host cut off from the budget it shares with others keeps to its share of each limit on
+    /// its own; joined again, its counts and stops are added to the shared budget's, so the
+    /// hosts together still stay within the limit.
+    @Test func aHostsOwnShareJoinedToTheSharedBudgetAddsItsCountsAndStops() {
+        let start: Int64 = 1_800_000_000_000
+        var shared = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 100)
+        #expect(shared.reserve(.init(weight: 40), at: start + 1_000) == .go)
+
+        var own = RequestBudget(limits: [Self.weight.sharing(0.5), Self.orders.sharing(0.5)], guardTime: 100)
+        #expect(own.limits.map(\.limit) == [50, 2])
+        for _ in 0..<5 { #expect(own.reserve(.init(weight: 10), at: start + 2_000) == .go) }
+        #expect(own.reserve(.init(weight: 10), at: start + 2_000) == .wait(until: start + 60_100))
+        own.banned(until: start + 9_000)
+
+        var joined = shared.merging(own)
+        #expect(joined.used(at: start + 3_000).map(\.count) == [90, 0])
+        #expect(joined.bannedUntil == start + 9_000)
+        #expect(joined.reserve(.init(weight: 10), at: start + 10_000) == .go)
+        #expect(joined.reserve(.init(weight: 1), at: start + 10_000) == .wait(until: start + 60_100))
+
+        // A shared budget not used since an earlier minute takes the host's window as it is.
+        var stale = RequestBudget(limits: [Self.weight], guardTime: 100)
+        #expect(stale.reserve(.init(weight: 99), at: start - 120_000) == .go)
+        #expect(stale.merging(own).used(at: start + 3_000).map(\.count) == [50])
+        // The host's counts of the shared budget's next window are counted there.
+        var next = RequestBudget(limits: [Self.weight.sharing(0.5)], guardTime: 100)
+        #expect(next.reserve(.init(weight: 30), at: start + 61_000) == .go)
+        var before = RequestBudget(limits: [Self.weight], guardTime: 100)
+        #expect(before.reserve(.init(weight: 60), at: start + 30_000) == .go)
+        var merged = before.merging(next)
+        #expect(merged.reserve(.init(weight: 71), at: start + 61_000) == .wait(until: start + 120_100))
+        #expect(merged.reserve(.init(weight: 70), at: start + 61_000) == .go)
+
+        let cleared = own.withoutCounts
+        #expect(cleared.used(at: start + 3_000).map(\.count) == [0, 0] && cleared.bannedUntil == start + 9_000)
+        #expect(RateLimit(kind: .orders, interval: .second, intervalNum: 10, limit: 61).sharing(0.5).limit == 30)
+        #expect(Self.weight.sharing(0.001).limit == 1)
+    }
 }

@@ -5,6 +5,7 @@ import EventBus
 import Foundation
 import Logging
 import Money
+import RedisClient
 import Synchronization
 import Testing
 import VaktConfig
@@ -258,37 +259,13 @@ import VaktTesting
             // for the next).
             "--clock-rate", "20", "--duration-ms", "600000", "--weight-per-minute", String(limit),
         ]
-        let runs = try await withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
-            for _ in 0..<2 { group.addTask { try await TestEnvironment.run(SupervisedSystem.testChild, arguments) } }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        var weight = 0
-        var (from, to) = (Int64.max, Int64.min)
-        var byWindow: [Int64: Int] = [:]
-        var heldBack: Set<Int64> = []
-        var rateLimited = 0
-        for run in runs {
-            #expect(run.status == 0, "\(run.output)")
-            guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
-                case .object(let report) = try JSONValue(parsing: Array(line.utf8)), case .number(let used)? = report["weight"]
-            else {
-                Issue.record("no report: \(run.output)")
-                continue
-            }
-            #expect(report["banned"] == .number(0), "\(line)")
-            weight += Int(used)
-            if case .number(let start)? = report["from"], case .number(let end)? = report["to"] {
-                (from, to) = (min(from, Int64(start)), max(to, Int64(end)))
-            }
-            if case .object(let windows)? = report["windows"] {
-                for (window, value) in windows {
-                    if case .number(let used) = value, let key = Int64(window) { byWindow[key, default: 0] += Int(used) }
-                }
-            }
-            if case .number(let count)? = report["rate_limited"] { rateLimited += Int(count) }
-            if case .object(let waits)? = report["budget_waits"] { heldBack.formUnion(waits.keys.compactMap { Int64($0) }) }
-            print("exchange load: \(line)")
-        }
+        let load = try await LoadReport(
+            runs: withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
+                for _ in 0..<2 { group.addTask { try await TestEnvironment.run(SupervisedSystem.testChild, arguments) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            })
+        let (weight, from, to, byWindow, heldBack, rateLimited) =
+            (load.weight, load.from, load.to, load.byWindow, load.heldBack, load.rateLimited)
         // Every whole minute of the run: never over the limit (by the clients' reckoning of
         // which minute a reply came in, a request either way at the edges). Throughput is judged
         // where the limit, not the machine, set the pace: in every minute where the budget held
@@ -317,5 +294,106 @@ import VaktTesting
             "exchange load: \(weight) weight in \(to - from) ms; median minute \(used.sorted()[used.count / 2]) of \(limit); "
                 + "whole minutes \(whole.map { byWindow[$0] ?? 0 }); "
                 + "held back by the budget in \(limited.count) of \(whole.count); 429s \(rateLimited)")
+    }
+
+    /// Two hosts behind one public IP (each with a budget file of its own, one budget in Redis)
+    /// each ask for the whole weight limit for eight minutes of the exchange's clock: together
+    /// they keep to it, and no 429 comes back. Redis is stopped for a minute and a half of the
+    /// run: each host keeps to half of each limit from its file, so together still within it;
+    /// Redis started again, each hands its file's counts to the shared budget and uses it again.
+    @Test func twoHostsBehindOneIPShareTheBudgetInRedisAndKeepToHalfEachWhileItIsDown() async throws {
+        let limit = 300
+        let exchange = try await Self.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
+        let budgetRedis = try RedisServer(persistent: true)
+        try await budgetRedis.start()
+        defer {
+            budgetRedis.stop()
+            exchange.redis.stop()
+            Task { await Self.stop(exchange) }
+        }
+        let key = "vakt:exchange-budget:203.0.113.7"
+        let files = ["host-a", "host-b"].map { exchange.directory.appendingPathComponent("\($0)-budget").path }
+        let hosts = Task {
+            try await withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
+                for file in files {
+                    group.addTask {
+                        try await TestEnvironment.run(
+                            SupervisedSystem.testChild,
+                            [
+                                "--exchange-load", exchange.simulator.url(""), "--budget-file", file, "--clock-origin",
+                                String(exchange.origin), "--clock-rate", "20", "--duration-ms", "480000", "--weight-per-minute",
+                                String(limit), "--budget-redis-port", String(budgetRedis.port), "--budget-redis-key", key,
+                                "--budget-share", "0.5",
+                            ])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        let probe = RedisConnection(endpoint: budgetRedis.endpoint, label: "budget-probe")
+        #expect(await TestEnvironment.eventually { (try? await probe.command(["EXISTS", key]))?.integer == 1 })
+        budgetRedis.stop()
+        // Both hosts on their own files, then a minute and a half of the exchange's clock so.
+        let onTheirOwn = await TestEnvironment.eventually {
+            files.allSatisfy { ((try? FileManager.default.attributesOfItem(atPath: $0)[.size]) as? Int ?? 0) > 0 }
+        }
+        #expect(onTheirOwn, "a host never fell back to its own file")
+        let clock = ScaledClock(origin: exchange.origin, rate: 20)
+        try await clock.sleep(until: clock.now() + 90_000)
+        try await budgetRedis.start()
+        let load = try LoadReport(runs: await hosts.value)
+
+        #expect(load.banned == 0 && load.rateLimited == 0, "429s \(load.rateLimited), bans \(load.banned)")
+        #expect(load.cutOffRequests.count == 2 && load.cutOffRequests.allSatisfy { $0 > 0 }, "\(load.cutOffRequests)")
+        // Each host handed its own counts over once Redis answered again.
+        for file in files {
+            let cleared = await (try SharedRequestBudget(path: file)).update { $0 == $0.withoutCounts }
+            #expect(cleared, "\(file) still holds counts: never handed to the shared budget")
+        }
+        let whole = (load.from / 60_000 + 1)..<(load.to / 60_000)
+        print(
+            "shared budget: \(load.weight) weight in \(load.to - load.from) ms; whole minutes \(whole.map { load.byWindow[$0] ?? 0 }) "
+                + "of \(limit); on their own files \(load.cutOffRequests) requests; 429s \(load.rateLimited)")
+    }
+
+    /// What the `--exchange-load` children reported, added up.
+    struct LoadReport {
+        var weight = 0
+        var (from, to) = (Int64.max, Int64.min)
+        /// Weight answered by minute of the exchange's clock.
+        var byWindow: [Int64: Int] = [:]
+        /// Minutes in which the budget held a caller back.
+        var heldBack: Set<Int64> = []
+        var rateLimited = 0
+        var banned = 0
+        /// Per child (that reported them): requests answered while on its own file.
+        var cutOffRequests: [Int] = []
+
+        init(runs: [(status: Int32, output: String)]) throws {
+            for run in runs {
+                #expect(run.status == 0, "\(run.output)")
+                guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
+                    case .object(let report) = try JSONValue(parsing: Array(line.utf8)), case .number(let used)? = report["weight"]
+                else {
+                    Issue.record("no report: \(run.output)")
+                    continue
+                }
+                #expect(report["banned"] == .number(0), "\(line)")
+                weight += Int(used)
+                if case .number(let start)? = report["from"], case .number(let end)? = report["to"] {
+                    (from, to) = (min(from, Int64(start)), max(to, Int64(end)))
+                }
+                if case .object(let windows)? = report["windows"] {
+                    for (window, value) in windows {
+                        if case .number(let used) = value, let key = Int64(window) { byWindow[key, default: 0] += Int(used) }
+                    }
+                }
+                if case .number(let count)? = report["rate_limited"] { rateLimited += Int(count) }
+                if case .number(let count)? = report["banned"] { banned += Int(count) }
+                if case .number(let count)? = report["cut_off_requests"] { cutOffRequests.append(Int(count)) }
+                if case .object(let waits)? = report["budget_waits"] { heldBack.formUnion(waits.keys.compactMap { Int64($0) }) }
+                print("exchange load: \(line)")
+            }
+        }
     }
 }

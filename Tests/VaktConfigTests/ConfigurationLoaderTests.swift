@@ -181,6 +181,17 @@ import Testing
         #expect(redis.sentinels.map { "\($0.host):\($0.port)" } == ["10.0.0.1:26379", "10.0.0.2:26379"] && redis.primaryName == "trading")
     }
 
+    @Test func aBudgetSharedThroughRedisNeedsAKeyAndAShareOfEachLimit() throws {
+        let exchange = try parse("exchange:\n  budget_redis_key: \"vakt:budget:203.0.113.7\"\n  budget_fallback_share: 0.25\n").exchange
+        #expect(exchange.budgetRedisKey == "vakt:budget:203.0.113.7" && exchange.budgetFallbackShare == 0.25)
+        #expect(try parse("").exchange.budgetRedisKey == nil)
+        #expect(
+            errors("exchange:\n  budget_redis_key: \"my key\"\n  budget_fallback_share: 0\n") == [
+                "test.yaml:exchange.budget_redis_key: a Redis key without spaces is expected, got \"my key\"",
+                "test.yaml:exchange.budget_fallback_share: 0 is out of range 0.01...1.0",
+            ])
+    }
+
     @Test func dependencyCycleIsAnError() {
         let yaml = """
             services:

@@ -55,12 +55,13 @@ public struct ExchangePingCheck: HealthCheck {
     public let httpClient: HTTPClient
     /// The host's shared request budget: the ping (weight 1) is reserved from it like any other
     /// request, and never sent while the exchange bans this IP or the budget is paused.
-    public let budget: SharedRequestBudget?
+    public let budget: (any RequestBudgetStore)?
     public let clock: any ExchangeClock
     public let key = "exchange:responseTime"
     public let componentType = "system"
 
-    public init(baseURL: String, httpClient: HTTPClient, budget: SharedRequestBudget? = nil, clock: any ExchangeClock = ScaledClock()) {
+    public init(baseURL: String, httpClient: HTTPClient, budget: (any RequestBudgetStore)? = nil, clock: any ExchangeClock = ScaledClock())
+    {
         self.baseURL = baseURL
         self.httpClient = httpClient
         self.budget = budget

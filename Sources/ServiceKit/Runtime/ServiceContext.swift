@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BinanceAdapter
 import EventBus
 import Logging
 import PolicyStore
@@ -23,6 +24,8 @@ public struct ServiceContext: Sendable {
     /// present when the service uses them.
     public let guards: TradingGuards?
     public let postgres: PostgresClient?
+    /// The exchange request budget, for a service that calls the exchange: one per process.
+    public let exchangeBudget: (any RequestBudgetStore)?
     public let httpClient: HTTPClient
     public let metrics: MetricsExposition
     public let notify: NotifyClient

@@ -51,9 +51,11 @@ public enum ServiceRuntime {
         if service.usesTradingGuards, let redis, let policy {
             guards = TradingGuards(policy: policy, ess: ESSClient(redis: redis, maxAge: configuration.ess.stateMaxAge, logger: logger))
         }
+        let exchangeBudget = needs.contains(.exchange) ? try ExchangeAccess.budget(configuration, secrets: secrets, logger: logger) : nil
         let context = ServiceContext(
             kind: kind, configuration: configuration, logger: logger, redis: redis, events: events, policy: policy, guards: guards,
-            postgres: postgres, httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets, startedAt: .now)
+            postgres: postgres, exchangeBudget: exchangeBudget, httpClient: httpClient, metrics: metrics, notify: notify, secrets: secrets,
+            startedAt: .now)
 
         var checks: [any HealthCheck] = [UptimeCheck(startedAt: context.startedAt)]
         if let redis { checks.append(RedisPingCheck(connection: redis)) }
@@ -66,8 +68,7 @@ public enum ServiceRuntime {
             checks.append(
                 ExchangePingCheck(
                     baseURL: configuration.exchange.baseURL, httpClient: httpClient,
-                    budget: try? SharedRequestBudget(
-                        path: configuration.exchange.budgetFile, guardTime: configuration.exchange.budgetGuard.milliseconds),
+                    budget: exchangeBudget,
                     clock: ScaledClock(origin: clock.origin ?? ScaledClock.wall(), rate: clock.rate)))
         }
         let serviceId = "\(configuration.system.instance)/\(kind.rawValue)"

@@ -5,6 +5,8 @@ import EventBus
 import Foundation
 import HealthFormat
 import Logging
+import Metrics
+import RedisClient
 import ServiceLifecycle
 import Synchronization
 import VaktConfig
@@ -19,6 +21,9 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
     public let client: BinanceClient
     /// The account's API key and secret, when configured (the user data stream signs with them).
     public let credentials: BinanceClient.Credentials?
+    /// The request budget this process reserves from (shared with the host, or the hosts behind
+    /// its public IP).
+    public let budget: any RequestBudgetStore
     private let connected = Mutex(false)
     private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let logger: Logger
@@ -45,8 +50,10 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
         let source = "\(configuration.system.instance)/\(context.kind.rawValue)/exchange"
         let logger = context.logger
         self.logger = logger
-        client = try Self.client(
-            configuration, credentials: credentials, http: context.httpClient, logger: logger,
+        let budget = try context.exchangeBudget ?? Self.budget(configuration, secrets: context.secrets, logger: logger)
+        self.budget = budget
+        client = Self.client(
+            configuration, credentials: credentials, http: context.httpClient, budget: budget, logger: logger,
             incidents: { incident in
                 guard case .banned(let until, let message) = incident else { return }
                 await Self.reportBan(until: until, message: message, risk: risk, events: events, source: source, logger: logger)
@@ -62,18 +69,36 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
         return key.flatMap { key in secret.map { BinanceClient.Credentials(apiKey: key.value, secret: $0.value) } }
     }
 
-    /// The adapter as `configuration` sets it up, on the host's shared request budget (a
-    /// command-line tool's requests count against the same limits as the services').
+    /// The request budget `configuration` names: the host's file (`exchange.budget_file`), or,
+    /// with `exchange.budget_redis_key`, the one the hosts behind a public IP share in Redis
+    /// (its own connection: a reservation must not queue behind a blocking read), with the
+    /// file at `exchange.budget_fallback_share` of each limit while Redis is out of reach.
+    public static func budget(_ configuration: VaktConfiguration, secrets: SecretStore, logger: Logger) throws -> any RequestBudgetStore {
+        let settings = configuration.exchange
+        let guardTime = settings.budgetGuard.milliseconds
+        guard let key = settings.budgetRedisKey else {
+            // Never cut off from a budget it does not share.
+            Gauge(label: "vakt_exchange_budget_cut_off").record(0)
+            return try SharedRequestBudget(path: settings.budgetFile, guardTime: guardTime)
+        }
+        return RedisRequestBudget(
+            redis: RedisConnection(endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), label: "budget"),
+            key: key,
+            fallback: try SharedRequestBudget(path: settings.budgetFile, guardTime: guardTime, share: settings.budgetFallbackShare),
+            guardTime: guardTime, logger: logger)
+    }
+
+    /// The adapter as `configuration` sets it up, on `budget` (a command-line tool's requests
+    /// count against the same limits as the services').
     public static func client(
-        _ configuration: VaktConfiguration, credentials: BinanceClient.Credentials?, http: HTTPClient, logger: Logger,
-        incidents: @escaping @Sendable (ExchangeIncident) async -> Void = { _ in }
-    ) throws -> BinanceClient {
+        _ configuration: VaktConfiguration, credentials: BinanceClient.Credentials?, http: HTTPClient, budget: any RequestBudgetStore,
+        logger: Logger, incidents: @escaping @Sendable (ExchangeIncident) async -> Void = { _ in }
+    ) -> BinanceClient {
         let settings = configuration.exchange
         return BinanceClient(
             settings: .init(
                 baseURL: settings.baseURL, recvWindow: settings.recvWindow.milliseconds, requestTimeout: settings.requestTimeout),
-            credentials: credentials, http: http,
-            budget: try SharedRequestBudget(path: settings.budgetFile, guardTime: settings.budgetGuard.milliseconds),
+            credentials: credentials, http: http, budget: budget,
             clock: ScaledClock(origin: configuration.exchangeClock.origin ?? ScaledClock.wall(), rate: configuration.exchangeClock.rate),
             logger: logger, incidents: incidents)
     }
@@ -180,8 +205,11 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
                 return HealthMeasurement(status: .warn, output: "not connected to the exchange: \(status.lastFailure ?? "connecting")")
             }
             let share = status.used.map { Double($0.count) / Double(max($0.limit.limit, 1)) * 100 }.max() ?? 0
-            let paused = status.pausedUntil > status.now ? "; paused after a 429 until \(status.pausedUntil)" : ""
-            return HealthMeasurement(status: paused.isEmpty ? .pass : .warn, value: share, unit: "%", output: usage + paused)
+            var problems = status.pausedUntil > status.now ? "; paused after a 429 until \(status.pausedUntil)" : ""
+            if let shared = access.budget as? RedisRequestBudget, let since = shared.cutOffSince {
+                problems += "; the shared budget in Redis (\(shared.key)) out of reach since \(since): keeping to this host's share"
+            }
+            return HealthMeasurement(status: problems.isEmpty ? .pass : .warn, value: share, unit: "%", output: usage + problems)
         }
     }
 }
