@@ -66,6 +66,10 @@ public struct ServiceSettings: Sendable {
     /// The Vakt service this is, or nil for another program.
     public var kind: ServiceKind?
     public var port: Int?
+    /// Where the service answers when it runs on another host (`http://10.0.0.1:8003`): the
+    /// services on this host reach it there instead of on `http.host`. Set `enabled: false`
+    /// beside it, so that this host's supervisor does not start one of its own.
+    public var url: String?
     public var enabled: Bool
     /// The program and its arguments; nil runs `vakt <name> --config <the supervisor's file>`.
     public var command: [String]?
@@ -203,6 +207,7 @@ extension ServiceSettings {
 
     mutating func read(_ section: ConfigReader.Section) {
         port = section.optionalInt("port", in: 1...65535) ?? port
+        url = section.optionalHTTPURL("url").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         enabled = section.bool("enabled", default: enabled)
         let commandList = section.stringList("command", default: [])
         command = commandList.isEmpty ? command : commandList

@@ -32,10 +32,10 @@ public struct VaktConfiguration: Sendable {
         services.first { $0.kind == kind } ?? ServiceSettings(kind: kind, mode: system.mode)
     }
 
-    /// Where `kind` answers HTTP on this host: `http://host:port`, its configured port or its
-    /// default.
+    /// Where `kind` answers HTTP: its `url` when it runs on another host, otherwise on this
+    /// host, `http://host:port` with its configured port or its default.
     public func baseURL(of kind: ServiceKind) -> String {
-        "http://\(http.host):\(service(kind).port ?? kind.defaultPort)"
+        service(kind).url ?? "http://\(http.host):\(service(kind).port ?? kind.defaultPort)"
     }
 
     public func service(named name: String) -> ServiceSettings? {

@@ -28,23 +28,32 @@ public final class GatewaySystem: @unchecked Sendable {
     /// - Parameters:
     ///   - sections: top-level YAML, such as `gateway:` settings.
     ///   - services: more services the gateway reads, by kind and port.
-    public init(sections: String = "", services: [ServiceKind: Int] = [:], risk given: RiskSystem? = nil) async throws {
+    ///   - host: the host to run on; the risk service, its Redis and PostgreSQL must answer there.
+    public init(sections: String = "", services: [ServiceKind: Int] = [:], risk given: RiskSystem? = nil, on host: NetworkHost? = nil)
+        async throws
+    {
         let risk: RiskSystem
         if let given { risk = given } else { risk = try await RiskSystem(policy: RiskSystem.quietPolicy()) }
         self.risk = risk
         ownsRisk = given == nil
         var environment = ["VAKT_SECRET_READ_TOKEN": Self.readToken]
-        for (kind, port) in services.merging([.risk: risk.configuration.ports[.risk]!], uniquingKeysWith: { given, _ in given }) {
+        for (kind, port) in services {
             environment[ConfigReader.variable(forPath: "services.\(kind.rawValue).port")] = String(port)
         }
+        // The risk service's own address: it may be on another host.
+        environment[ConfigReader.variable(forPath: "services.risk.url")] = risk.url("")
         gateway = try ServiceInstance(
-            .gateway, redisPort: risk.redis.port, postgres: risk.postgres, sections: sections, environment: environment)
+            .gateway, redisPort: risk.redis.port, postgres: risk.postgres, sections: sections, environment: environment,
+            redis: risk.redis.locator, on: host)
         try await gateway.waitUntilReady(timeout: .seconds(60))
         directory = try TestEnvironment.temporaryDirectory("vakt-gateway")
         publisher = try await EventPublisher(
             redis: risk.connection, settings: EventBusSettings(bufferPath: directory.appendingPathComponent("publisher.sqlite").path),
             logger: Logger(label: "test.events"))
     }
+
+    /// `address:port` of the gateway, as a load balancer names it.
+    public var address: String { "\(gateway.configuration.address):\(gateway.configuration.ports[.gateway]!)" }
 
     public var webSocketURL: String { gateway.url("/ws").replacingOccurrences(of: "http://", with: "ws://") }
 

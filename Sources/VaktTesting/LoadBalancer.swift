@@ -1,7 +1,7 @@
 import Foundation
 import VaktConfig
 
-/// A real HAProxy (from Debian) on a port of its own in front of servers on this host, as
+/// A real HAProxy (from Debian) on a port of its own in front of servers, as
 /// production runs it: before several gateways (HTTP, each checked through `GET /health`, round
 /// robin, WebSocket tunnels held open for an hour), or before a PostgreSQL primary and its
 /// standby (TCP, each checked with a PostgreSQL startup, the standby used only while the primary
@@ -11,10 +11,12 @@ public final class LoadBalancer: Sendable {
     public var port: Int { daemon.port }
     private let daemon: ConfiguredDaemon
 
-    /// In front of gateways (or any HTTP servers with `/health`) on `backends`, named `b0`, `b1`, ….
-    public convenience init(backends: [Int], checkInterval: Duration = .milliseconds(500)) async throws {
-        let servers = backends.enumerated().map { index, port in
-            "server b\(index) 127.0.0.1:\(port) check inter \(checkInterval.milliseconds)ms fall 2 rise 2"
+    /// In front of gateways (or any HTTP servers with `/health`) at `backends` (`address:port`),
+    /// named `b0`, `b1`, …. A server marked down has its sessions closed, so that its
+    /// WebSocket clients reconnect (to another) even when it went without a word, its host cut off.
+    public convenience init(backends: [String], checkInterval: Duration = .milliseconds(500)) async throws {
+        let servers = backends.enumerated().map { index, address in
+            "server b\(index) \(address) check inter \(checkInterval.milliseconds)ms fall 2 rise 2 on-marked-down shutdown-sessions"
         }
         try await self.init(
             mode: "http",
@@ -27,7 +29,9 @@ public final class LoadBalancer: Sendable {
     public convenience init(postgresPrimary primary: Int, standby: Int, user: String, checkInterval: Duration = .milliseconds(500))
         async throws
     {
-        let check = "check inter \(checkInterval.milliseconds)ms fall 2 rise 2"
+        // Sessions to a server marked down are closed: a client whose primary went silent (its
+        // host cut off) reconnects instead of waiting on a dead connection.
+        let check = "check inter \(checkInterval.milliseconds)ms fall 2 rise 2 on-marked-down shutdown-sessions"
         try await self.init(
             mode: "tcp",
             backend: [

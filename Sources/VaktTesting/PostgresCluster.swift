@@ -6,14 +6,20 @@ import Foundation
 public final class PostgresCluster: Sendable {
     public let port: Int
     let directory: URL
+    /// The address it answers on besides loopback (a ``NetworkHosts`` machine's), if any.
+    public let address: String?
 
-    public init() throws {
+    /// - Parameter address: an address of this machine to answer on besides loopback, for
+    ///   clients on other hosts (the whole subnet is trusted, as loopback is).
+    public init(alsoOn address: String? = nil) throws {
         port = TestEnvironment.freePort()
         directory = try TestEnvironment.temporaryDirectory("vakt-postgres")
+        self.address = address
     }
 
-    /// The cluster as the fixtures take it (`RiskSystem(postgres:)`).
-    public var server: PostgresServer { PostgresServer(port: port, user: "vakt", database: "vakt") }
+    /// The cluster as the fixtures take it (`RiskSystem(postgres:)`), at its other address if
+    /// it has one.
+    public var server: PostgresServer { PostgresServer(port: port, user: "vakt", database: "vakt", host: address ?? "127.0.0.1") }
 
     /// Starts it (initializing it the first time) and waits until it answers.
     public func start() async throws { try await infra("postgres-start") }
@@ -37,6 +43,7 @@ public final class PostgresCluster: Sendable {
         var environment = ProcessInfo.processInfo.environment.merging(more) { _, given in given }
         environment["VAKT_INFRA_DIR"] = directory.path
         environment["VAKT_INFRA_POSTGRES_PORT"] = String(port)
+        if let address { environment["VAKT_INFRA_POSTGRES_ADDRESS"] = address }
         let result = try await TestEnvironment.run(
             TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path, [command], environment: environment)
         guard result.status == 0 else { throw MissingFixture("scripts/infra \(command) failed (\(result.status)): \(result.output)") }

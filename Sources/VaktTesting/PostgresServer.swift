@@ -5,7 +5,7 @@ import PostgresNIO
 /// The PostgreSQL cluster that `scripts/infra start` runs for the tests, found through
 /// `TEST_POSTGRES_PORT` (set by `scripts/test`).
 public struct PostgresServer: Sendable {
-    public let host = "127.0.0.1"
+    public let host: String
     public let port: Int
     public let user: String
     public let database: String
@@ -18,7 +18,8 @@ public struct PostgresServer: Sendable {
         self.init(port: port, user: environment["TEST_POSTGRES_USER"] ?? "vakt", database: environment["TEST_POSTGRES_DATABASE"] ?? "vakt")
     }
 
-    public init(port: Int, user: String, database: String) {
+    public init(port: Int, user: String, database: String, host: String = "127.0.0.1") {
+        self.host = host
         self.port = port
         self.user = user
         self.database = database
@@ -36,7 +37,7 @@ public struct PostgresServer: Sendable {
     public func freshDatabase() async throws -> PostgresServer {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try await DatabaseCreator.shared.create(name, on: self)
-        return PostgresServer(port: port, user: user, database: name)
+        return PostgresServer(port: port, user: user, database: name, host: host)
     }
 }
 

@@ -16,14 +16,21 @@ public final class RedisServer: @unchecked Sendable {
     private let persistent: Bool
     private let extraArguments: [String]
     private let replicating: Bool
+    /// The host it runs on (this machine's loopback when nil).
+    public let host: NetworkHost?
 
     /// - Parameters:
     ///   - persistent: keep data across a stop and start (append-only file, fsync on every
     ///     write), for outage tests that must not lose what Redis had acknowledged.
     ///   - replicaOf: the port of a primary on this host to replicate.
-    public init(persistent: Bool = false, replicaOf primary: Int? = nil) throws {
+    ///   - primaryAddress: the primary's address, when it is on another host.
+    ///   - host: the host to run on; it answers on that host's address, to every host.
+    public init(persistent: Bool = false, replicaOf primary: Int? = nil, primaryAddress: String = "127.0.0.1", on host: NetworkHost? = nil)
+        throws
+    {
         self.persistent = persistent
-        extraArguments = primary.map { ["--replicaof", "127.0.0.1", "\($0)"] } ?? []
+        self.host = host
+        extraArguments = primary.map { ["--replicaof", primaryAddress, "\($0)"] } ?? []
         replicating = primary != nil
         guard TestEnvironment.which("redis-server") != nil else {
             throw MissingFixture("redis-server is not installed; run scripts/install-deps")
@@ -32,9 +39,14 @@ public final class RedisServer: @unchecked Sendable {
         directory = try TestEnvironment.temporaryDirectory("vakt-redis")
     }
 
+    public var address: String { host?.address ?? "127.0.0.1" }
+
+    /// The `redis:` section's lines that locate it.
+    public var locator: [String] { ["host: \(address)", "port: \(port)"] }
+
     public var endpoint: RedisEndpoint {
         RedisEndpoint(
-            host: "127.0.0.1", port: port, connectTimeout: .seconds(2), commandTimeout: .seconds(10),
+            host: address, port: port, connectTimeout: .seconds(2), commandTimeout: .seconds(10),
             reconnectInitialDelay: .milliseconds(20), reconnectMaxDelay: .milliseconds(200))
     }
 
@@ -42,13 +54,15 @@ public final class RedisServer: @unchecked Sendable {
     /// with the primary is done: a `WAIT` before then finds no replica).
     public func start() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server")!)
-        process.arguments =
+        let arguments =
             [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync",
-                "always",
-                "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-            ] + extraArguments
+                "--port", "\(port)", "--bind", address, "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync",
+                "always", "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+            ] + (host == nil ? [] : ["--protected-mode", "no"]) + extraArguments
+        let program = TestEnvironment.which("redis-server")!
+        let launch = host?.launch(program, arguments) ?? (executable: program, arguments: arguments)
+        process.executableURL = URL(fileURLWithPath: launch.executable)
+        process.arguments = launch.arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -26,17 +26,19 @@ public final class RiskSystem: @unchecked Sendable {
     ///     change would have left it.
     ///   - persistentRedis: Redis keeps what it acknowledged across a stop and start.
     ///   - cluster: a PostgreSQL of the test's own instead of the shared one.
-    public init(policy: Data? = nil, sections: String = "", persistentRedis: Bool = false, cluster: PostgresServer? = nil)
-        async throws
-    {
-        redis = try RedisServer(persistent: persistentRedis)
+    ///   - host: the host it and its Redis run on, reached from other hosts (loopback when nil).
+    public init(
+        policy: Data? = nil, sections: String = "", persistentRedis: Bool = false, cluster: PostgresServer? = nil,
+        on host: NetworkHost? = nil
+    ) async throws {
+        redis = try RedisServer(persistent: persistentRedis, on: host)
         try await redis.start()
         postgres = try await (cluster ?? PostgresServer()).freshDatabase()
-        connection = RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port))
+        connection = RedisConnection(endpoint: RedisEndpoint(host: redis.address, port: redis.port))
         if let policy {
             _ = try await connection.pipeline(bytes: [[Array("SET".utf8), Array("vakt:policy:current".utf8), Array(policy)]])
         }
-        service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections)
+        service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections, redis: redis.locator, on: host)
         try await service.waitUntilReady()
     }
 

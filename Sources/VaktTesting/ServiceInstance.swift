@@ -20,27 +20,37 @@ public final class ServiceInstance: @unchecked Sendable {
     public private(set) var recorder: NotifyRecorder
     /// The process's environment beyond the control token (secrets, for example).
     public let environment: [String: String]
+    /// The host it runs on (this machine's loopback when nil).
+    public let host: NetworkHost?
 
     /// Starts the process; ``waitUntilReady(timeout:)`` waits for its `READY=1`.
     /// - Parameters:
     ///   - sections: top-level YAML for the test, such as `ess:` settings.
     ///   - environment: variables for the process, such as `VAKT_SECRET_<NAME>` secrets.
+    ///   - redis: the `redis:` lines locating Redis, when not `port: <redisPort>` on loopback.
+    ///   - host: the host to run on (this machine's loopback when nil).
     public init(
-        _ kind: ServiceKind, redisPort: Int, postgres: PostgresServer?, sections: String = "", environment: [String: String] = [:]
+        _ kind: ServiceKind, redisPort: Int, postgres: PostgresServer?, sections: String = "", environment: [String: String] = [:],
+        redis: [String]? = nil, on host: NetworkHost? = nil
     ) throws {
         self.kind = kind
+        self.host = host
         self.environment = environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given }
         configuration = try TestConfiguration(
-            redisPort: redisPort, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting([kind]), sections: sections)
-        (process, recorder) = try Self.launch(kind, configuration, environment: self.environment)
+            redisPort: redisPort, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting([kind]), sections: sections,
+            address: host?.address ?? "127.0.0.1", redis: redis)
+        (process, recorder) = try Self.launch(kind, configuration, environment: self.environment, host: host)
     }
 
     private static func launch(
-        _ kind: ServiceKind, _ configuration: TestConfiguration, environment: [String: String]
+        _ kind: ServiceKind, _ configuration: TestConfiguration, environment: [String: String], host: NetworkHost?
     ) throws -> (ServiceProcess, NotifyRecorder) {
-        let recorder = try NotifyRecorder()
+        // An abstract socket belongs to one network namespace; a file's is reached from any.
+        let recorder = try NotifyRecorder(
+            address: host.map { _ in configuration.directory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path })
         let process = try ServiceProcess(
-            arguments: [kind.rawValue, "--config", configuration.path], environment: environment, notifySocket: recorder.address)
+            arguments: [kind.rawValue, "--config", configuration.path], environment: environment, notifySocket: recorder.address,
+            host: host)
         return (process, recorder)
     }
 
@@ -60,7 +70,7 @@ public final class ServiceInstance: @unchecked Sendable {
         process.signal(SIGKILL)
         _ = await process.waitForExit()
         recorder.stop()
-        (process, recorder) = try Self.launch(kind, configuration, environment: environment)
+        (process, recorder) = try Self.launch(kind, configuration, environment: environment, host: host)
         try await waitUntilReady(timeout: timeout)
     }
 

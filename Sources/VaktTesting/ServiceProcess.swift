@@ -9,14 +9,17 @@ public final class ServiceProcess: @unchecked Sendable {
     public let process: Process
     public let outputFile: URL
 
-    /// Starts `vakt` with `arguments`, or another program (`executable`, with `extraArguments`).
+    /// Starts `vakt` with `arguments`, or another program (`executable`, with `extraArguments`),
+    /// on `host` (this machine's network when nil).
     public init(
         arguments: [String], environment: [String: String] = [:], notifySocket: String? = nil, executable: String? = nil,
-        extraArguments: [String] = []
+        extraArguments: [String] = [], host: NetworkHost? = nil
     ) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: executable ?? TestEnvironment.vaktExecutable)
-        process.arguments = arguments + extraArguments
+        let program = executable ?? TestEnvironment.vaktExecutable
+        let launch = host?.launch(program, arguments + extraArguments) ?? (executable: program, arguments: arguments + extraArguments)
+        process.executableURL = URL(fileURLWithPath: launch.executable)
+        process.arguments = launch.arguments
         // Overrides in the test runner's environment must not leak into the process under test.
         var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VAKT_") }
         fullEnvironment.removeValue(forKey: "NOTIFY_SOCKET")

@@ -34,7 +34,7 @@ public final class SupervisedSystem: Sendable {
     public init(
         programs: [(name: String, settings: [String])], services: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
         stateDirectoryOf previous: SupervisedSystem? = nil, sections: String = "", postgres: PostgresServer? = nil,
-        environment: [String: String] = [:], redis given: RedisServer? = nil
+        environment: [String: String] = [:], redis given: RedisServer? = nil, on host: NetworkHost? = nil
     ) async throws {
         if let given {
             redis = given
@@ -49,14 +49,17 @@ public final class SupervisedSystem: Sendable {
         configuration = try TestConfiguration(
             redisPort: redis.port, postgres: postgres, disabled: Set(ServiceKind.allCases).subtracting(services),
             serviceSettings: serviceSettings,
-            programs: programs, supervisorSettings: supervisorSettings, sections: sections)
-        recorder = try NotifyRecorder()
+            programs: programs, supervisorSettings: supervisorSettings, sections: sections, address: host?.address ?? "127.0.0.1",
+            redis: redis.locator)
+        // An abstract socket belongs to one network namespace; a file's is reached from any.
+        let socketFile = configuration.directory.appendingPathComponent("notify.sock").path
+        recorder = try NotifyRecorder(address: host.map { _ in socketFile })
         let (path, address) = (configuration.path, recorder.address)
         launch = {
             try ServiceProcess(
                 arguments: ["supervisor", "--config", path],
                 environment: environment.merging(["VAKT_SECRET_CONTROL_TOKEN": Self.controlToken]) { given, _ in given },
-                notifySocket: address)
+                notifySocket: address, host: host)
         }
         current = Mutex(try launch())
     }

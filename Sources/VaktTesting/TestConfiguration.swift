@@ -7,6 +7,7 @@ public struct TestConfiguration: Sendable {
     public let path: String
     public let ports: [ServiceKind: Int]
     public let directory: URL
+    public let address: String
 
     /// - Parameters:
     ///   - disabled: services the supervisor must not start.
@@ -14,10 +15,14 @@ public struct TestConfiguration: Sendable {
     ///   - programs: other programs to supervise, by name, each with its YAML lines (`command: [...]`).
     ///   - supervisorSettings: extra YAML lines for the `supervisor` section.
     ///   - sections: more top-level YAML, such as an `ess:` section.
+    ///   - address: the address every service answers on (a ``NetworkHost``'s).
+    ///   - redis: the `redis:` section's lines locating Redis (`port: <redisPort>` by default).
     public init(
         redisPort: Int, postgres: PostgresServer?, disabled: Set<ServiceKind> = [], serviceSettings: [ServiceKind: [String]] = [:],
-        programs: [(name: String, settings: [String])] = [], supervisorSettings: [String] = [], sections: String = ""
+        programs: [(name: String, settings: [String])] = [], supervisorSettings: [String] = [], sections: String = "",
+        address: String = "127.0.0.1", redis: [String]? = nil
     ) throws {
+        self.address = address
         directory = try TestEnvironment.temporaryDirectory("vakt-config")
         var ports: [ServiceKind: Int] = [:]
         for kind in ServiceKind.allCases {
@@ -41,14 +46,15 @@ public struct TestConfiguration: Sendable {
               state_directory: \(directory.path)/state
             log:
               level: info
+            http:
+              host: \(address)
             redis:
-              port: \(redisPort)
-              reconnect_initial_delay: 20ms
+            \((redis ?? ["port: \(redisPort)"]).map { "  \($0)\n" }.joined())  reconnect_initial_delay: 20ms
               reconnect_max_delay: 200ms
             supervisor:
               ready_timeout: 20s
             \(supervisorLines.map { "  \($0)\n" }.joined())\(sectionsSetHealth ? "" : "health:\n  check_timeout: 10s\n")exchange:
-              base_url: http://127.0.0.1:\(ports[.exchangeSim]!)
+              base_url: http://\(address):\(ports[.exchangeSim]!)
 
             """
         if let postgres {
@@ -76,6 +82,6 @@ public struct TestConfiguration: Sendable {
     }
 
     public func url(_ kind: ServiceKind, _ path: String) -> String {
-        "http://127.0.0.1:\(ports[kind]!)\(path)"
+        "http://\(address):\(ports[kind]!)\(path)"
     }
 }

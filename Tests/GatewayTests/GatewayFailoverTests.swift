@@ -42,7 +42,17 @@ import VaktTesting
         defer { first.stop() }
         let second = try await GatewaySystem(sections: Self.sections("b"), risk: first.risk)
         defer { second.stop() }
-        let balancer = try await LoadBalancer(backends: [first, second].map { $0.gateway.configuration.ports[.gateway]! })
+        let balancer = try await LoadBalancer(backends: [first, second].map(\.address))
+        try await Self.killOneUnderLoad(first, second, through: balancer) { first.gateway.process.signal(SIGKILL) }
+    }
+
+    /// Twenty clients through `balancer` to `first` and `second`, events flowing every 10 ms;
+    /// `lose` takes `first` away. Its clients come back on `second` at their first reconnect
+    /// attempt, told to start from a snapshot; `second`'s clients never notice; every client
+    /// ends with the last value published.
+    static func killOneUnderLoad(
+        _ first: GatewaySystem, _ second: GatewaySystem, through balancer: LoadBalancer, lose: () throws -> Void
+    ) async throws {
         let url = balancer.url.replacingOccurrences(of: "http://", with: "ws://") + "/ws"
         let clients = (0..<20).map { _ in
             FanoutClient(url: url, token: GatewaySystem.readToken, topics: ["position.updated"], reconnect: true)
@@ -81,7 +91,7 @@ import VaktTesting
             }
         }
         try await Task.sleep(for: .seconds(1))
-        first.gateway.process.signal(SIGKILL)
+        try lose()
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(120)) {
                 onFirst.allSatisfy { client in welcomeEpoch(client) == secondEpoch && client.state.withLock { $0.outages.count == 1 } }
@@ -104,6 +114,5 @@ import VaktTesting
         for client in onSecond { #expect(client.state.withLock { $0.welcomes == 1 && $0.outages.isEmpty }) }
         let gaps = onFirst.compactMap { client in client.state.withLock { $0.outages.first?.duration } }
         print("gateway failover: \(onFirst.count) clients moved; gaps \(gaps.min()!)…\(gaps.max()!)")
-        withExtendedLifetime(balancer) {}
     }
 }

@@ -192,6 +192,14 @@ import Testing
             ])
     }
 
+    @Test func aServiceOnAnotherHostIsReachedAtItsURL() throws {
+        let configuration = try parse(
+            "http:\n  host: 10.0.0.2\nservices:\n  risk:\n    enabled: false\n    url: \"http://10.0.0.1:8003/\"\n")
+        #expect(configuration.baseURL(of: .risk) == "http://10.0.0.1:8003")
+        #expect(configuration.baseURL(of: .portfolio) == "http://10.0.0.2:8004")
+        #expect(errors("services:\n  risk:\n    url: \"10.0.0.1:8003\"\n").first?.hasPrefix("test.yaml:services.risk.url:") == true)
+    }
+
     @Test func dependencyCycleIsAnError() {
         let yaml = """
             services:
