@@ -185,10 +185,20 @@ import VaktTesting
         #expect(await TestEnvironment.eventually { (await system.meshNode("host-a-supervisor"))?["effective"] as? String == "pass" })
 
         other.supervisor.signal(SIGSTOP)
+        await Self.expectTripAndPage(system, riskURL: riskURL, rule: "host-a-cut-off", receiver: receiver)
+        other.supervisor.signal(SIGCONT)
+        await Self.expectPageResolved(receiver)
+        #expect(await system.stop() == 0)
+        _ = await other.stop()
+        await receiver.stop()
+    }
+
+    /// The ESS tripped by the supervisor's `rule` (`host_unreachable`), and `VaktHostUnreachable` paged.
+    static func expectTripAndPage(_ system: System, riskURL: String, rule: String, receiver: ScriptedHTTPServer) async {
         var trip: [String: JSONValue]?
         #expect(
             await TestEnvironment.eventually {
-                trip = await Self.trip(riskURL: riskURL, source: "supervisor/host-a-cut-off")
+                trip = await Self.trip(riskURL: riskURL, source: "supervisor/\(rule)")
                 return trip != nil
             }, "\(system.supervisor.output())")
         #expect(trip?["to"] == .string("tripped") && trip?["trigger"] == .string("supervisor"))
@@ -196,15 +206,14 @@ import VaktTesting
             await TestEnvironment.eventually {
                 !Self.notifications(receiver, status: "firing", label: "alertname", value: "VaktHostUnreachable").isEmpty
             })
+    }
 
-        other.supervisor.signal(SIGCONT)
+    /// `VaktHostUnreachable` resolved: the host answers again.
+    static func expectPageResolved(_ receiver: ScriptedHTTPServer) async {
         #expect(
             await TestEnvironment.eventually {
                 !Self.notifications(receiver, status: "resolved", label: "alertname", value: "VaktHostUnreachable").isEmpty
             }, "the page resolves once the host answers again")
-        #expect(await system.stop() == 0)
-        _ = await other.stop()
-        await receiver.stop()
     }
 
     /// The newest ESS transition `source` asked for, among those the risk service shows.

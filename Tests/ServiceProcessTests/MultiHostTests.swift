@@ -66,25 +66,11 @@ struct MultiHostTests {
         }
 
         try hostB.cutOff()
-        var trip: [String: JSONValue]?
-        #expect(
-            await TestEnvironment.eventually {
-                trip = await Mesh.trip(riskURL: riskURL, source: "supervisor/host-b-cut-off")
-                return trip != nil
-            }, "\(system.supervisor.output())")
-        #expect(trip?["to"] == .string("tripped") && trip?["trigger"] == .string("supervisor"))
-        #expect(
-            await TestEnvironment.eventually {
-                !Mesh.notifications(receiver, status: "firing", label: "alertname", value: "VaktHostUnreachable").isEmpty
-            })
+        await Mesh.expectTripAndPage(system, riskURL: riskURL, rule: "host-b-cut-off", receiver: receiver)
         #expect((await system.meshNode("host-c-supervisor"))?["effective"] as? String == "pass")
         #expect(await Mesh.trip(riskURL: riskURL, source: "supervisor/host-c-cut-off") == nil)
-
         try hostB.reconnect()
-        #expect(
-            await TestEnvironment.eventually {
-                !Mesh.notifications(receiver, status: "resolved", label: "alertname", value: "VaktHostUnreachable").isEmpty
-            }, "the page resolves once host B answers again")
+        await Mesh.expectPageResolved(receiver)
         #expect(await system.stop() == 0)
         for other in others { _ = await other.stop() }
         await receiver.stop()
