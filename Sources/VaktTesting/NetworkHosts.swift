@@ -69,6 +69,9 @@ public struct NetworkHost: Sendable {
 
     static let ip = "/usr/sbin/ip"
 
+    /// This machine's loopback, where fixtures run unless given a host.
+    public static let loopback = NetworkHost(name: nil, address: "127.0.0.1", link: "lo")
+
     /// How to start `executable` with `arguments` on this host.
     public func launch(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
         guard let name else { return (executable, arguments) }

@@ -38,9 +38,11 @@ public final class PaperTradingSystem: @unchecked Sendable {
     /// - Parameters:
     ///   - policy: changes to the default policy (BTCUSDT only, the feed-age rule out of the way).
     ///   - sections: top-level YAML for every service, such as `execution:` settings.
+    ///   - sentinels: a Redis primary and the Sentinels watching it, for every service to find
+    ///     Redis through (and follow a failover), instead of a Redis of the risk fixture's own.
     public init(
         policy change: (inout RiskPolicy) -> Void = { _ in }, sections: String = "", persistentRedis: Bool = false,
-        cluster: PostgresServer? = nil
+        cluster: PostgresServer? = nil, sentinels: (primary: RedisServer, group: [RedisSentinel])? = nil
     ) async throws {
         let policy = RiskSystem.quietPolicy { policy in
             policy.allowedSymbols = ["BTCUSDT"]
@@ -48,9 +50,11 @@ public final class PaperTradingSystem: @unchecked Sendable {
             change(&policy)
         }
         let shared = Self.sections(sections)
-        risk = try await RiskSystem(policy: policy, sections: shared, persistentRedis: persistentRedis, cluster: cluster)
+        risk = try await RiskSystem(
+            policy: policy, sections: shared, persistentRedis: persistentRedis, cluster: cluster, sentinels: sentinels)
         let keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
-        simulator = try ServiceInstance(.exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys)
+        simulator = try ServiceInstance(
+            .exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys, redis: risk.redisLocator)
         try await simulator.waitUntilReady()
         var client = keys
         client["VAKT_EXCHANGE__BASE_URL"] = simulator.url("")
@@ -60,16 +64,21 @@ public final class PaperTradingSystem: @unchecked Sendable {
         let budgetFile = directory.appendingPathComponent("budget").path
         client["VAKT_EXCHANGE__BUDGET_FILE"] = budgetFile
         marketData = try ServiceInstance(
-            .marketData, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+            .marketData, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client,
+            redis: risk.redisLocator)
         portfolio = try ServiceInstance(
-            .portfolio, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+            .portfolio, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client,
+            redis: risk.redisLocator)
         execution = try ServiceInstance(
-            .execution, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client)
+            .execution, redisPort: risk.redis.port, postgres: risk.postgres, sections: shared, environment: client,
+            redis: risk.redisLocator)
         for service in [marketData, portfolio, execution] { try await service.waitUntilReady(timeout: .seconds(60)) }
-        redis = RedisConnection(endpoint: risk.redis.endpoint)
-        publisher = try await EventPublisher(
-            redis: redis, settings: EventBusSettings(bufferPath: directory.appendingPathComponent("publisher.sqlite").path),
-            logger: Logger(label: "test.signals"))
+        redis = RedisConnection(endpoint: risk.redisEndpoint)
+        var settings = EventBusSettings(bufferPath: directory.appendingPathComponent("publisher.sqlite").path)
+        // Behind Sentinels, a signal counts as published once a replica holds it too, as the
+        // services' events do with `event_bus.replica_acks`.
+        settings.replicaAcks = sentinels == nil ? 0 : 1
+        publisher = try await EventPublisher(redis: redis, settings: settings, logger: Logger(label: "test.signals"))
         exchange = try await Self.account(at: simulator.url(""), budgetFile: budgetFile)
     }
 

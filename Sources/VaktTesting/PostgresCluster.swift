@@ -6,15 +6,15 @@ import Foundation
 public final class PostgresCluster: Sendable {
     public let port: Int
     let directory: URL
-    /// The address it answers on besides loopback (a ``NetworkHosts`` machine's), if any.
-    public let address: String?
+    /// The host it runs on, answering on its address besides loopback (the host's subnet
+    /// trusted, as loopback is); this machine's loopback only when nil.
+    public let host: NetworkHost?
+    public var address: String? { host?.address }
 
-    /// - Parameter address: an address of this machine to answer on besides loopback, for
-    ///   clients on other hosts (the whole subnet is trusted, as loopback is).
-    public init(alsoOn address: String? = nil) throws {
+    public init(on host: NetworkHost? = nil) throws {
         port = TestEnvironment.freePort()
         directory = try TestEnvironment.temporaryDirectory("vakt-postgres")
-        self.address = address
+        self.host = host
     }
 
     /// The cluster as the fixtures take it (`RiskSystem(postgres:)`), at its other address if
@@ -33,7 +33,9 @@ public final class PostgresCluster: Sendable {
     /// Starts it as a streaming standby of `primary` (a base backup of it the first time), and
     /// makes it synchronous there: the primary's COMMIT returns once this one holds it.
     public func startAsStandby(of primary: PostgresCluster) async throws {
-        try await infra("postgres-standby", ["VAKT_INFRA_PRIMARY_PORT": String(primary.port)])
+        try await infra(
+            "postgres-standby",
+            ["VAKT_INFRA_PRIMARY_PORT": String(primary.port), "VAKT_INFRA_PRIMARY_HOST": primary.address ?? "127.0.0.1"])
     }
 
     /// A standby becomes a primary, as an operator promotes one after its primary is lost.
@@ -44,8 +46,9 @@ public final class PostgresCluster: Sendable {
         environment["VAKT_INFRA_DIR"] = directory.path
         environment["VAKT_INFRA_POSTGRES_PORT"] = String(port)
         if let address { environment["VAKT_INFRA_POSTGRES_ADDRESS"] = address }
-        let result = try await TestEnvironment.run(
-            TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path, [command], environment: environment)
+        let launch = (host ?? NetworkHost.loopback).launch(
+            TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path, [command])
+        let result = try await TestEnvironment.run(launch.executable, launch.arguments, environment: environment)
         guard result.status == 0 else { throw MissingFixture("scripts/infra \(command) failed (\(result.status)): \(result.output)") }
     }
 }

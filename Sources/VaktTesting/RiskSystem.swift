@@ -15,7 +15,11 @@ import VaktConfig
 public final class RiskSystem: @unchecked Sendable {
     public static let controlToken = ServiceInstance.controlToken
 
+    /// Its Redis: one of its own, or the primary it was given.
     public let redis: RedisServer
+    /// The `redis:` lines and the endpoint that find Redis: the server, or the Sentinels.
+    public let redisLocator: [String]
+    public let redisEndpoint: RedisEndpoint
     public let postgres: PostgresServer
     public let service: ServiceInstance
     public let connection: RedisConnection
@@ -27,18 +31,28 @@ public final class RiskSystem: @unchecked Sendable {
     ///   - persistentRedis: Redis keeps what it acknowledged across a stop and start.
     ///   - cluster: a PostgreSQL of the test's own instead of the shared one.
     ///   - host: the host it and its Redis run on, reached from other hosts (loopback when nil).
+    ///   - sentinels: Sentinels watching a running primary to use instead of a Redis of its own.
     public init(
         policy: Data? = nil, sections: String = "", persistentRedis: Bool = false, cluster: PostgresServer? = nil,
-        on host: NetworkHost? = nil
+        on host: NetworkHost? = nil, sentinels: (primary: RedisServer, group: [RedisSentinel])? = nil
     ) async throws {
-        redis = try RedisServer(persistent: persistentRedis, on: host)
-        try await redis.start()
+        if let sentinels {
+            redis = sentinels.primary
+            redisLocator = RedisSentinel.locator(sentinels.group)
+            redisEndpoint = RedisSentinel.endpoint(sentinels.group)
+        } else {
+            redis = try RedisServer(persistent: persistentRedis, on: host)
+            try await redis.start()
+            redisLocator = redis.locator
+            redisEndpoint = redis.endpoint
+        }
         postgres = try await (cluster ?? PostgresServer()).freshDatabase()
-        connection = RedisConnection(endpoint: RedisEndpoint(host: redis.address, port: redis.port))
+        connection = RedisConnection(
+            endpoint: sentinels == nil ? RedisEndpoint(host: redis.address, port: redis.port) : redisEndpoint)
         if let policy {
             _ = try await connection.pipeline(bytes: [[Array("SET".utf8), Array("vakt:policy:current".utf8), Array(policy)]])
         }
-        service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections, redis: redis.locator, on: host)
+        service = try ServiceInstance(.risk, redisPort: redis.port, postgres: postgres, sections: sections, redis: redisLocator, on: host)
         try await service.waitUntilReady()
     }
 

@@ -36,7 +36,7 @@ struct MultiHostGatewayTests {
         lose: (NetworkHosts, GatewaySystem, GatewaySystem) throws -> Void
     ) async throws {
         let network = try NetworkHosts(count: 2)
-        let cluster = try PostgresCluster(alsoOn: network.machine.address)
+        let cluster = try PostgresCluster(on: network.machine)
         try await cluster.start()
         let risk = try await RiskSystem(policy: RiskSystem.quietPolicy(), cluster: cluster.server, on: network.machine)
         let hostB = try await GatewaySystem(sections: GatewayFailoverTests.sections("b"), risk: risk, on: network[0])

@@ -1,5 +1,6 @@
 import EventBus
 import Foundation
+import RedisClient
 import Testing
 import VaktConfig
 import VaktTesting
@@ -75,5 +76,74 @@ struct MultiHostTests {
         for other in others { _ = await other.stop() }
         await receiver.stop()
         withExtendedLifetime(network) {}
+    }
+
+    /// Three hosts as `docs/operations.md` lays them out: host B holds the Redis primary, host C
+    /// its replica and the PostgreSQL standby (synchronous), host A (this machine) the
+    /// PostgreSQL primary and the trading services; a Sentinel on each host (quorum 2); every
+    /// publisher waits for a replica (`replica_acks: 1`). Mid-trading, with signals going out,
+    /// the Redis primary is SIGKILLed: the Sentinels promote C's replica and every service
+    /// follows. B's Redis, started again, is made a replica of C's, so the publishes held on
+    /// disk meanwhile are confirmed. Trading resumes (signals after the failover become filled
+    /// orders) and the audit finds nothing lost or doubled: every order and fill at the exchange
+    /// booked once, the PnL equal to its recomputation, every event handled.
+    @Test func theRedisPrimaryKilledMidTradingLosesNoAcknowledgedEventAndTradingResumes() async throws {
+        let network = try NetworkHosts(count: 2)
+        let (hostB, hostC) = (network[0], network[1])
+        let primary = try RedisServer(persistent: true, on: hostB)
+        try await primary.start()
+        defer { primary.stop() }
+        let replica = try RedisServer(persistent: true, replicaOf: primary.port, primaryAddress: primary.address, on: hostC)
+        try await replica.start()
+        defer { replica.stop() }
+        let sentinels = try await RedisSentinel.group(
+            watching: primary.port, replicas: 1, primaryAddress: primary.address, on: [network.machine, hostB, hostC])
+        let postgres = try PostgresCluster(on: network.machine)
+        try await postgres.start()
+        let standby = try PostgresCluster(on: hostC)
+        try await standby.startAsStandby(of: postgres)
+        let system = try await PaperTradingSystem(
+            sections: ExecutionProcessTests.sections + "\n  replica_acks: 1\n", cluster: postgres.server,
+            sentinels: (primary, sentinels))
+        defer { system.stop() }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+
+        var orders = 0
+        func trade(_ side: OrderSide) async throws {
+            orders += 1
+            let expected = orders
+            try await system.signal(side)
+            #expect(
+                await TestEnvironment.eventually(timeout: .seconds(60)) {
+                    guard let view = try? await system.json(system.execution, "/api/execution"),
+                        case .object(let signals)? = view["signals"], case .number(let executed)? = signals["executed"]
+                    else { return false }
+                    return Int(executed) >= expected
+                }, "signal \(expected) did not become an order")
+        }
+        try await trade(.buy)
+        try await trade(.buy)
+        // The primary dies while a signal is on its way.
+        let inFlight = Task { try await system.signal(.sell) }
+        primary.stop()
+        _ = try await inFlight.value
+        orders += 1
+        let promoted = RedisConnection(endpoint: replica.endpoint)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(100)) {
+                (try? await promoted.command(["ROLE"]))?.array?.first?.string == "master"
+            }, "the Sentinels never promoted host C's replica")
+        try await primary.start()
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
+                (try? await promoted.command(["INFO", "replication"]))?.string?.contains("connected_slaves:1") == true
+            }, "host B's Redis did not become a replica of host C's")
+
+        // Trading resumes on the promoted primary.
+        try await trade(.buy)
+        try await trade(.sell)
+        _ = try await ExecutionProcessTests.settle(system, orders: orders)
+        try await ExecutionProcessTests.verify(system)
+        withExtendedLifetime((network, sentinels, standby)) {}
     }
 }
