@@ -71,10 +71,14 @@ struct ESSStore: Sendable {
         }
     }
 
-    /// Saves what the machine remembers when it changed without a transition (a new peak).
+    /// Saves what the machine remembers when it changed without a transition (a new peak),
+    /// committed before it returns: a peak answered but lost would measure the drawdown from a
+    /// lower one after a failover.
     func save(memory: ESSMachine.Memory) async throws {
         let memoryText = String(decoding: memory.json.encoded(), as: UTF8.self)
-        try await client.query("UPDATE ess_state SET memory = \(memoryText), updated_at = now() WHERE id = 1", logger: logger)
+        try await client.withTransaction(logger: logger) { connection in
+            _ = try await connection.query("UPDATE ess_state SET memory = \(memoryText), updated_at = now() WHERE id = 1", logger: logger)
+        }
     }
 
     func recent(_ limit: Int) async throws -> [ESSTransition] {
