@@ -41,6 +41,20 @@ public final class PostgresCluster: Sendable {
     /// A standby becomes a primary, as an operator promotes one after its primary is lost.
     public func promote() async throws { try await infra("postgres-promote") }
 
+    /// Stopped at once and its files removed when released: a test that failed half-way
+    /// leaves no server behind.
+    deinit {
+        let process = Process()
+        process.executableURL = TestEnvironment.packageRoot.appendingPathComponent("scripts/infra")
+        process.arguments = ["postgres-crash"]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["VAKT_INFRA_DIR": directory.path, "VAKT_INFRA_POSTGRES_PORT": String(port)]) { _, given in given }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        if (try? process.run()) != nil { process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     private func infra(_ command: String, _ more: [String: String] = [:]) async throws {
         var environment = ProcessInfo.processInfo.environment.merging(more) { _, given in given }
         environment["VAKT_INFRA_DIR"] = directory.path

@@ -235,125 +235,130 @@ import VaktTesting
         Issue.record("the adapter never met the 429")
     }
 
-    /// The soak: two processes on one host each ask for the whole weight limit (together twice
-    /// it) for ten minutes of the exchange's clock (run 20 times faster): no 418, every 429
-    /// waited out (a client that did not wait would be banned), never over the limit, and
-    /// wherever the limit held them back, together at three-quarters of it at least.
-    @Test func twoProcessesAskingTwiceTheLimitForTenMinutesGetTheLimitAndNoBan() async throws {
-        // 150 requests of weight 2 a minute of the exchange's clock: 50 a second at 20 times
-        // real time, which a loaded 2-core machine serves with room to spare.
-        let limit = 300
-        let exchange = try await Self.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
-        defer {
-            exchange.redis.stop()
-            Task { await Self.stop(exchange) }
-        }
-        let origin = exchange.origin
-        let budgetFile = exchange.directory.appendingPathComponent("shared-budget").path
-        let arguments = [
-            "--exchange-load", exchange.simulator.url(""), "--budget-file", budgetFile, "--clock-origin", String(origin),
-            // The default guard (100 ms) is 5 ms of wall time at 20 times the wall clock, less
-            // than a busy machine's delays in measuring the clock offset: each client widens
-            // the edges by its own measured uncertainty (a fresh clone of a fixed guard once
-            // saw every other minute nearly empty: a count from the server's full minute taken
-            // for the next).
-            "--clock-rate", "20", "--duration-ms", "600000", "--weight-per-minute", String(limit),
-        ]
-        let load = try await LoadReport(
-            runs: withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
-                for _ in 0..<2 { group.addTask { try await TestEnvironment.run(SupervisedSystem.testChild, arguments) } }
-                return try await group.reduce(into: []) { $0.append($1) }
-            })
-        let (weight, from, to, byWindow, heldBack, rateLimited) =
-            (load.weight, load.from, load.to, load.byWindow, load.heldBack, load.rateLimited)
-        // Every whole minute of the run: never over the limit (by the clients' reckoning of
-        // which minute a reply came in, a request either way at the edges). Throughput is judged
-        // where the limit, not the machine, set the pace: in every minute where the budget held
-        // a caller back, the minute was used to three-quarters at least (a budget that took a full minute for
-        // the next, the flaw this guards against, held callers back in a nearly empty one). A
-        // machine running the whole suite beside busy loops can leave minutes short with no
-        // caller waiting on the budget; those are shown, not judged (the median minute once came
-        // to 278 of 300 beside two busy loops: the machine's pace, not the budget's), but the
-        // budget must have held callers back in three minutes at least.
-        let whole = ((from / 60_000 + 1)..<(to / 60_000))
-        #expect(whole.count >= 9)
-        let limited = whole.filter { heldBack.contains($0) }
-        let used = whole.map { byWindow[$0] ?? 0 }
-        for (window, weight) in zip(whole, used) {
-            #expect(weight <= limit + 4, "minute \(window - from / 60_000): \(weight) of \(limit)")
-        }
-        // Three-quarters, not 90%: a minute here is 3 s of wall time, and a fresh-clone run
-        // beside the whole suite once held a caller back 300 ms of wall time too long (266 of
-        // 300); the flaw leaves such a minute nearly empty.
-        for window in limited {
-            let weight = byWindow[window] ?? 0
-            #expect(weight >= limit * 75 / 100, "minute \(window - from / 60_000) held callers back at \(weight) of \(limit): \(used)")
-        }
-        #expect(limited.count >= 3, "the budget held callers back in \(limited.count) minutes: \(used)")
-        print(
-            "exchange load: \(weight) weight in \(to - from) ms; median minute \(used.sorted()[used.count / 2]) of \(limit); "
-                + "whole minutes \(whole.map { byWindow[$0] ?? 0 }); "
-                + "held back by the budget in \(limited.count) of \(whole.count); 429s \(rateLimited)")
-    }
-
-    /// Two hosts behind one public IP (each with a budget file of its own, one budget in Redis)
-    /// each ask for the whole weight limit for eight minutes of the exchange's clock: together
-    /// they keep to it, and no 429 comes back. Redis is stopped for a minute and a half of the
-    /// run: each host keeps to half of each limit from its file, so together still within it;
-    /// Redis started again, each hands its file's counts to the shared budget and uses it again.
-    @Test func twoHostsBehindOneIPShareTheBudgetInRedisAndKeepToHalfEachWhileItIsDown() async throws {
-        let limit = 300
-        let exchange = try await Self.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
-        let budgetRedis = try RedisServer(persistent: true)
-        try await budgetRedis.start()
-        defer {
-            budgetRedis.stop()
-            exchange.redis.stop()
-            Task { await Self.stop(exchange) }
-        }
-        let key = "vakt:exchange-budget:203.0.113.7"
-        let files = ["host-a", "host-b"].map { exchange.directory.appendingPathComponent("\($0)-budget").path }
-        let hosts = Task {
-            try await withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
-                for file in files {
-                    group.addTask {
-                        try await TestEnvironment.run(
-                            SupervisedSystem.testChild,
-                            [
-                                "--exchange-load", exchange.simulator.url(""), "--budget-file", file, "--clock-origin",
-                                String(exchange.origin), "--clock-rate", "20", "--duration-ms", "480000", "--weight-per-minute",
-                                String(limit), "--budget-redis-port", String(budgetRedis.port), "--budget-redis-key", key,
-                                "--budget-share", "0.5",
-                            ])
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
+    /// The budget under load: two processes asking twice the limit, each test for tens of
+    /// seconds of the machine; one after the other, so that neither takes the other's pace.
+    @Suite(.serialized) struct Load {
+        /// The soak: two processes on one host each ask for the whole weight limit (together twice
+        /// it) for ten minutes of the exchange's clock (run 20 times faster): no 418, every 429
+        /// waited out (a client that did not wait would be banned), never over the limit, and
+        /// wherever the limit held them back, together at three-quarters of it at least.
+        @Test func twoProcessesAskingTwiceTheLimitForTenMinutesGetTheLimitAndNoBan() async throws {
+            // 150 requests of weight 2 a minute of the exchange's clock: 50 a second at 20 times
+            // real time, which a loaded 2-core machine serves with room to spare.
+            let limit = 300
+            let exchange = try await BinanceAdapterTests.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
+            defer {
+                exchange.redis.stop()
+                Task { await BinanceAdapterTests.stop(exchange) }
             }
+            let origin = exchange.origin
+            let budgetFile = exchange.directory.appendingPathComponent("shared-budget").path
+            let arguments = [
+                "--exchange-load", exchange.simulator.url(""), "--budget-file", budgetFile, "--clock-origin", String(origin),
+                // The default guard (100 ms) is 5 ms of wall time at 20 times the wall clock, less
+                // than a busy machine's delays in measuring the clock offset: each client widens
+                // the edges by its own measured uncertainty (a fresh clone of a fixed guard once
+                // saw every other minute nearly empty: a count from the server's full minute taken
+                // for the next).
+                "--clock-rate", "20", "--duration-ms", "600000", "--weight-per-minute", String(limit),
+            ]
+            let load = try await LoadReport(
+                runs: withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
+                    for _ in 0..<2 { group.addTask { try await TestEnvironment.run(SupervisedSystem.testChild, arguments) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                })
+            let (weight, from, to, byWindow, heldBack, rateLimited) =
+                (load.weight, load.from, load.to, load.byWindow, load.heldBack, load.rateLimited)
+            // Every whole minute of the run: never over the limit (by the clients' reckoning of
+            // which minute a reply came in, a request either way at the edges). Throughput is judged
+            // where the limit, not the machine, set the pace: in every minute where the budget held
+            // a caller back, the minute was used to three-quarters at least (a budget that took a full minute for
+            // the next, the flaw this guards against, held callers back in a nearly empty one). A
+            // machine running the whole suite beside busy loops can leave minutes short with no
+            // caller waiting on the budget; those are shown, not judged (the median minute once came
+            // to 278 of 300 beside two busy loops: the machine's pace, not the budget's), but the
+            // budget must have held callers back in three minutes at least.
+            let whole = ((from / 60_000 + 1)..<(to / 60_000))
+            #expect(whole.count >= 9)
+            let limited = whole.filter { heldBack.contains($0) }
+            let used = whole.map { byWindow[$0] ?? 0 }
+            for (window, weight) in zip(whole, used) {
+                #expect(weight <= limit + 4, "minute \(window - from / 60_000): \(weight) of \(limit)")
+            }
+            // Three-quarters, not 90%: a minute here is 3 s of wall time, and a fresh-clone run
+            // beside the whole suite once held a caller back 300 ms of wall time too long (266 of
+            // 300); the flaw leaves such a minute nearly empty.
+            for window in limited {
+                let weight = byWindow[window] ?? 0
+                #expect(weight >= limit * 75 / 100, "minute \(window - from / 60_000) held callers back at \(weight) of \(limit): \(used)")
+            }
+            #expect(limited.count >= 3, "the budget held callers back in \(limited.count) minutes: \(used)")
+            print(
+                "exchange load: \(weight) weight in \(to - from) ms; median minute \(used.sorted()[used.count / 2]) of \(limit); "
+                    + "whole minutes \(whole.map { byWindow[$0] ?? 0 }); "
+                    + "held back by the budget in \(limited.count) of \(whole.count); 429s \(rateLimited)")
         }
-        let probe = RedisConnection(endpoint: budgetRedis.endpoint, label: "budget-probe")
-        #expect(await TestEnvironment.eventually { (try? await probe.command(["EXISTS", key]))?.integer == 1 })
-        budgetRedis.stop()
-        // Both hosts on their own files, then a minute and a half of the exchange's clock so.
-        let onTheirOwn = await TestEnvironment.eventually {
-            files.allSatisfy { ((try? FileManager.default.attributesOfItem(atPath: $0)[.size]) as? Int ?? 0) > 0 }
-        }
-        #expect(onTheirOwn, "a host never fell back to its own file")
-        let clock = ScaledClock(origin: exchange.origin, rate: 20)
-        try await clock.sleep(until: clock.now() + 90_000)
-        try await budgetRedis.start()
-        let load = try LoadReport(runs: await hosts.value)
 
-        #expect(load.banned == 0 && load.rateLimited == 0, "429s \(load.rateLimited), bans \(load.banned)")
-        #expect(load.cutOffRequests.count == 2 && load.cutOffRequests.allSatisfy { $0 > 0 }, "\(load.cutOffRequests)")
-        // Each host handed its own counts over once Redis answered again.
-        for file in files {
-            let cleared = await (try SharedRequestBudget(path: file)).update { $0 == $0.withoutCounts }
-            #expect(cleared, "\(file) still holds counts: never handed to the shared budget")
+        /// Two hosts behind one public IP (each with a budget file of its own, one budget in Redis)
+        /// each ask for the whole weight limit for eight minutes of the exchange's clock: together
+        /// they keep to it, and no 429 comes back. Redis is stopped for a minute and a half of the
+        /// run: each host keeps to half of each limit from its file, so together still within it;
+        /// Redis started again, each hands its file's counts to the shared budget and uses it again.
+        @Test func twoHostsBehindOneIPShareTheBudgetInRedisAndKeepToHalfEachWhileItIsDown() async throws {
+            let limit = 300
+            let exchange = try await BinanceAdapterTests.start(extra: "  request_weight_per_minute: \(limit)", clockRate: 20)
+            let budgetRedis = try RedisServer(persistent: true)
+            try await budgetRedis.start()
+            defer {
+                budgetRedis.stop()
+                exchange.redis.stop()
+                Task { await BinanceAdapterTests.stop(exchange) }
+            }
+            let key = "vakt:exchange-budget:203.0.113.7"
+            let files = ["host-a", "host-b"].map { exchange.directory.appendingPathComponent("\($0)-budget").path }
+            let hosts = Task {
+                try await withThrowingTaskGroup(of: (status: Int32, output: String).self) { group in
+                    for file in files {
+                        group.addTask {
+                            try await TestEnvironment.run(
+                                SupervisedSystem.testChild,
+                                [
+                                    "--exchange-load", exchange.simulator.url(""), "--budget-file", file, "--clock-origin",
+                                    String(exchange.origin), "--clock-rate", "20", "--duration-ms", "480000", "--weight-per-minute",
+                                    String(limit), "--budget-redis-port", String(budgetRedis.port), "--budget-redis-key", key,
+                                    "--budget-share", "0.5",
+                                ])
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let probe = RedisConnection(endpoint: budgetRedis.endpoint, label: "budget-probe")
+            #expect(await TestEnvironment.eventually { (try? await probe.command(["EXISTS", key]))?.integer == 1 })
+            budgetRedis.stop()
+            // Both hosts on their own files, then a minute and a half of the exchange's clock so.
+            let onTheirOwn = await TestEnvironment.eventually {
+                files.allSatisfy { ((try? FileManager.default.attributesOfItem(atPath: $0)[.size]) as? Int ?? 0) > 0 }
+            }
+            #expect(onTheirOwn, "a host never fell back to its own file")
+            let clock = ScaledClock(origin: exchange.origin, rate: 20)
+            try await clock.sleep(until: clock.now() + 90_000)
+            try await budgetRedis.start()
+            let load = try LoadReport(runs: await hosts.value)
+
+            #expect(load.banned == 0 && load.rateLimited == 0, "429s \(load.rateLimited), bans \(load.banned)")
+            #expect(load.cutOffRequests.count == 2 && load.cutOffRequests.allSatisfy { $0 > 0 }, "\(load.cutOffRequests)")
+            // Each host handed its own counts over once Redis answered again.
+            for file in files {
+                let cleared = await (try SharedRequestBudget(path: file)).update { $0 == $0.withoutCounts }
+                #expect(cleared, "\(file) still holds counts: never handed to the shared budget")
+            }
+            let whole = (load.from / 60_000 + 1)..<(load.to / 60_000)
+            print(
+                "shared budget: \(load.weight) weight in \(load.to - load.from) ms; whole minutes \(whole.map { load.byWindow[$0] ?? 0 }) "
+                    + "of \(limit); on their own files \(load.cutOffRequests) requests; 429s \(load.rateLimited)")
         }
-        let whole = (load.from / 60_000 + 1)..<(load.to / 60_000)
-        print(
-            "shared budget: \(load.weight) weight in \(load.to - load.from) ms; whole minutes \(whole.map { load.byWindow[$0] ?? 0 }) "
-                + "of \(limit); on their own files \(load.cutOffRequests) requests; 429s \(load.rateLimited)")
+
     }
 
     /// What the `--exchange-load` children reported, added up.
