@@ -38,7 +38,12 @@ public struct PortfolioService: VaktService {
             backgroundServices: [
                 exchange,
                 OnceService { await book.open() },
-                context.subscribe(to: [.orderPartiallyFilled, .orderFilled]) { try await book.book($0) },
+                // Fills are taken once the ledger is open: until then their handler could only
+                // wait, and each restart meanwhile (an exchange ban keeps it from opening) would
+                // count as a failed delivery, until the fills were dead-lettered.
+                StartAfter(
+                    { await book.opened.wait() },
+                    run: context.subscribe(to: [.orderPartiallyFilled, .orderFilled]) { try await book.book($0) }),
                 context.subscribe(to: [.marketTick], role: "marks") { try book.mark($0) },
                 PeriodicService(every: settings.snapshotInterval) { await book.snapshot() },
                 PeriodicService(every: settings.reconcileInterval) { await book.reconcile() },

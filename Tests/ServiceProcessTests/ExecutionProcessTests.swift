@@ -288,6 +288,37 @@ import VaktTesting
         print("execution killed 6 times: \(audit.exchangeOrders.count) orders, \(audit.exchangeTrades.count) fills, none twice")
     }
 
+    /// Fills arrive while the portfolio is down, and it cannot open its ledger when it comes
+    /// back (the exchange frozen: it cannot connect). Restarted three times meanwhile, with
+    /// `max_deliveries: 2`: it must not take the fills before its ledger opens, or each restart
+    /// would count as a failed delivery and the fills would be dead-lettered, lost to the
+    /// ledger (a fresh-clone chaos run lost four so: a portfolio killed twice while waiting out
+    /// 429s). The exchange back, the fills are booked and the loss report passes.
+    @Test func fillsWaitingForALedgerThatCannotOpenAreNeverDeadLettered() async throws {
+        let system = try await PaperTradingSystem(sections: Self.sections)
+        defer { system.stop() }
+        #expect(await system.waitUntilTrading(), "execution did not start trading")
+        system.portfolio.process.signal(SIGKILL)
+        _ = await system.portfolio.process.waitForExit()
+        try await system.signal(.buy)
+        let filled = await TestEnvironment.eventually(timeout: .seconds(60)) {
+            ((try? await system.redis.command(["XLEN", EventType.orderFilled.stream]))?.integer ?? 0) >= 1
+        }
+        #expect(filled, "the buy was not filled")
+        system.simulator.process.signal(SIGSTOP)
+        for _ in 0..<3 {
+            try await system.portfolio.killAndRestart(timeout: .seconds(60))
+            // Long enough for a consumer to read the fills and its leases to lapse (claim_idle 500 ms).
+            try await Task.sleep(for: .seconds(2))
+        }
+        system.simulator.process.signal(SIGCONT)
+        try await Self.verify(system)
+        for type in [EventType.orderFilled, .orderPartiallyFilled] {
+            let dead = try await system.redis.command(["XLEN", type.deadLetterStream]).integer
+            #expect(dead == 0, "\(dead ?? -1) \(type.rawValue) events dead-lettered")
+        }
+    }
+
     /// PostgreSQL crashes while an order rests at the exchange, and the order is canceled there:
     /// execution cannot write the change, so it keeps the order in memory, counts the change and
     /// stops trading (`trading` false) rather than go on as if the row said canceled; once

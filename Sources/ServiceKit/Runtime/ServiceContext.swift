@@ -74,3 +74,23 @@ public struct OnceService: ServiceLifecycle.Service {
         try? await gracefulShutdown()
     }
 }
+
+/// Runs `service` once `ready` returns; until shutdown if it never does. For a consumer whose
+/// handler can do nothing until something else is ready (the portfolio's fills before its
+/// ledger opened): every delivery counts towards dead-lettering, so one that could only wait
+/// must not be taken yet. A process killed while waiting leaves its events to the next one.
+public struct StartAfter: ServiceLifecycle.Service {
+    let ready: @Sendable () async -> Void
+    let service: any ServiceLifecycle.Service
+
+    public init(_ ready: @escaping @Sendable () async -> Void, run service: any ServiceLifecycle.Service) {
+        self.ready = ready
+        self.service = service
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await ready() }
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        try await service.run()
+    }
+}
