@@ -42,7 +42,7 @@ public struct PortfolioService: VaktService {
                 // wait, and each restart meanwhile (an exchange ban keeps it from opening) would
                 // count as a failed delivery, until the fills were dead-lettered.
                 StartAfter(
-                    { await book.opened.wait() },
+                    book.opened,
                     run: context.subscribe(to: [.orderPartiallyFilled, .orderFilled]) { try await book.book($0) }),
                 context.subscribe(to: [.marketTick], role: "marks") { try book.mark($0) },
                 PeriodicService(every: settings.snapshotInterval) { await book.snapshot() },

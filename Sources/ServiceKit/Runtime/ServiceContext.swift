@@ -75,22 +75,22 @@ public struct OnceService: ServiceLifecycle.Service {
     }
 }
 
-/// Runs `service` once `ready` returns; until shutdown if it never does. For a consumer whose
+/// Runs `service` once `gate` opens; not at all if shutdown comes first. For a consumer whose
 /// handler can do nothing until something else is ready (the portfolio's fills before its
 /// ledger opened): every delivery counts towards dead-lettering, so one that could only wait
 /// must not be taken yet. A process killed while waiting leaves its events to the next one.
-public struct StartAfter: ServiceLifecycle.Service {
-    let ready: @Sendable () async -> Void
+public struct StartAfter<Value: Sendable>: ServiceLifecycle.Service {
+    let gate: StartupGate<Value>
     let service: any ServiceLifecycle.Service
 
-    public init(_ ready: @escaping @Sendable () async -> Void, run service: any ServiceLifecycle.Service) {
-        self.ready = ready
+    public init(_ gate: StartupGate<Value>, run service: any ServiceLifecycle.Service) {
+        self.gate = gate
         self.service = service
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await ready() }
-        if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        let opened = await cancelWhenGracefulShutdown { await gate.waitUnlessCancelled() }
+        guard opened != nil, !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
         try await service.run()
     }
 }
