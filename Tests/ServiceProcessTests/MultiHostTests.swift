@@ -133,6 +133,17 @@ struct MultiHostTests {
             await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(100)) {
                 (try? await promoted.command(["ROLE"]))?.array?.first?.string == "master"
             }, "the Sentinels never promoted host C's replica")
+        // The failover is over once every Sentinel names C's Redis: only then do they take B's,
+        // back, for a replica of it (back earlier, it could be taken for the primary still).
+        let named = sentinels.map { RedisConnection(endpoint: RedisEndpoint(host: $0.address, port: $0.port)) }
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
+                for sentinel in named {
+                    let primary = (try? await sentinel.command(["SENTINEL", "get-master-addr-by-name", "vakt"]))?.array
+                    guard primary?.first?.string == replica.address, primary?.last?.string == String(replica.port) else { return false }
+                }
+                return true
+            }, "the Sentinels never all named host C's Redis the primary")
         try await primary.start()
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
