@@ -164,25 +164,7 @@ import VaktTesting
         let other = try await System(programs: [], services: [])
         let otherHealth = other.configuration.url(.supervisor, "/health")
         #expect(await TestEnvironment.eventually { (try? await HTTPProbe.get(otherHealth))?.status == 200 }, "\(other.supervisor.output())")
-        let receiver = try await ScriptedHTTPServer { _, _ in .json(200, "{}") }
-        let postgres = try await PostgresServer().freshDatabase()
-        let system = try await System(
-            programs: [], services: [.risk],
-            sections: Self.alerting(receiver: receiver.url) + """
-                health:
-                  check_timeout: 1s
-                  probe: { interval: 1s, timeout: 1s, failure_threshold: 3, start_grace: 2s }
-                  http_targets:
-                    host-a-supervisor: "\(otherHealth)"
-                safety:
-                  rules:
-                    host-a-cut-off: { condition: host_unreachable, targets: [host-a-supervisor], hold: 1s }
-
-                """, postgres: postgres)
-        #expect(await system.waitFor("risk") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
-        let riskURL = system.configuration.url(.risk, "")
-        try await Self.relaxFeedAge(riskURL: riskURL)
-        #expect(await TestEnvironment.eventually { (await system.meshNode("host-a-supervisor"))?["effective"] as? String == "pass" })
+        let (system, riskURL, receiver) = try await Self.watching(hosts: ["host-a": otherHealth])
 
         other.supervisor.signal(SIGSTOP)
         await Self.expectTripAndPage(system, riskURL: riskURL, rule: "host-a-cut-off", receiver: receiver)
@@ -191,6 +173,34 @@ import VaktTesting
         #expect(await system.stop() == 0)
         _ = await other.stop()
         await receiver.stop()
+    }
+
+    /// A supervisor running risk that watches other hosts (name to its supervisor's `/health`),
+    /// a `host_unreachable` rule `<name>-cut-off` for each, paging `receiver`; returned once
+    /// risk is ready and every host's node passes.
+    static func watching(hosts: [String: String], redis: RedisServer? = nil) async throws -> (
+        system: System, riskURL: String, receiver: ScriptedHTTPServer
+    ) {
+        let receiver = try await ScriptedHTTPServer { _, _ in .json(200, "{}") }
+        let names = hosts.keys.sorted()
+        let system = try await System(
+            programs: [], services: [.risk],
+            sections: Self.alerting(receiver: receiver.url) + """
+                health:
+                  check_timeout: 1s
+                  probe: { interval: 1s, timeout: 1s, failure_threshold: 3, start_grace: 2s }
+                  http_targets:
+                \(names.map { "    \($0)-supervisor: \"\(hosts[$0]!)\"\n" }.joined())safety:
+                  rules:
+                \(names.map { "    \($0)-cut-off: { condition: host_unreachable, targets: [\($0)-supervisor], hold: 1s }\n" }.joined())
+                """, postgres: try await PostgresServer().freshDatabase(), redis: redis)
+        #expect(await system.waitFor("risk") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
+        let riskURL = system.configuration.url(.risk, "")
+        try await Self.relaxFeedAge(riskURL: riskURL)
+        for name in names {
+            #expect(await TestEnvironment.eventually { (await system.meshNode("\(name)-supervisor"))?["effective"] as? String == "pass" })
+        }
+        return (system, riskURL, receiver)
     }
 
     /// The ESS tripped by the supervisor's `rule` (`host_unreachable`), and `VaktHostUnreachable` paged.

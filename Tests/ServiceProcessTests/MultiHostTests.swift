@@ -42,29 +42,11 @@ struct MultiHostTests {
                 },
                 "\(other.supervisor.output())")
         }
-        let receiver = try await ScriptedHTTPServer { _, _ in .json(200, "{}") }
-        let postgres = try await PostgresServer().freshDatabase()
-        let system = try await SupervisedSystem(
-            programs: [], services: [.risk],
-            sections: Mesh.alerting(receiver: receiver.url) + """
-                health:
-                  check_timeout: 1s
-                  probe: { interval: 1s, timeout: 1s, failure_threshold: 3, start_grace: 2s }
-                  http_targets:
-                    host-b-supervisor: "\(others[0].configuration.url(.supervisor, "/health"))"
-                    host-c-supervisor: "\(others[1].configuration.url(.supervisor, "/health"))"
-                safety:
-                  rules:
-                    host-b-cut-off: { condition: host_unreachable, targets: [host-b-supervisor], hold: 1s }
-                    host-c-cut-off: { condition: host_unreachable, targets: [host-c-supervisor], hold: 1s }
-
-                """, postgres: postgres, redis: redis)
-        #expect(await system.waitFor("risk") { $0["ready"] as? Bool == true }, "\(system.supervisor.output())")
-        let riskURL = system.configuration.url(.risk, "")
-        try await Mesh.relaxFeedAge(riskURL: riskURL)
-        for node in ["host-b-supervisor", "host-c-supervisor"] {
-            #expect(await TestEnvironment.eventually { (await system.meshNode(node))?["effective"] as? String == "pass" }, "\(node)")
-        }
+        let (system, riskURL, receiver) = try await Mesh.watching(
+            hosts: [
+                "host-b": others[0].configuration.url(.supervisor, "/health"),
+                "host-c": others[1].configuration.url(.supervisor, "/health"),
+            ], redis: redis)
 
         try hostB.cutOff()
         await Mesh.expectTripAndPage(system, riskURL: riskURL, rule: "host-b-cut-off", receiver: receiver)
