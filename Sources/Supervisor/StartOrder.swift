@@ -26,4 +26,11 @@ public enum StartOrder {
     public static func stopLevels(_ services: [ServiceSettings]) -> [[String]] {
         levels(services).reversed()
     }
+
+    /// The longest an orderly stop of `services` takes: level after level, each as long as its
+    /// slowest member's `stop_timeout` (SIGKILL comes then).
+    public static func stopDuration(_ services: [ServiceSettings]) -> Duration {
+        let timeouts = Dictionary(uniqueKeysWithValues: services.map { ($0.name, $0.stopTimeout) })
+        return stopLevels(services).reduce(.zero) { total, level in total + (level.compactMap { timeouts[$0] }.max() ?? .zero) }
+    }
 }

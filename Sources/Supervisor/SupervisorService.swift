@@ -23,6 +23,12 @@ public struct SupervisorService: VaktService {
         self.configurationPath = configurationPath
     }
 
+    /// Its own `stop_timeout` after the children's: they stop first, level by level, each
+    /// within its own. Cut short, the supervisor would exit non-zero with children still stopping.
+    public func shutdownLimit(_ configuration: VaktConfiguration) -> Duration {
+        configuration.service(kind).stopTimeout + StartOrder.stopDuration(configuration.supervisedServices)
+    }
+
     public func makeParts(context: ServiceContext) async throws -> ServiceParts {
         let supervisor = try Supervisor(context: context, configurationPath: configurationPath)
         let token = context.secrets.secret(named: context.configuration.supervisor.controlTokenSecret)

@@ -152,7 +152,7 @@ import VaktTesting
         #expect(Self.notifications(receiver, status: "firing", service: "execution").count == 1)
         // Every request the receiver took is counted once as sent (other groups may page too).
         #expect(try await system.metric("vakt_alert_notifications_sent_total", ["receiver": "oncall"]) == Double(receiver.requests.count))
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
         await receiver.stop()
     }
 
@@ -170,7 +170,7 @@ import VaktTesting
         await Self.expectTripAndPage(system, riskURL: riskURL, rule: "host-a-cut-off", receiver: receiver)
         other.supervisor.signal(SIGCONT)
         await Self.expectPageResolved(receiver)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
         _ = await other.stop()
         await receiver.stop()
     }
@@ -293,7 +293,7 @@ import VaktTesting
             },
             "\(system.supervisor.output())")
         #expect(try await system.metric("vakt_alerts_firing", ["alertname": "VaktESSTripped"]) == 0)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
         await receiver.stop()
     }
 
@@ -322,7 +322,7 @@ import VaktTesting
         let firing = Self.notifications(receiver, status: "firing", service: "worker")
         #expect(firing.count == refused + 1, "every earlier attempt refused, then exactly one accepted")
         #expect(second.supervisor.output().contains("alert notification delivered"))
-        #expect(await second.stop() == 0)
+        #expect(await second.stop() == 0, "\(second.supervisor.output())")
         await receiver.stop()
     }
 
@@ -370,7 +370,7 @@ import VaktTesting
         #expect((halt["undeliveredTrips"] as? [String]) == ["feeder-down"])
         #expect(try await system.metric("vakt_supervisor_trading_halted") == 1)
         #expect(try await system.metric("vakt_alerts_firing", ["alertname": "VaktTradingHalted"]) == 1)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     @Test func aHaltEndsOnlyOnceTheRiskServiceTookTheTripAndAnOperatorArmedTheESS() async throws {
@@ -394,7 +394,7 @@ import VaktTesting
 
         // An operator resets the ESS: the supervisor lets execution run again.
         try await Self.resetAndExpectRelease(system, riskURL: riskURL)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     /// An operator resets the ESS; the supervisor releases its hold and starts execution.
@@ -450,7 +450,7 @@ import VaktTesting
         try await Self.resetAndExpectRelease(second, riskURL: riskURL)
         let record = first.configuration.directory.path + "/supervisor/safety-hold.json"
         #expect(!FileManager.default.fileExists(atPath: record), "the record goes with the hold")
-        #expect(await second.stop() == 0)
+        #expect(await second.stop() == 0, "\(second.supervisor.output())")
     }
 
     @Test func healthTargetsThatMisbehaveFailWithTheirReasonAndTheSupervisorStaysResponsive() async throws {
@@ -515,7 +515,7 @@ import VaktTesting
         #expect(try await system.metric("vakt_probe_failures_total", ["target": "large", "reason": "body_too_large"]) ?? 0 >= 1)
         #expect(try await system.metric("vakt_mesh_status", ["node": "close", "status": "fail"]) == 1)
         #expect(system.supervisor.isRunning)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
         await targets.stop()
     }
 }

@@ -54,7 +54,7 @@ struct MultiHostTests {
         #expect(await Mesh.trip(riskURL: riskURL, source: "supervisor/host-c-cut-off") == nil)
         try hostB.reconnect()
         await Mesh.expectPageResolved(receiver)
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
         for other in others { _ = await other.stop() }
         await receiver.stop()
         withExtendedLifetime(network) {}

@@ -54,7 +54,7 @@ import VaktTesting
         #expect(ready["restarts"] as? Int == 0)
         #expect(ready["lastExitReason"] as? String == nil)
         #expect(!system.supervisor.output().contains("not ready within its start timeout"))
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     @Test func extendTimeoutFromSystemdNotifyMovesTheStopDeadline() async throws {
@@ -80,7 +80,7 @@ import VaktTesting
         #expect(entry["state"] as? String == "stopped")
         #expect(entry["lastExit"] as? String == "exited with status 0", "\(entry)")
         #expect(entry["lastExitReason"] as? String == "stopped")
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     @Test func aBareProgramNameIsFoundInThePATH() async throws {
@@ -92,7 +92,7 @@ import VaktTesting
         #expect(entry["state"] as? String == "running")
         #expect(entry["restarts"] as? Int == 0)
         #expect(!system.supervisor.output().contains("cannot start"))
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     /// A Vakt service that stops answering (here frozen by SIGSTOP) stops pinging its watchdog,
@@ -109,7 +109,7 @@ import VaktTesting
             }, "\(system.supervisor.output())")
         #expect(try await system.metric("vakt_watchdog_misses_total", ["service": "exchange-sim"]) ?? 0 >= 1)
         #expect(!TestEnvironment.isAlive(Int32(pid)))
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 
     /// A program that cannot ping a watchdog (python's http.server) is restarted after its
@@ -145,6 +145,6 @@ import VaktTesting
         #expect(try await system.metric("vakt_liveness_failures_total", ["service": "web"]) ?? 0 >= 1)
         #expect(try await system.metric("vakt_service_restarts_total", ["service": "web", "reason": "liveness"]) ?? 0 >= 1)
         #expect(!TestEnvironment.isAlive(Int32(pid)))
-        #expect(await system.stop() == 0)
+        #expect(await system.stop() == 0, "\(system.supervisor.output())")
     }
 }

@@ -113,6 +113,15 @@ import VaktConfig
         #expect(levels[2] == ["gateway"] && levels[3] == ["dashboard"])
     }
 
+    @Test func anOrderlyStopTakesEachLevelsSlowestMember() {
+        var slow = service("execution", ["risk"])
+        slow.stopTimeout = .seconds(30)
+        let services = [service("risk", []), slow, service("portfolio", ["risk"]), service("dashboard", ["portfolio"])]
+        // dashboard 10 s, then execution and portfolio together 30 s, then risk 10 s.
+        #expect(StartOrder.stopDuration(services) == .seconds(50))
+        #expect(StartOrder.stopDuration([]) == .zero)
+    }
+
     @Test func statusLineCountsReadyAndFailed() {
         func snapshot(_ name: String, _ state: ChildState, ready: Bool) -> ChildSnapshot {
             ChildSnapshot(

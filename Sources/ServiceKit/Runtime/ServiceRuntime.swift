@@ -136,7 +136,7 @@ public enum ServiceRuntime {
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = settings.stopTimeout
+        groupConfiguration.maximumGracefulShutdownDuration = service.shutdownLimit(configuration)
         let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
