@@ -91,6 +91,14 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings),
+        // The second venue: OKX's public REST market data, for market data's fallback.
+        .target(
+            name: "OKXAdapter",
+            dependencies: [
+                "EventBus", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "CPosix"),
         .target(
             name: "SystemdNotify",
@@ -213,7 +221,7 @@ let package = Package(
         service(
             "MarketData",
             extra: [
-                "Binance", "BinanceAdapter", "EventBus", "HealthFormat", .product(name: "Metrics", package: "swift-metrics"),
+                "Binance", "BinanceAdapter", "OKXAdapter", "EventBus", "HealthFormat", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         service(
@@ -222,7 +230,7 @@ let package = Package(
         service(
             "ExchangeSimulator",
             extra: [
-                "Binance", "EventBus", "Money", "PaperExchange", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "Binance", "EventBus", "Money", "OKXAdapter", "PaperExchange", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]),
         service(
@@ -355,6 +363,7 @@ let package = Package(
         .testTarget(name: "BinanceTests", dependencies: ["Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BinanceAdapterTests", dependencies: ["BinanceAdapter", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
+        .testTarget(name: "OKXAdapterTests", dependencies: ["OKXAdapter", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PaperExchangeTests", dependencies: ["PaperExchange", "Binance", "EventBus", "Money"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "VaktTesting"], swiftSettings: swiftSettings),

@@ -59,6 +59,7 @@ public struct ExchangeSimulatorService: VaktService {
             addRoutes: { router in
                 Self.addRoutes(
                     to: router, markets: markets, desk: desk, credentials: credentials, changed: { pump.pump(marketData: false) })
+                OKXRoutes.add(to: router, markets: markets, desk: desk)
                 Self.addAdminRoutes(to: router, desk: desk, hub: hub, authenticator: authenticator, logger: context.logger)
             },
             backgroundServices: [PeriodicService(every: pumpInterval) { pump.pump() }],

@@ -1,8 +1,10 @@
 // MarketData: market data (8007): the exchange's streams with gap backfill, or a replay of
-// kline files; `market.tick` and `market.kline` on the bus, kline history in PostgreSQL.
+// kline files; `market.tick` and `market.kline` on the bus, kline history in PostgreSQL; ticks
+// from a second venue (OKX) while Binance's feed is down or its IP banned.
 
 import Binance
 import Logging
+import OKXAdapter
 import ServiceKit
 import VaktConfig
 
@@ -39,15 +41,25 @@ public struct MarketDataService: VaktService {
             let gate = KlineGate(
                 events: events, writer: writer, fetch: MarketFeed.fetch(from: exchange.client), backfillLimit: settings.backfillLimit,
                 logger: context.logger)
+            let venues = VenueSwitch(
+                fallback: settings.fallback.map {
+                    ($0.venue.rawValue, MarketVenuePolicy.Settings(failoverAfter: $0.failoverAfter, failbackAfter: $0.failbackAfter))
+                })
             let feed = MarketFeed(
                 settings: settings, exchange: exchange, streamURL: context.configuration.exchange.streamURL, events: events, gate: gate,
-                freshness: freshness, history: history, logger: context.logger)
+                freshness: freshness, venues: venues, history: history, logger: context.logger)
+            let fallback = settings.fallback.map { fallback in
+                FallbackFeed(
+                    settings: fallback, symbols: settings.symbols, venues: venues,
+                    client: OKXClient(settings: .init(baseURL: fallback.baseURL), http: context.httpClient, logger: context.logger),
+                    exchange: exchange, events: events, freshness: freshness, logger: context.logger)
+            }
             return ServiceParts(
-                healthChecks: [exchange.healthCheck, freshness.healthCheck, writer.healthCheck],
+                healthChecks: [exchange.healthCheck, freshness.healthCheck, venues.healthCheck, writer.healthCheck],
                 backgroundServices: [
                     exchange, feed,
                     Self.retention(history, settings: settings, logger: context.logger, now: { exchange.client.serverNow }),
-                ])
+                ] + (fallback.map { [$0] } ?? []))
         }
     }
 

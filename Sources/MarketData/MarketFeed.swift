@@ -10,7 +10,8 @@ import VaktConfig
 /// as `market.tick` and `market.kline`. At start each series is caught up from the history's
 /// end (or the exchange's recent klines); closed klines then pass through the ``KlineGate``,
 /// which backfills gaps from the exchange's REST klines. The stream is reconnected with
-/// backoff when it drops or goes quiet.
+/// backoff when it drops or goes quiet. Its trades are published while ``VenueSwitch`` says
+/// Binance serves (``FallbackFeed`` publishes the second venue's otherwise).
 final class MarketFeed: ServiceLifecycle.Service, Sendable {
     let settings: MarketDataSettings
     let exchange: ExchangeAccess
@@ -18,12 +19,13 @@ final class MarketFeed: ServiceLifecycle.Service, Sendable {
     let events: EventPublisher
     let gate: KlineGate
     let freshness: Freshness
+    let venues: VenueSwitch
     let history: KlineHistory?
     let logger: Logger
 
     init(
         settings: MarketDataSettings, exchange: ExchangeAccess, streamURL: String, events: EventPublisher, gate: KlineGate,
-        freshness: Freshness, history: KlineHistory?, logger: Logger
+        freshness: Freshness, venues: VenueSwitch, history: KlineHistory?, logger: Logger
     ) {
         self.settings = settings
         self.exchange = exchange
@@ -31,6 +33,7 @@ final class MarketFeed: ServiceLifecycle.Service, Sendable {
         self.events = events
         self.gate = gate
         self.freshness = freshness
+        self.venues = venues
         self.history = history
         self.logger = logger
     }
@@ -79,6 +82,8 @@ final class MarketFeed: ServiceLifecycle.Service, Sendable {
         let envelope: EventEnvelope
         switch event {
         case .trade(let symbol, _, let price, let qty, _, _):
+            // While the fallback venue serves, Binance's trades only count towards its return.
+            guard venues.primaryTraded() else { return }
             freshness.traded(symbol)
             envelope = EventEnvelope(MarketTick(symbol: symbol, price: price, quantity: qty), source: "market-data")
         case .kline(let symbol, let interval, let kline, let closed):

@@ -19,6 +19,9 @@ public struct MarketDataSettings: Sendable, Equatable {
     public var source: Source
     /// Where the klines come from when `source` is `replay`.
     public var replay: Replay
+    /// The second venue whose trades are published while Binance's feed is down or its IP
+    /// banned; nil: none (the feed only goes stale).
+    public var fallback: Fallback?
 
     public enum Source: String, Sendable, Equatable, CaseIterable {
         /// The exchange's market streams, with REST backfill after gaps.
@@ -35,6 +38,23 @@ public struct MarketDataSettings: Sendable, Equatable {
         /// How many times faster than the klines' own time they are played; 0 as fast as the
         /// bus takes them.
         public var speed: Int
+    }
+
+    /// `market_data.fallback`: the second venue for ticks.
+    public struct Fallback: Sendable, Equatable {
+        public var venue: Venue
+        /// The venue's REST API: `https://www.okx.com`, or the paper exchange, which speaks it too.
+        public var baseURL: String
+        /// Binance's trades silent this long (or its IP banned): ticks come from the fallback.
+        public var failoverAfter: Duration
+        /// Binance's trades flowing again without a gap for this long: ticks come from Binance.
+        public var failbackAfter: Duration
+        /// How often the fallback's recent trades are read while it serves.
+        public var pollInterval: Duration
+
+        public enum Venue: String, Sendable, Equatable, CaseIterable {
+            case okx
+        }
     }
 
     static let knownIntervals = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"]
@@ -70,6 +90,26 @@ public struct MarketDataSettings: Sendable, Equatable {
             section.report("replay.files", "\(symbol) is not one of market_data.symbols")
         }
         replaySection.finish()
+        if section.contains("fallback") {
+            let fallbackSection = section.section("fallback")
+            let fallback = Fallback(
+                venue: fallbackSection.choice("venue", default: Fallback.Venue.okx),
+                baseURL: fallbackSection.optionalHTTPURL("base_url").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                    ?? "https://www.okx.com",
+                failoverAfter: fallbackSection.duration("failover_after", default: .seconds(5), in: .milliseconds(500)...(.seconds(600))),
+                failbackAfter: fallbackSection.duration("failback_after", default: .seconds(30), in: .zero...(.seconds(3_600))),
+                pollInterval: fallbackSection.duration("poll_interval", default: .seconds(1), in: .milliseconds(100)...(.seconds(60))))
+            if fallback.failoverAfter >= staleAfter {
+                fallbackSection.report(
+                    "failover_after",
+                    "must be shorter than market_data.stale_after (\(staleAfter)): the feed would count as stale before the fallback serves"
+                )
+            }
+            fallbackSection.finish()
+            self.fallback = fallback
+        } else {
+            fallback = nil
+        }
         section.finish()
     }
 }

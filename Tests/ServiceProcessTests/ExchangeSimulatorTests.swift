@@ -72,6 +72,23 @@ import VaktTesting
         return (result.status, try JSONValue(parsing: result.body))
     }
 
+    /// Runs a script of `Python/` against the simulator and reads the JSON report it prints;
+    /// nil (the failure recorded) when it fails or prints none.
+    static func pythonReport(_ script: String, _ simulator: ServiceInstance, environment extra: [String: String] = [:])
+        async throws -> JSONValue?
+    {
+        let python = try TestEnvironment.testPython()
+        let path = TestEnvironment.packageRoot.appendingPathComponent("Tests/ServiceProcessTests/Python/" + script).path
+        let environment = ProcessInfo.processInfo.environment.merging(extra) { _, given in given }
+        let run = try await TestEnvironment.run(python, [path, simulator.url("")], environment: environment)
+        #expect(run.status == 0, "\(run.output)")
+        guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }) else {
+            Issue.record("no report: \(run.output)")
+            return nil
+        }
+        return try JSONValue(parsing: Array(line.utf8))
+    }
+
     static func field(_ value: JSONValue, _ name: String) -> JSONValue? {
         if case .object(let fields) = value { fields[name] } else { nil }
     }
@@ -286,20 +303,12 @@ import VaktTesting
     /// order placed, fetched, listed and canceled, a market order filled, trades, candles, and
     /// Binance's errors read as ccxt's exceptions.
     @Test func ccxtTradesAgainstThePaperExchangeAsAgainstBinance() async throws {
-        let python = try TestEnvironment.testPython()
         let (_, simulator) = try await Self.start()
         defer { Task { await simulator.stop() } }
-        let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/ServiceProcessTests/Python/ccxt_session.py").path
-        var environment = ProcessInfo.processInfo.environment
-        environment["VAKT_TEST_API_KEY"] = Self.apiKey
-        environment["VAKT_TEST_API_SECRET"] = Self.secret
-        let run = try await TestEnvironment.run(python, [script, simulator.url("")], environment: environment)
-        #expect(run.status == 0, "\(run.output)")
-        guard let line = run.output.split(separator: "\n").first(where: { $0.hasPrefix("{") }) else {
-            Issue.record("no report: \(run.output)")
-            return
-        }
-        let report = try JSONValue(parsing: Array(line.utf8))
+        guard
+            let report = try await Self.pythonReport(
+                "ccxt_session.py", simulator, environment: ["VAKT_TEST_API_KEY": Self.apiKey, "VAKT_TEST_API_SECRET": Self.secret])
+        else { return }
         let expected: [String: JSONValue] = [
             "markets": .array([.string("BTC/USDT"), .string("ETH/USDT")]),
             "btc_precision": .object(["price": .number(0.01), "amount": .number(0.00001)]),
@@ -323,6 +332,54 @@ import VaktTesting
         }
         #expect(btc == 2.001998)
         #expect((99_800...99_900).contains(usdt), "\(usdt)")
+    }
+
+    /// The paper exchange as the second venue: ccxt's OKX client loads its spot markets and
+    /// reads trades and the time from the same simulated market, and OKX's error codes answer
+    /// an unknown instrument; OKX's limit holds on its own, apart from Binance's.
+    @Test func ccxtReadsThePaperExchangesMarketAsOKXs() async throws {
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+        #expect(
+            await TestEnvironment.eventually {
+                (try? await HTTPProbe.get(simulator.url("/api/v5/market/trades?instId=BTC-USDT")))?.text.contains("tradeId") == true
+            })
+        guard let report = try await Self.pythonReport("ccxt_okx_market.py", simulator) else { return }
+        let expected: [String: JSONValue] = [
+            "markets": .array([.string("BTC/USDT"), .string("ETH/USDT")]), "btc_id": .string("BTC-USDT"),
+            "btc_precision": .object(["price": .number(0.01), "amount": .number(0.00001)]),
+            "trades_within_limit": .bool(true), "trades_oldest_first": .bool(true), "trades_priced": .bool(true),
+            "time_positive": .bool(true),
+            "unknown_symbol": .string("BadSymbol"), "unknown_instrument": .string("BadSymbol"),
+        ]
+        for (name, value) in expected {
+            #expect(Self.field(report, name) == value, "\(name): \(report)")
+        }
+        // Bad parameters get OKX's codes; the 101st trades request in one window gets its 429.
+        let missing = try await HTTPProbe.get(simulator.url("/api/v5/market/trades"))
+        #expect(missing.status == 400 && missing.text.contains("\"code\":\"50014\""), "\(missing.text)")
+        let badLimit = try await HTTPProbe.get(simulator.url("/api/v5/market/trades?instId=BTC-USDT&limit=501"))
+        #expect(badLimit.status == 400 && badLimit.text.contains("\"code\":\"51000\""), "\(badLimit.text)")
+        let futures = try await HTTPProbe.get(simulator.url("/api/v5/public/instruments?instType=FUTURES"))
+        #expect(futures.status == 400 && futures.text.contains("\"code\":\"51000\""), "\(futures.text)")
+        // Batches of 30 at once: more than a window's 10 however slowly the machine answers.
+        var answers: [(status: Int, text: String)] = []
+        for _ in 0..<20 where !answers.contains(where: { $0.status == 429 }) {
+            answers += await withTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<30 {
+                    group.addTask {
+                        let answer = try? await HTTPProbe.get(simulator.url("/api/v5/public/time"))
+                        return (answer?.status ?? 0, answer?.text ?? "")
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        let tooMany = answers.filter { $0.status == 429 }
+        #expect(!tooMany.isEmpty, "no 429 in \(answers.count) requests to an endpoint limited to 10 per 2 s")
+        #expect(tooMany.allSatisfy { $0.text.contains("\"code\":\"50011\"") }, "\(tooMany.first?.text ?? "")")
+        let refused = try await HTTPProbe.get(simulator.url("/api/v3/ping"))
+        #expect(refused.status == 200, "Binance's API counts apart from OKX's")
     }
 
     /// A market replayed from a Binance kline file trades at the file's prices; a file that

@@ -13,6 +13,20 @@ import VaktTesting
 /// restart (the gaps backfilled), and are kept in PostgreSQL; a replayed kline file gives the
 /// same events every time.
 @Suite struct MarketDataProcessTests {
+    /// The paper exchange, a fresh database and the market-data service on them, ready; its
+    /// `market_data` section written for the simulator.
+    static func start(_ sections: (ServiceInstance) -> String) async throws -> (
+        RedisServer, ServiceInstance, PostgresServer, ServiceInstance
+    ) {
+        let (redis, simulator) = try await ExchangeSimulatorTests.start()
+        let postgres = try await PostgresServer().freshDatabase()
+        let marketData = try ServiceInstance(
+            .marketData, redisPort: redis.port, postgres: postgres, sections: sections(simulator),
+            environment: ExchangeSimulatorTests.clientEnvironment(simulator))
+        try await marketData.waitUntilReady()
+        return (redis, simulator, postgres, marketData)
+    }
+
     /// The closed klines of one series on the bus, oldest first.
     static func closedKlines(_ redis: RedisServer, symbol: String = "BTCUSDT") async throws -> [MarketKline] {
         try await EventStreamInspector(redis: RedisConnection(endpoint: redis.endpoint))
@@ -32,15 +46,10 @@ import VaktTesting
     }
 
     @Test func streamCutsAndARestartLeaveOneUnbrokenSeriesOnTheBusAndInPostgreSQL() async throws {
-        let (redis, simulator) = try await ExchangeSimulatorTests.start()
-        defer { Task { await simulator.stop() } }
-        let postgres = try await PostgresServer().freshDatabase()
-        let marketData = try ServiceInstance(
-            .marketData, redisPort: redis.port, postgres: postgres,
-            sections: "market_data:\n  symbols: [BTCUSDT]\n  intervals: [1s]\n  history_on_start: 20\n",
-            environment: ExchangeSimulatorTests.clientEnvironment(simulator))
-        defer { Task { await marketData.stop() } }
-        try await marketData.waitUntilReady()
+        let (redis, simulator, postgres, marketData) = try await Self.start { _ in
+            "market_data:\n  symbols: [BTCUSDT]\n  intervals: [1s]\n  history_on_start: 20\n"
+        }
+        defer { Task { await (simulator.stop(), marketData.stop()) } }
         var klines: [MarketKline] = []
         #expect(
             try await TestEnvironment.eventually(timeout: .seconds(60)) {
@@ -98,6 +107,72 @@ import VaktTesting
 
     /// A kline file replayed twice (fresh Redis and database each time) gives the same events;
     /// the hole in it is reported on the kline after it.
+    /// The `market:venue` check of the service's `/health`: its status and output.
+    static func venue(_ service: ServiceInstance) async -> (status: String, output: String)? {
+        guard let result = try? await HTTPProbe.get(service.url("/health")),
+            case .object(let report)? = try? JSONValue(parsing: result.body), case .object(let checks)? = report["checks"],
+            case .array(let entries)? = checks["market:venue"], case .object(let entry)? = entries.first,
+            case .string(let status)? = entry["status"], case .string(let output)? = entry["output"]
+        else { return nil }
+        return (status, output)
+    }
+
+    static func ticks(_ redis: RedisServer) async throws -> Int {
+        try await EventStreamInspector(redis: RedisConnection(endpoint: redis.endpoint))
+            .range(.marketTick, from: "-", to: "+", limit: 1_000_000).count
+    }
+
+    /// Binance's streams silent (the paper exchange stalls them): ticks come from the second
+    /// venue (the paper exchange's OKX API) within `failover_after`, so the feed never goes
+    /// stale; once Binance's trades flow again for `failback_after`, they are Binance's again.
+    @Test func aSilentBinanceFeedFailsOverToTheSecondVenueAndBack() async throws {
+        let (redis, simulator, _, marketData) = try await Self.start { simulator in
+            """
+            market_data:
+              symbols: [BTCUSDT]
+              intervals: [1s]
+              history_on_start: 5
+              stale_after: 8s
+              quiet_after: 30s
+              fallback: { venue: okx, base_url: "\(simulator.url(""))", failover_after: 2s, failback_after: 3s, poll_interval: 200ms }
+
+            """
+        }
+        defer { Task { await (simulator.stop(), marketData.stop()) } }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) { try await Self.ticks(redis) >= 3 })
+        #expect(await Self.venue(marketData)?.output == "ticks from binance")
+
+        // Binance sends nothing for 60 s; the connection stays (quiet_after is longer).
+        let set = try await simulator.request(.POST, "/admin/faults", body: #"{"stall_streams_ms": 60000}"#)
+        #expect(set.status == 200, "\(set.text)")
+        var venue = await Self.venue(marketData)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                venue = await Self.venue(marketData)
+                return venue?.status == "warn"
+            }, "\(String(describing: venue))")
+        #expect(venue?.output.hasPrefix("ticks from okx") == true, "\(String(describing: venue))")
+        // Ticks keep coming while Binance is silent, and the feed stays fresh.
+        let during = try await Self.ticks(redis)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) { try await Self.ticks(redis) >= during + 5 })
+        #expect(await Self.venue(marketData)?.status == "warn", "still the fallback: Binance is still stalled")
+        let health = try await HTTPProbe.get(marketData.url("/health"))
+        #expect(health.status == 200 && !health.text.contains("has not traded for"), "\(health.text)")
+        let metrics = try await HTTPProbe.get(marketData.url("/metrics")).text
+        #expect(metrics.contains(#"vakt_market_data_venue{venue="okx"} 1"#), "\(metrics)")
+
+        // The stall ends: a new one of 1 ms takes its place.
+        let cleared = try await simulator.request(.POST, "/admin/faults", body: #"{"stall_streams_ms": 1}"#)
+        #expect(cleared.status == 200, "\(cleared.text)")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                venue = await Self.venue(marketData)
+                return venue?.output == "ticks from binance"
+            }, "\(String(describing: venue))")
+        let back = try await HTTPProbe.get(marketData.url("/metrics")).text
+        #expect(back.contains(#"vakt_market_data_venue{venue="binance"} 1"#) && back.contains(#"vakt_market_data_venue{venue="okx"} 0"#))
+    }
+
     @Test func aReplayedKlineFileGivesTheSameEventsEveryTime() async throws {
         let directory = try TestEnvironment.temporaryDirectory("vakt-md-replay")
         let file = directory.appendingPathComponent("BTCUSDT-1m.csv")

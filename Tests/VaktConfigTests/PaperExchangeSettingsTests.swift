@@ -131,6 +131,37 @@ import Testing
         #expect(messages.contains { $0.contains("market_data.replay.interval: \"2m\" is not one of Binance's intervals") }, "\(messages)")
         #expect(messages.contains { $0.contains("market_data.replay.sped") }, "\(messages)")
     }
+
+    /// The second venue for ticks: none unless configured; OKX's defaults; a failover slower
+    /// than the staleness limit, an unknown venue, a bad URL and an unknown key, each named.
+    @Test func fallbackVenue() throws {
+        #expect(try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).marketData.fallback == nil)
+        let okx = try ConfigurationLoader.parse(yaml: "market_data:\n  fallback: { venue: okx }\n", file: "test.yaml", environment: [:])
+            .marketData.fallback
+        #expect(
+            okx
+                == MarketDataSettings.Fallback(
+                    venue: .okx, baseURL: "https://www.okx.com", failoverAfter: .seconds(5), failbackAfter: .seconds(30),
+                    pollInterval: .seconds(1)))
+        var messages: [String] = []
+        do {
+            _ = try ConfigurationLoader.parse(
+                yaml: """
+                    market_data:
+                      stale_after: 10s
+                      fallback: { venue: kraken, base_url: "ftp://okx", failover_after: 10s, poll_every: 1s }
+                    """, file: "test.yaml", environment: [:])
+        } catch {
+            messages = error.errors.map(\.description)
+        }
+        #expect(messages.count == 4, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.fallback.venue") && $0.contains("kraken") }, "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.fallback.base_url: expected an http:// or https:// URL") }, "\(messages)")
+        #expect(
+            messages.contains { $0.contains("market_data.fallback.failover_after: must be shorter than market_data.stale_after") },
+            "\(messages)")
+        #expect(messages.contains { $0.contains("market_data.fallback.poll_every: unknown key") }, "\(messages)")
+    }
 }
 
 /// The AI engine's settings: its interval must be one market data follows; it cannot need more
