@@ -42,6 +42,20 @@ final class FallbackFeed: ServiceLifecycle.Service, Sendable {
         var instruments: [String: String]?
         /// The last trade id published per symbol since the fallback began serving.
         var lastTrade: [String: Int64] = [:]
+        /// What failed at the last read (instruments, or a symbol's trades): logged once, when
+        /// it starts failing, and again when it answers.
+        var failing: Set<String> = []
+
+        /// Logs a failure the first time in a row, a recovery once.
+        mutating func note(_ what: String, failed error: (any Error)?, logger: Logger) {
+            if let error {
+                if failing.insert(what).inserted {
+                    logger.warning("market data: the fallback venue does not answer", metadata: ["read": "\(what)", "error": "\(error)"])
+                }
+            } else if failing.remove(what) != nil {
+                logger.notice("market data: the fallback venue answers again", metadata: ["read": "\(what)"])
+            }
+        }
     }
 
     func run() async throws {
@@ -82,8 +96,9 @@ final class FallbackFeed: ServiceLifecycle.Service, Sendable {
                         metadata: ["symbol": "\(symbol)", "venue": "\(venues.name(.fallback))"])
                 }
                 round.instruments = ids
+                round.note("instruments", failed: nil, logger: logger)
             } catch {
-                logger.warning("market data: fallback instruments not read", metadata: ["error": "\(error)"])
+                round.note("instruments", failed: error, logger: logger)
                 return
             }
         }
@@ -92,9 +107,9 @@ final class FallbackFeed: ServiceLifecycle.Service, Sendable {
             let trades: [OKXTrade]
             do {
                 trades = try await client.trades(instId: instId)
+                round.note("trades of \(symbol)", failed: nil, logger: logger)
             } catch {
-                logger.warning(
-                    "market data: fallback trades not read", metadata: ["symbol": "\(symbol)", "error": "\(error)"])
+                round.note("trades of \(symbol)", failed: error, logger: logger)
                 continue
             }
             let newest = trades.max { $0.tradeId < $1.tradeId }

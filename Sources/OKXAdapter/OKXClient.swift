@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// OKX's public v5 REST API: the server's time, spot instruments, recent trades. Each request
+/// OKX's public v5 REST API: spot instruments and recent trades. Each request
 /// waits for room in its endpoint's window (``OKXRequestWindows``); a 429 pauses the endpoint
 /// and is thrown, as are OKX's error codes and replies it cannot read.
 public final class OKXClient: Sendable {
@@ -35,11 +35,6 @@ public final class OKXClient: Sendable {
         self.http = http
         self.logger = logger
         self.now = now
-    }
-
-    /// The server's time (ms since 1970).
-    public func serverTime() async throws(OKXError) -> Int64 {
-        try OKXReplies.time(try await get(.time, []))
     }
 
     /// Every spot instrument OKX lists.

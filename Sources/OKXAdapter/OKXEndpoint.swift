@@ -1,11 +1,12 @@
 // OKXAdapter: the second venue. OKX's v5 REST API for the market data Vakt falls back to when
-// Binance's feed is down or its IP banned: the server's time, spot instruments (Binance's
-// `BTCUSDT` is OKX's `BTC-USDT`), recent trades. Each endpoint is paced to OKX's own limit,
-// and every reply is read strictly: `{code, msg, data}` with code "0", or an error naming the
-// field or OKX's code and message.
+// Binance's feed is down or its IP banned: spot instruments (Binance's `BTCUSDT` is OKX's
+// `BTC-USDT`) and recent trades. Each endpoint is paced to OKX's own limit, and every reply is
+// read strictly: `{code, msg, data}` with code "0", or an error naming the field or OKX's code
+// and message. The paper exchange answers the same endpoints (and the server's time).
 
-/// The OKX endpoints Vakt calls, each with OKX's limit: requests per two seconds, per IP.
-public enum OKXEndpoint: String, Sendable, CaseIterable {
+/// The OKX endpoints Vakt speaks (the client reads instruments and trades; the paper exchange
+/// answers all three), each with OKX's limit: requests per two seconds, per IP.
+public enum OKXEndpoint: String, Sendable {
     case time = "public/time"
     case instruments = "public/instruments"
     case trades = "market/trades"
@@ -22,13 +23,6 @@ public enum OKXEndpoint: String, Sendable, CaseIterable {
         }
     }
 
-    /// The endpoint a request path names, if it is one of these.
-    public init?(path: String) {
-        guard path.hasPrefix("/api/v5/"), let endpoint = OKXEndpoint(rawValue: String(path.dropFirst("/api/v5/".count))) else {
-            return nil
-        }
-        self = endpoint
-    }
 }
 
 /// OKX's error codes that Vakt tells apart, and their messages as OKX words them.

@@ -95,12 +95,6 @@ public enum OKXReplies {
         return value
     }
 
-    public static func time(_ value: JSONValue) throws(OKXError) -> Int64 {
-        let times = try each(value, endpoint: .time) { integer($0, "ts") }
-        guard let time = times.first else { throw .malformedReply(endpoint: OKXEndpoint.time.rawValue, problem: "data: empty") }
-        return time
-    }
-
     public static func instruments(_ value: JSONValue) throws(OKXError) -> [OKXInstrument] {
         try each(value, endpoint: .instruments) { reader in
             let instId = reader.string("instId", maxLength: 64)

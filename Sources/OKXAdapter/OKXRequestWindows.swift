@@ -2,18 +2,13 @@
 /// one OKX would refuse; after a 429 it keeps off the endpoint until the window after next.
 /// Pure: the time (ms since 1970) is passed in. The paper exchange counts with the same type,
 /// answering 429 where OKX would.
-public struct OKXRequestWindows: Sendable, Equatable {
+public struct OKXRequestWindows: Sendable {
     public static let window: Int64 = 2_000
 
     private var counts: [OKXEndpoint: (window: Int64, count: Int)] = [:]
     private var pausedUntil: [OKXEndpoint: Int64] = [:]
 
     public init() {}
-
-    public static func == (left: OKXRequestWindows, right: OKXRequestWindows) -> Bool {
-        left.pausedUntil == right.pausedUntil
-            && left.counts.mapValues { [$0.window, Int64($0.count)] } == right.counts.mapValues { [$0.window, Int64($0.count)] }
-    }
 
     /// Counts a request to `endpoint` at `now` if its window has room: nil. Otherwise nothing
     /// is counted and the answer is when to ask again.

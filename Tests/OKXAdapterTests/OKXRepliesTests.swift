@@ -65,11 +65,6 @@ import Testing
         let ids = OKXInstrument.ids(for: ["BTCUSDT", "ETHUSDT", "ETHBTC", "SOLUSDT"], in: try OKXReplies.instruments(reply))
         #expect(ids == ["BTCUSDT": "BTC-USDT", "ETHBTC": "ETH-BTC"])
     }
-
-    @Test func theServerTimeIsRead() throws {
-        #expect(try OKXReplies.time(try parse(#"{"code":"0","msg":"","data":[{"ts":"1597026383085"}]}"#)) == 1_597_026_383_085)
-        #expect(throws: OKXError.self) { try OKXReplies.time(try parse(#"{"code":"0","msg":"","data":[]}"#)) }
-    }
 }
 
 @Suite struct OKXRequestWindowsTests {

@@ -117,6 +117,18 @@ import VaktTesting
         return (status, output)
     }
 
+    /// Waits until `market:venue` is as `wanted` says: whether it came, and the last seen.
+    static func waitForVenue(
+        _ service: ServiceInstance, timeout: Duration = .seconds(60), _ wanted: ((status: String, output: String)) -> Bool
+    ) async -> (reached: Bool, last: String) {
+        var venue = await venue(service)
+        let reached = await TestEnvironment.eventually(timeout: timeout) {
+            venue = await Self.venue(service)
+            return venue.map(wanted) ?? false
+        }
+        return (reached, String(describing: venue))
+    }
+
     static func ticks(_ redis: RedisServer) async throws -> Int {
         try await EventStreamInspector(redis: RedisConnection(endpoint: redis.endpoint))
             .range(.marketTick, from: "-", to: "+", limit: 1_000_000).count
@@ -145,13 +157,8 @@ import VaktTesting
         // Binance sends nothing for 60 s; the connection stays (quiet_after is longer).
         let set = try await simulator.request(.POST, "/admin/faults", body: #"{"stall_streams_ms": 60000}"#)
         #expect(set.status == 200, "\(set.text)")
-        var venue = await Self.venue(marketData)
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
-                venue = await Self.venue(marketData)
-                return venue?.status == "warn"
-            }, "\(String(describing: venue))")
-        #expect(venue?.output.hasPrefix("ticks from okx") == true, "\(String(describing: venue))")
+        let failedOver = await Self.waitForVenue(marketData) { $0.status == "warn" && $0.output.hasPrefix("ticks from okx") }
+        #expect(failedOver.reached, "\(failedOver.last)")
         // Ticks keep coming while Binance is silent, and the feed stays fresh.
         let during = try await Self.ticks(redis)
         #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) { try await Self.ticks(redis) >= during + 5 })
@@ -164,13 +171,64 @@ import VaktTesting
         // The stall ends: a new one of 1 ms takes its place.
         let cleared = try await simulator.request(.POST, "/admin/faults", body: #"{"stall_streams_ms": 1}"#)
         #expect(cleared.status == 200, "\(cleared.text)")
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
-                venue = await Self.venue(marketData)
-                return venue?.output == "ticks from binance"
-            }, "\(String(describing: venue))")
+        let returned = await Self.waitForVenue(marketData) { $0.output == "ticks from binance" }
+        #expect(returned.reached, "\(returned.last)")
         let back = try await HTTPProbe.get(marketData.url("/metrics")).text
         #expect(back.contains(#"vakt_market_data_venue{venue="binance"} 1"#) && back.contains(#"vakt_market_data_venue{venue="okx"} 0"#))
+    }
+
+    /// The system-level point of the fallback: the risk service's ESS trips on stale market data
+    /// (the policy's `maxFeedAgeSeconds`, 10 s here). Binance's streams stalled for 20 s: with
+    /// the second venue configured the ticks never stop and the ESS stays armed through the
+    /// stall and Binance's return; without it the ESS trips for the stale feed.
+    @Test(arguments: [true, false])
+    func theESSStaysArmedThroughABinanceStallOnlyWhileTheSecondVenueServes(fallback: Bool) async throws {
+        let risk = try await RiskSystem(
+            policy: RiskSystem.quietPolicy {
+                $0.allowedSymbols = ["BTCUSDT"]
+                $0.ess.maxFeedAgeSeconds = 10
+            })
+        defer { risk.stop() }
+        let (_, simulator) = try await ExchangeSimulatorTests.start()
+        defer { Task { await simulator.stop() } }
+        let fallbackLine =
+            fallback
+            ? "  fallback: { venue: okx, base_url: \"\(simulator.url(""))\", failover_after: 2s, failback_after: 3s, poll_interval: 200ms }\n"
+            : ""
+        let marketData = try ServiceInstance(
+            .marketData, redisPort: risk.redis.port, postgres: try await PostgresServer().freshDatabase(),
+            sections: "market_data:\n  symbols: [BTCUSDT]\n  intervals: [1s]\n  history_on_start: 5\n  stale_after: 12s\n"
+                + "  quiet_after: 60s\n" + fallbackLine,
+            environment: ExchangeSimulatorTests.clientEnvironment(simulator))
+        defer { Task { await marketData.stop() } }
+        try await marketData.waitUntilReady()
+        // The risk service hears ticks: its feed age is down to seconds.
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                let metrics = (try? await HTTPProbe.get(risk.url("/metrics")).text) ?? ""
+                guard let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix("vakt_ess_feed_age_seconds ") }),
+                    let age = Double(line.split(separator: " ")[1])
+                else { return false }
+                return age < 5
+            })
+        #expect(try await risk.state() == "armed")
+
+        let set = try await simulator.request(.POST, "/admin/faults", body: #"{"stall_streams_ms": 20000}"#)
+        #expect(set.status == 200, "\(set.text)")
+        if fallback {
+            // Through the stall to Binance's return: the fallback served, then Binance again.
+            let failedOver = await Self.waitForVenue(marketData) { $0.status == "warn" }
+            #expect(failedOver.reached, "\(failedOver.last)")
+            let returned = await Self.waitForVenue(marketData, timeout: .seconds(120)) { $0.output == "ticks from binance" }
+            #expect(returned.reached, "\(returned.last)")
+            let changes = try await EventStreamInspector(redis: risk.connection).range(.essStateChanged, from: "-", to: "+", limit: 1_000)
+            #expect(changes.isEmpty, "\(changes.map(\.envelope))")
+            #expect(try await risk.state() == "armed")
+        } else {
+            #expect(await TestEnvironment.eventually(timeout: .seconds(120)) { (try? await risk.state()) == "tripped" })
+            let ess = try await risk.ess()
+            #expect("\(ess)".contains("feed_stale"), "\(ess)")
+        }
     }
 
     @Test func aReplayedKlineFileGivesTheSameEventsEveryTime() async throws {
