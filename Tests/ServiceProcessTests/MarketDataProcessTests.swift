@@ -177,6 +177,25 @@ import VaktTesting
         #expect(back.contains(#"vakt_market_data_venue{venue="binance"} 1"#) && back.contains(#"vakt_market_data_venue{venue="okx"} 0"#))
     }
 
+    /// The exchange bans the IP (418 on its REST API) while its streams still flow: the ban,
+    /// learned by the service's exchange ping, is enough to fail over; when it ends and
+    /// Binance's trades have flowed for `failback_after`, they are Binance's again.
+    @Test func aBanFailsOverWhileBinancesStreamStillFlows() async throws {
+        let (_, simulator, _, marketData) = try await Self.start { simulator in
+            "market_data:\n  symbols: [BTCUSDT]\n  intervals: [1s]\n  history_on_start: 5\n"
+                + "  fallback: { venue: okx, base_url: \"\(simulator.url(""))\", failover_after: 2s, failback_after: 3s, poll_interval: 200ms }\n"
+        }
+        defer { Task { await (simulator.stop(), marketData.stop()) } }
+        let set = try await simulator.request(.POST, "/admin/faults", body: #"{"ban_ms": 8000}"#)
+        #expect(set.status == 200, "\(set.text)")
+        // Each look at /health pings the exchange; the first 418 records the ban.
+        let failedOver = await Self.waitForVenue(marketData) { $0.output.hasPrefix("ticks from okx") }
+        #expect(failedOver.reached, "\(failedOver.last)")
+        #expect(marketData.process.output().contains("binance_banned=true"), "\(marketData.process.output())")
+        let returned = await Self.waitForVenue(marketData, timeout: .seconds(120)) { $0.output == "ticks from binance" }
+        #expect(returned.reached, "\(returned.last)")
+    }
+
     /// The system-level point of the fallback: the risk service's ESS trips on stale market data
     /// (the policy's `maxFeedAgeSeconds`, 10 s here). Binance's streams stalled for 20 s: with
     /// the second venue configured the ticks never stop and the ESS stays armed through the

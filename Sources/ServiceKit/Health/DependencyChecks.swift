@@ -84,6 +84,20 @@ public struct ExchangePingCheck: HealthCheck {
         let response = try await httpClient.execute(request, timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 64 * 1024)
         let elapsed = (ContinuousClock.now - started).fractionalMilliseconds
+        if let budget, [418, 429].contains(response.status.code) {
+            // What the exchange says of this IP holds for every request on the host, and for
+            // a service that seldom sends any (market data learns of a ban here).
+            let now = clock.now()
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
+            let jitter = Double.random(in: 0..<1)
+            await budget.update { budget in
+                if response.status.code == 418 {
+                    budget.banned(until: now + (retryAfter ?? 120_000))
+                } else {
+                    budget.refused(retryAfter: retryAfter ?? 1_000, orders: false, at: now, jitter: jitter)
+                }
+            }
+        }
         guard response.status == .ok else {
             return HealthMeasurement(
                 status: .fail, value: elapsed, unit: "ms", output: "GET \(baseURL)/api/v3/ping answered \(response.status)")

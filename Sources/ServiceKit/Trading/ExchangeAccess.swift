@@ -56,7 +56,10 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
             configuration, credentials: credentials, http: context.httpClient, budget: budget, logger: logger,
             incidents: { incident in
                 guard case .banned(let until, let message) = incident else { return }
-                await Self.reportBan(until: until, message: message, risk: risk, events: events, source: source, logger: logger)
+                // Not awaited: the request that met the ban returns at once. With the risk
+                // service down the report can take its client's whole retry budget (90 s seen),
+                // and the adapter's reconnection waited behind it after the ban had ended.
+                Task { await Self.reportBan(until: until, message: message, risk: risk, events: events, source: source, logger: logger) }
             })
     }
 
