@@ -120,10 +120,13 @@ public struct SafetyEvaluator: Sendable {
             let details = targets.map { "\($0): \(verdicts[$0]?.output ?? "failing")" }
             return (nil, "every service of the host failing from here: " + details.joined(separator: "; "))
         case .streamStale(let stream):
-            let last = inputs.streamLastEntry[stream]
-            let description =
-                last.map { "newest \(stream) entry at \(EventEnvelope.timestamp($0))" } ?? "no \(stream) entry since the supervisor started"
-            return (last ?? startedAt, "\(stream) stale: \(description)")
+            // Counted from the supervisor's start at the earliest: an entry an earlier run left
+            // in Redis must not trip a system that has only just started publishing.
+            guard let last = inputs.streamLastEntry[stream], last > startedAt else {
+                let before = inputs.streamLastEntry[stream].map { " (newest at \(EventEnvelope.timestamp($0)))" } ?? ""
+                return (startedAt, "\(stream) stale: no \(stream) entry since the supervisor started\(before)")
+            }
+            return (last, "\(stream) stale: newest \(stream) entry at \(EventEnvelope.timestamp(last))")
         }
     }
 }

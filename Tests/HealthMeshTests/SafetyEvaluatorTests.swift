@@ -112,4 +112,22 @@ import VaktConfig
         #expect(fired.map(\.rule) == ["feed-stale"])
         #expect(fired.first?.since == start + 40)
     }
+
+    /// Redis keeps the stream across restarts: its newest entry may be a day old when the
+    /// system starts again. The rule still gives the new run its hold to publish.
+    @Test func anEntryFromBeforeTheStartCountsFromTheStart() {
+        var evaluator = SafetyEvaluator(rules: rules, startedAt: start)
+        let yesterday = start - 86_400
+        #expect(evaluator.evaluate(inputs([:], lastTick: yesterday), at: start + 1).isEmpty)
+        #expect(evaluator.evaluate(inputs([:], lastTick: yesterday), at: start + 29).isEmpty)
+        let fired = evaluator.evaluate(inputs([:], lastTick: yesterday), at: start + 30)
+        #expect(fired.map(\.rule) == ["feed-stale"])
+        #expect(fired.first?.since == start)
+        #expect(fired.first?.reason.contains("no market.tick entry since the supervisor started (newest at") == true, "\(fired)")
+        // Published again after the start: counted from that entry.
+        var moved = SafetyEvaluator(rules: rules, startedAt: start)
+        #expect(moved.evaluate(inputs([:], lastTick: yesterday), at: start + 1).isEmpty)
+        #expect(moved.evaluate(inputs([:], lastTick: start + 20), at: start + 30).isEmpty)
+        #expect(moved.evaluate(inputs([:], lastTick: start + 20), at: start + 50).map(\.rule) == ["feed-stale"])
+    }
 }
