@@ -24,7 +24,8 @@ public struct SupervisorService: VaktService {
     }
 
     /// Its own `stop_timeout` after the children's: they stop first, level by level, each
-    /// within its own. Cut short, the supervisor would exit non-zero with children still stopping.
+    /// within its own. Cut short, its HTTP server and health mesh would be cancelled while
+    /// children still stop, and `vakt status` would go dark for the rest of the stop.
     public func shutdownLimit(_ configuration: VaktConfiguration) -> Duration {
         configuration.service(kind).stopTimeout + StartOrder.stopDuration(configuration.supervisedServices)
     }

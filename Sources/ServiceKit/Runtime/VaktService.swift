@@ -27,9 +27,9 @@ public protocol VaktService: Sendable {
     /// service whose start-up needs its dependencies (stored state) throws when they are
     /// unreachable: the process exits non-zero and its manager restarts it with backoff.
     func makeParts(context: ServiceContext) async throws -> ServiceParts
-    /// How long graceful shutdown may take before the runtime cancels what is left (and exits
-    /// non-zero): the service's `stop_timeout`, unless stopping takes the service longer by
-    /// design (the supervisor stops its children first).
+    /// How long graceful shutdown may take before the runtime cancels what is left: the
+    /// service's `stop_timeout`, unless stopping takes the service longer by design (the
+    /// supervisor stops its children first).
     func shutdownLimit(_ configuration: VaktConfiguration) -> Duration
 }
 
