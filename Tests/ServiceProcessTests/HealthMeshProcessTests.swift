@@ -67,7 +67,9 @@ import VaktTesting
     }
 
     /// The risk service's policy changed by `change`, as an operator's `PUT /api/policy`.
-    static func changePolicy(riskURL: String, _ change: (inout [String: JSONValue]) -> Void) async throws {
+    static func changePolicy(
+        riskURL: String, token: String = System.controlToken, _ change: (inout [String: JSONValue]) -> Void
+    ) async throws {
         let current = try JSONValue(parsing: try await HTTPProbe.get(riskURL + "/api/policy").body)
         guard case .object(let document) = current, case .object(var policy)? = document["policy"] else {
             throw MissingFixture("unexpected policy document \(current)")
@@ -76,7 +78,7 @@ import VaktTesting
         let body = JSONValue.object(["policy": .object(policy), "updatedBy": .string("test")])
         let answer = try await HTTPProbe.request(
             .PUT, riskURL + "/api/policy",
-            headers: [("Authorization", "Bearer \(System.controlToken)"), ("Content-Type", "application/json")],
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
             body: String(decoding: body.encoded(), as: UTF8.self))
         guard answer.status == 200 else { throw MissingFixture("policy change refused: \(answer.text)") }
     }
