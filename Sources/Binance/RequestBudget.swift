@@ -123,6 +123,22 @@ public struct RequestBudget: Sendable, Equatable {
         }
     }
 
+    /// What a reply's status says of this IP, for every request on the host: a 429 pauses
+    /// (`refused`), a 418 bans (`banned`), each for `retryAfter` (ms, `retryAfter(header:)`) or
+    /// else 1 s / 2 min; any other status ends the backoff. `orders`: the 429 was -1015.
+    public mutating func answered(status: Int, retryAfter: Int64?, orders: Bool, at now: Int64, jitter: Double) {
+        switch status {
+        case 429: refused(retryAfter: retryAfter ?? 1_000, orders: orders, at: now, jitter: jitter)
+        case 418: banned(until: now + (retryAfter ?? RateLimitGate.firstBan))
+        default: succeeded()
+        }
+    }
+
+    /// Binance's `Retry-After` header (whole seconds) in milliseconds; nil if absent or not a number.
+    public static func retryAfter(header: String?) -> Int64? {
+        header.flatMap { Int64($0) }.map { $0 * 1_000 }
+    }
+
     /// A 418: banned until `until`.
     public mutating func banned(until: Int64) {
         bannedUntil = max(bannedUntil, until)

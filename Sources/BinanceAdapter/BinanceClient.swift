@@ -284,16 +284,12 @@ public final class BinanceClient: Sendable {
             }
             let status = answer.status
             let error = status == 200 ? nil : Self.binanceError(answer.body, status: status)
-            let retryAfter = answer.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
+            let retryAfter = RequestBudget.retryAfter(header: answer.headers.first(name: "Retry-After"))
             let jitter = Double.random(in: 0..<1)
             state.withLock { $0.lastUsed = (used, sent, now) }
             await budget.update { budget in
                 budget.observe(used: used, sent: sent, received: now, uncertainty: uncertainty)
-                switch status {
-                case 429: budget.refused(retryAfter: retryAfter ?? 1_000, orders: error?.code == -1015, at: now, jitter: jitter)
-                case 418: budget.banned(until: now + (retryAfter ?? 120_000))
-                default: budget.succeeded()
-                }
+                budget.answered(status: status, retryAfter: retryAfter, orders: error?.code == -1015, at: now, jitter: jitter)
             }
             metrics.requests(endpoint: endpoint, outcome: status == 200 ? "ok" : String(status))
             switch status {

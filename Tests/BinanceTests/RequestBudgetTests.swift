@@ -140,6 +140,23 @@ import Testing
         #expect(orders.reserve(.init(weight: 1), at: now + 120_000) == .go)
     }
 
+    @Test func aRepliesStatusAndRetryAfterInSecondsPauseOrBanOrEndTheBackoff() {
+        let now: Int64 = 1_800_000_000_000
+        var budget = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 100)
+        budget.answered(status: 429, retryAfter: RequestBudget.retryAfter(header: "3"), orders: false, at: now, jitter: 0)
+        #expect(budget.pausedUntil == now + 3_500)
+        budget.answered(status: 200, retryAfter: nil, orders: false, at: now, jitter: 0)
+        #expect(budget.consecutiveRefusals == 0)
+        budget.answered(status: 429, retryAfter: RequestBudget.retryAfter(header: "soon"), orders: true, at: now, jitter: 0)
+        #expect(budget.ordersPausedUntil == now + 1_500)
+        budget.answered(status: 418, retryAfter: nil, orders: false, at: now, jitter: 0)
+        #expect(budget.bannedUntil == now + 120_000)
+        budget.answered(status: 418, retryAfter: 600_000, orders: false, at: now, jitter: 0)
+        #expect(budget.bannedUntil == now + 600_000)
+        budget.answered(status: 503, retryAfter: 60_000, orders: false, at: now, jitter: 0)
+        #expect(budget.pausedUntil == now + 3_500 && budget.bannedUntil == now + 600_000)
+    }
+
     @Test func theSharedFilesContentsReadBackAndNewLimitsKeepPausesAndBans() throws {
         var budget = RequestBudget(limits: [Self.weight, Self.orders], guardTime: 150)
         let now: Int64 = 1_800_000_000_000 + 59_950

@@ -87,15 +87,10 @@ public struct ExchangePingCheck: HealthCheck {
         if let budget, [418, 429].contains(response.status.code) {
             // What the exchange says of this IP holds for every request on the host, and for
             // a service that seldom sends any (market data learns of a ban here).
-            let now = clock.now()
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { $0 * 1_000 }
-            let jitter = Double.random(in: 0..<1)
-            await budget.update { budget in
-                if response.status.code == 418 {
-                    budget.banned(until: now + (retryAfter ?? 120_000))
-                } else {
-                    budget.refused(retryAfter: retryAfter ?? 1_000, orders: false, at: now, jitter: jitter)
-                }
+            let (now, jitter) = (clock.now(), Double.random(in: 0..<1))
+            let retryAfter = RequestBudget.retryAfter(header: response.headers.first(name: "Retry-After"))
+            await budget.update {
+                $0.answered(status: Int(response.status.code), retryAfter: retryAfter, orders: false, at: now, jitter: jitter)
             }
         }
         guard response.status == .ok else {
