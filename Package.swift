@@ -96,6 +96,7 @@ let package = Package(
             name: "OKXAdapter",
             dependencies: [
                 "EventBus", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -416,7 +417,7 @@ let package = Package(
             dependencies: [
                 "EmergencyStop", "TradingAudit", "HealthFormat", "VaktTesting", "VaktConfig", "ServiceKit", "SystemdNotify",
                 "PrometheusText", "EventBus",
-                "RedisClient", "Binance", "BinanceAdapter", "Money", .product(name: "NIOHTTP1", package: "swift-nio"),
+                "RedisClient", "Binance", "BinanceAdapter", "Money", "OKXAdapter", .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
             ],

@@ -14,7 +14,8 @@ import VaktConfig
 
 /// Binance-compatible paper exchange: Binance's general, market data, trading and account
 /// endpoints with its signatures, parameter and filter errors, weights and limits (429, then 418
-/// bans, and the used-weight headers), over the simulated market configured in `paper_exchange`.
+/// bans, and the used-weight headers), over the simulated market configured in `paper_exchange`;
+/// and OKX's market, trading and account endpoints for a second account (``OKXRoutes``).
 public struct ExchangeSimulatorService: VaktService {
     public let kind = ServiceKind.exchangeSim
 
@@ -39,7 +40,12 @@ public struct ExchangeSimulatorService: VaktService {
         let faults = SimulatorFaults(
             latencyMilliseconds: Int(settings.latency.milliseconds), failEveryNthOrder: settings.failEveryNthOrder,
             dropEveryNthOrder: settings.dropEveryNthOrder, dropHoldMilliseconds: Int(settings.dropHold.milliseconds))
-        let desk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: clock.now()), clock: clock, faults: faults)
+        let opened = clock.now()
+        let desk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: opened), clock: clock, faults: faults)
+        // The second venue's account: its own balances and orders over the same markets
+        // (opened at the same instant, so the same price path), moved with the first.
+        let okxDesk = ExchangeDesk(try PaperExchange(settings: markets.exchange, now: opened), clock: clock, faults: SimulatorFaults())
+        let okxCredentials = Self.okxCredentials(context)
         let tokenSecret = context.configuration.supervisor.controlTokenSecret
         let authenticator = ControlAuthenticator(
             token: context.secrets.secret(named: tokenSecret), failuresPerMinute: context.configuration.http.authFailuresPerMinute,
@@ -59,11 +65,31 @@ public struct ExchangeSimulatorService: VaktService {
             addRoutes: { router in
                 Self.addRoutes(
                     to: router, markets: markets, desk: desk, credentials: credentials, changed: { pump.pump(marketData: false) })
-                OKXRoutes.add(to: router, markets: markets, desk: desk)
+                OKXRoutes.add(to: router, markets: markets, desk: okxDesk, credentials: okxCredentials)
                 Self.addAdminRoutes(to: router, desk: desk, hub: hub, authenticator: authenticator, logger: context.logger)
             },
-            backgroundServices: [PeriodicService(every: pumpInterval) { pump.pump() }],
+            backgroundServices: [
+                PeriodicService(every: pumpInterval) {
+                    pump.pump()
+                    _ = okxDesk.at { _, _ in }
+                }
+            ],
             webSocket: { request in streams.upgrade(request) })
+    }
+
+    /// The OKX account's key, secret key and passphrase: the secrets `exchange.okx_*_secret`
+    /// name. Without all three, OKX's private endpoints refuse every request (50111).
+    static func okxCredentials(_ context: ServiceContext) -> OKXRoutes.Credentials? {
+        let exchange = context.configuration.exchange
+        let names = [exchange.okxAPIKeySecret, exchange.okxSecretKeySecret, exchange.okxPassphraseSecret]
+        let values = names.map { context.secrets.secret(named: $0) }
+        guard let key = values[0], let secret = values[1], let passphrase = values[2] else {
+            context.logger.warning(
+                "no OKX API key; the OKX account's endpoints refuse every request (50111)",
+                metadata: ["secrets": "\(names.joined(separator: ", "))"])
+            return nil
+        }
+        return OKXRoutes.Credentials(apiKey: key, secret: secret.value, passphrase: passphrase)
     }
 
     typealias Handler = @Sendable (RequestParameters, inout PaperExchange, _ now: Int64) throws(BinanceError) -> JSONValue

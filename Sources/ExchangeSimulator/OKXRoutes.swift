@@ -5,22 +5,34 @@ import OKXAdapter
 import PaperExchange
 import ServiceKit
 import Synchronization
+import VaktConfig
 
-/// OKX's public v5 market endpoints over the same simulated markets, so the paper exchange can
-/// play the second venue: `public/time`, `public/instruments?instType=SPOT` (Binance's
-/// `BTCUSDT` listed as `BTC-USDT`), `market/trades?instId=&limit=` (newest first). Counted
-/// against OKX's per-endpoint limits (429 with code 50011 past them), with OKX's error codes
-/// for a missing or bad parameter. Binance's faults (bans, 429s, stalled streams) do not reach
-/// these routes: they are another venue.
+/// OKX's v5 endpoints over the same simulated markets, so the paper exchange can play the
+/// second venue. Public: `public/time`, `public/instruments?instType=SPOT` (Binance's `BTCUSDT`
+/// listed as `BTC-USDT`), `market/trades?instId=&limit=` (newest first). Private, signed as OKX
+/// signs (``OKXSignature``): the OKX account's orders, balances and fills
+/// (``OKXAccountRoutes``). Counted against OKX's per-endpoint limits (429 with code 50011 past
+/// them), with OKX's error codes for a missing or bad parameter. Binance's faults (bans, 429s,
+/// stalled streams) do not reach these routes: they are another venue.
 enum OKXRoutes {
     final class Windows: Sendable {
         let windows = Mutex(OKXRequestWindows())
+    }
+
+    /// The OKX account's API key, secret key and passphrase; key and passphrase compared in
+    /// constant time.
+    struct Credentials: Sendable {
+        var apiKey: Secret
+        var secret: String
+        var passphrase: Secret
     }
 
     struct Failure: Error {
         var status: HTTPResponse.Status
         var code: String
         var message: String
+        /// Per-operation results (`sCode`, `sMsg`) when every operation of the request failed.
+        var data: [JSONValue] = []
 
         static func empty(_ parameter: String) -> Failure {
             Failure(status: .badRequest, code: OKXCode.parameterEmpty, message: "Parameter \(parameter) can not be empty.")
@@ -29,19 +41,49 @@ enum OKXRoutes {
         static func invalid(_ parameter: String) -> Failure {
             Failure(status: .badRequest, code: OKXCode.parameterError, message: "Parameter \(parameter) error")
         }
+
+        static func unauthorized(_ code: String, _ message: String) -> Failure {
+            Failure(status: .unauthorized, code: code, message: message)
+        }
+
+        /// The request's one operation failed (OKX answers 200, code 1, the reason per item).
+        static func operationFailed(_ code: String, _ message: String, clOrdId: String, ordId: String = "", now: Int64) -> Failure {
+            Failure(
+                status: .ok, code: OKXCode.allFailed, message: "All operations failed",
+                data: [
+                    .object([
+                        "clOrdId": .string(clOrdId), "ordId": .string(ordId), "tag": .string(""), "ts": .string(String(now)),
+                        "sCode": .string(code), "sMsg": .string(message),
+                    ])
+                ])
+        }
     }
 
     typealias Handler = @Sendable ([String: String], inout PaperExchange, _ now: Int64) throws(Failure) -> [JSONValue]
 
-    static func add(to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk) {
+    static func add(to router: Router<BasicRequestContext>, markets: SimulatedMarkets, desk: ExchangeDesk, credentials: Credentials?) {
         let counted = Windows()
         let api = router.group("/api/v5")
         func route(_ endpoint: OKXEndpoint, _ handler: @escaping Handler) {
-            api.get(RouterPath(endpoint.rawValue)) { request, _ -> Response in
+            api.on(RouterPath(endpoint.route), method: endpoint.method == "POST" ? .post : .get) { request, _ -> Response in
                 if counted.windows.withLock({ $0.reserve(endpoint, at: desk.clock.now()) }) != nil {
                     return reply(.failure(Failure(status: .tooManyRequests, code: OKXCode.tooManyRequests, message: "Too Many Requests")))
                 }
-                let parameters = SignedRequest.decode(request.uri.query ?? "")
+                let body = (try? await request.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+                if endpoint.isPrivate,
+                    let failure = OKXAccountRoutes.unauthenticated(
+                        request.headers, method: endpoint.method, requestPath: request.uri.string, body: body, credentials: credentials,
+                        now: desk.clock.now())
+                {
+                    return reply(.failure(failure))
+                }
+                let parameters: [String: String]
+                switch endpoint.method == "POST"
+                    ? OKXAccountRoutes.parameters(json: body) : .success(SignedRequest.decode(request.uri.query ?? ""))
+                {
+                case .success(let read): parameters = read
+                case .failure(let failure): return reply(.failure(failure))
+                }
                 var failure: Failure?
                 let result = desk.at { exchange, now in
                     do throws(Failure) {
@@ -104,6 +146,7 @@ enum OKXRoutes {
                 ])
             }
         }
+        OKXAccountRoutes.add(to: route, symbol: symbol, markets: markets)
     }
 
     /// OKX's name for a market: base and quote asset joined by a dash.
@@ -115,7 +158,7 @@ enum OKXRoutes {
             return JSONResponse.make(.ok, .object(["code": .string(OKXCode.ok), "msg": .string(""), "data": .array(data)]))
         case .failure(let failure):
             return JSONResponse.make(
-                failure.status, .object(["code": .string(failure.code), "msg": .string(failure.message), "data": .array([])]))
+                failure.status, .object(["code": .string(failure.code), "msg": .string(failure.message), "data": .array(failure.data)]))
         }
     }
 }

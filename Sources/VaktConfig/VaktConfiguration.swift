@@ -132,6 +132,10 @@ public struct ExchangeSettings: Sendable {
     /// The secrets holding the API key and its HMAC secret.
     public var apiKeySecret: String
     public var apiSecretSecret: String
+    /// The secrets holding the second venue's (OKX's) API key, secret key and passphrase.
+    public var okxAPIKeySecret: String
+    public var okxSecretKeySecret: String
+    public var okxPassphraseSecret: String
 }
 
 public struct SupervisorSettings: Sendable {
@@ -227,7 +231,10 @@ extension VaktConfiguration {
             budgetFallbackShare: exchangeSection.double("budget_fallback_share", default: 0.5, in: 0.01...1),
             budgetGuard: exchangeSection.duration("budget_guard", default: .milliseconds(100), in: .zero...(.seconds(5))),
             apiKeySecret: exchangeSection.string("api_key_secret", default: "exchange-api-key"),
-            apiSecretSecret: exchangeSection.string("api_secret_secret", default: "exchange-api-secret"))
+            apiSecretSecret: exchangeSection.string("api_secret_secret", default: "exchange-api-secret"),
+            okxAPIKeySecret: exchangeSection.string("okx_api_key_secret", default: "okx-api-key"),
+            okxSecretKeySecret: exchangeSection.string("okx_secret_key_secret", default: "okx-secret-key"),
+            okxPassphraseSecret: exchangeSection.string("okx_passphrase_secret", default: "okx-passphrase"))
         exchangeSection.finish()
         paperExchange = PaperExchangeSettings(reading: root.section("paper_exchange"))
         marketData = MarketDataSettings(reading: root.section("market_data"))

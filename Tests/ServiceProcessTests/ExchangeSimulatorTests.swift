@@ -3,6 +3,7 @@ import EventBus
 import Foundation
 import Money
 import NIOHTTP1
+import OKXAdapter
 import Testing
 import VaktConfig
 import VaktTesting
@@ -22,12 +23,18 @@ import VaktTesting
 
         """
 
+    /// The OKX account's key, secret key and passphrase.
+    static let okx = (key: "okx-test-key-0123", secret: "okx-test-secret-abcdefghijklmnop", passphrase: "okx-test-passphrase")
+
     static func start() async throws -> (RedisServer, ServiceInstance) {
         let redis = try RedisServer()
         try await redis.start()
         let simulator = try ServiceInstance(
             .exchangeSim, redisPort: redis.port, postgres: nil, sections: market,
-            environment: ["VAKT_SECRET_EXCHANGE_API_KEY": apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": secret])
+            environment: [
+                "VAKT_SECRET_EXCHANGE_API_KEY": apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": secret, "VAKT_SECRET_OKX_API_KEY": okx.key,
+                "VAKT_SECRET_OKX_SECRET_KEY": okx.secret, "VAKT_SECRET_OKX_PASSPHRASE": okx.passphrase,
+            ])
         try await simulator.waitUntilReady()
         return (redis, simulator)
     }
@@ -87,6 +94,14 @@ import VaktTesting
             return nil
         }
         return try JSONValue(parsing: Array(line.utf8))
+    }
+
+    /// Until the paper exchange's OKX market has traded.
+    static func waitForOKXTrades(_ simulator: ServiceInstance) async {
+        #expect(
+            await TestEnvironment.eventually {
+                (try? await HTTPProbe.get(simulator.url("/api/v5/market/trades?instId=BTC-USDT")))?.text.contains("tradeId") == true
+            })
     }
 
     static func field(_ value: JSONValue, _ name: String) -> JSONValue? {
@@ -337,13 +352,77 @@ import VaktTesting
     /// The paper exchange as the second venue: ccxt's OKX client loads its spot markets and
     /// reads trades and the time from the same simulated market, and OKX's error codes answer
     /// an unknown instrument; OKX's limit holds on its own, apart from Binance's.
+    /// The paper exchange's OKX account, through ccxt's own OKX client: its balances, a resting
+    /// order found by id and by client order id, a duplicate client order id refused while it
+    /// is open, the cancel, a market buy filled with its fee, the fills, an unaffordable order,
+    /// an unknown order, a wrong secret and passphrase. The Binance account is left as it was.
+    @Test func ccxtTradesOnThePaperExchangesOKXAccount() async throws {
+        let (_, simulator) = try await Self.start()
+        defer { Task { await simulator.stop() } }
+        await Self.waitForOKXTrades(simulator)
+        guard
+            let report = try await Self.pythonReport(
+                "ccxt_okx_account.py", simulator,
+                environment: [
+                    "VAKT_TEST_OKX_KEY": Self.okx.key, "VAKT_TEST_OKX_SECRET": Self.okx.secret,
+                    "VAKT_TEST_OKX_PASSPHRASE": Self.okx.passphrase,
+                ])
+        else { return }
+        let expected: [String: JSONValue] = [
+            "start": .object(["USDT": .number(100_000), "BTC": .number(2)]),
+            "resting": .object(["status": .string("open"), "clientOrderId": .string("vaktokx1"), "amount": .number(0.001)]),
+            "by_client_id": .bool(true), "used_usdt": .bool(true), "duplicate": .string("InvalidOrder"),
+            "canceled": .string("canceled"), "cancel_again": .string("OrderNotFound"),
+            "market": .object(["status": .string("closed"), "filled": .number(0.01), "fee_currency": .string("BTC")]),
+            "btc_after": .number(0), "too_big": .string("InsufficientFunds"), "unknown_order": .string("OrderNotFound"),
+            "wrong_secret": .string("AuthenticationError"), "wrong_passphrase": .string("AuthenticationError"),
+        ]
+        for (name, value) in expected {
+            #expect(Self.field(report, name) == value, "\(name): \(report)")
+        }
+        let trades = Self.field(report, "trades")
+        #expect(trades.flatMap { Self.field($0, "amount") } == .number(0.01), "\(report)")
+        #expect(trades.flatMap { Self.field($0, "fee") } == .number(0.00001), "\(report)")
+        // Binance's account is another account: untouched.
+        let account = try await Self.signed(simulator, .GET, "/api/v3/account", "omitZeroBalances=true")
+        #expect(account.status == 200)
+        let balances = Self.field(account.body, "balances")
+        #expect(
+            balances
+                == .array([
+                    .object(["asset": .string("BTC"), "free": .string("2.00000000"), "locked": .string("0.00000000")]),
+                    .object(["asset": .string("USDT"), "free": .string("100000.00000000"), "locked": .string("0.00000000")]),
+                ]), "\(account.body)")
+        // Unsigned, or with a bad body, refused with OKX's codes.
+        let unsigned = try await HTTPProbe.get(simulator.url("/api/v5/account/balance"))
+        #expect(unsigned.status == 401 && unsigned.text.contains("\"code\":\"50103\""), "\(unsigned.text)")
+        let time = OKXSignature.timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1_000))
+        func post(_ body: String, stamp: String = time) async throws -> HTTPResult {
+            let signature = OKXSignature.sign(
+                timestamp: stamp, method: "POST", requestPath: "/api/v5/trade/order", body: body, secret: Self.okx.secret)
+            return try await HTTPProbe.request(
+                .POST, simulator.url("/api/v5/trade/order"),
+                headers: [
+                    ("OK-ACCESS-KEY", Self.okx.key), ("OK-ACCESS-SIGN", signature), ("OK-ACCESS-TIMESTAMP", stamp),
+                    ("OK-ACCESS-PASSPHRASE", Self.okx.passphrase), ("Content-Type", "application/json"),
+                ], body: body)
+        }
+        let notJSON = try await post("instId=BTC-USDT")
+        #expect(notJSON.status == 400 && notJSON.text.contains("\"code\":\"50002\""), "\(notJSON.text)")
+        let badMode = try await post(#"{"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"limit","px":"1","sz":"1"}"#)
+        #expect(badMode.status == 400 && badMode.text.contains("Parameter tdMode error"), "\(badMode.text)")
+        let numberSize = try await post(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":1}"#)
+        #expect(numberSize.status == 400 && numberSize.text.contains("Parameter sz error"), "\(numberSize.text)")
+        let stale = try await post(
+            #"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"1","sz":"1"}"#,
+            stamp: OKXSignature.timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1_000) - 60_000))
+        #expect(stale.status == 401 && stale.text.contains("\"code\":\"50102\""), "\(stale.text)")
+    }
+
     @Test func ccxtReadsThePaperExchangesMarketAsOKXs() async throws {
         let (_, simulator) = try await Self.start()
         defer { Task { await simulator.stop() } }
-        #expect(
-            await TestEnvironment.eventually {
-                (try? await HTTPProbe.get(simulator.url("/api/v5/market/trades?instId=BTC-USDT")))?.text.contains("tradeId") == true
-            })
+        await Self.waitForOKXTrades(simulator)
         guard let report = try await Self.pythonReport("ccxt_okx_market.py", simulator) else { return }
         let expected: [String: JSONValue] = [
             "markets": .array([.string("BTC/USDT"), .string("ETH/USDT")]), "btc_id": .string("BTC-USDT"),
