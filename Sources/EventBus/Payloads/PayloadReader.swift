@@ -77,12 +77,18 @@ public final class PayloadReader {
         return text(key, value, maxLength: maxLength)
     }
 
-    private func text(_ key: String, _ value: JSONValue, maxLength: Int) -> String? {
+    /// A string that is present but may be empty (APIs that send "" for none).
+    public func possiblyEmptyString(_ key: String, maxLength: Int = 1024) -> String? {
+        guard let value = value(key, required: true) else { return nil }
+        return text(key, value, maxLength: maxLength, allowingEmpty: true)
+    }
+
+    private func text(_ key: String, _ value: JSONValue, maxLength: Int, allowingEmpty: Bool = false) -> String? {
         guard case .string(let text) = value else {
             report(key, "expected a string, got \(value.kindName)")
             return nil
         }
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard allowingEmpty || !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             report(key, "must not be empty")
             return nil
         }
@@ -198,6 +204,25 @@ public final class PayloadReader {
             return nil
         }
         return PayloadReader(object: nested, path: "\(path)\(key).", sink: sink)
+    }
+
+    /// The list of objects under `key`, each read with the same rules; problems name the item
+    /// (`details[2].ccy`).
+    public func objects(_ key: String, maxCount: Int = 10_000) -> [PayloadReader]? {
+        guard let value = value(key, required: true) else { return nil }
+        guard case .array(let items) = value, items.count <= maxCount else {
+            report(key, "expected a list of at most \(maxCount) objects, got \(value.kindName)")
+            return nil
+        }
+        var readers: [PayloadReader] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let nested) = item else {
+                report("\(key)[\(index)]", "expected an object, got \(item.kindName)")
+                return nil
+            }
+            readers.append(PayloadReader(object: nested, path: "\(path)\(key)[\(index)].", sink: sink))
+        }
+        return readers
     }
 
     /// An exchange symbol such as `BTCUSDT`: upper-case letters and digits, at most 20.
