@@ -20,6 +20,25 @@ public struct OrderReport: Sendable, Equatable {
     /// Whether this came from a reconciliation (the reply to the order itself was lost).
     public var reconciled: Bool
 
+    /// An order in Binance's terms, from another venue's report of it.
+    public init(
+        symbol: String, orderId: Int64, clientOrderId: String, status: OrderStatus, side: OrderSide, type: String, price: Price,
+        origQty: Quantity, executedQty: Quantity, cumulativeQuoteQty: Money, fills: [FillReport], reconciled: Bool
+    ) {
+        self.symbol = symbol
+        self.orderId = orderId
+        self.clientOrderId = clientOrderId
+        self.status = status
+        self.side = side
+        self.type = type
+        self.price = price
+        self.origQty = origQty
+        self.executedQty = executedQty
+        self.cumulativeQuoteQty = cumulativeQuoteQty
+        self.fills = fills
+        self.reconciled = reconciled
+    }
+
     /// Reads an order reply; `clientOrderIdField` is `origClientOrderId` for a cancel.
     init(_ value: JSONValue, clientOrderIdField: String = "clientOrderId") throws(PayloadError) {
         let reader = try PayloadReader(value, name: "order")
@@ -71,6 +90,14 @@ public struct FillReport: Sendable, Equatable {
     public var commission: FixedDecimal
     public var commissionAsset: String
 
+    public init(tradeId: Int64, price: Price, qty: Quantity, commission: FixedDecimal, commissionAsset: String) {
+        self.tradeId = tradeId
+        self.price = price
+        self.qty = qty
+        self.commission = commission
+        self.commissionAsset = commissionAsset
+    }
+
     init(_ value: JSONValue, name: String) throws(PayloadError) {
         let reader = try PayloadReader(value, name: name)
         // A FULL reply says tradeId; myTrades says id.
@@ -98,6 +125,12 @@ public struct BalanceReport: Sendable, Equatable {
     public var asset: String
     public var free: FixedDecimal
     public var locked: FixedDecimal
+
+    public init(asset: String, free: FixedDecimal, locked: FixedDecimal) {
+        self.asset = asset
+        self.free = free
+        self.locked = locked
+    }
 }
 
 /// The best bid and ask.

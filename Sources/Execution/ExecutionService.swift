@@ -21,7 +21,8 @@ public struct ExecutionService: VaktService {
     /// It adds exposure: it carries the trading guards.
     public var usesTradingGuards: Bool { true }
 
-    public var migrations: [Migration] { OrderStore.migrations + PauseStore.migrations }
+    /// One numbering for both stores' tables, applied in order.
+    public var migrations: [Migration] { (OrderStore.migrations + PauseStore.migrations).sorted { $0.version < $1.version } }
 
     public init() {}
 

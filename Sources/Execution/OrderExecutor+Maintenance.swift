@@ -48,24 +48,25 @@ extension OrderExecutor {
     func lookUp(_ id: String, _ book: inout Book) async {
         guard let order = book.open[id] else { return }
         do {
+            let venue = try orderVenue(order.venue)
             let report: OrderReport
             switch order.state {
             case .filled, .canceled, .expired, .rejected:
                 // Final, but the exchange reported fills not booked yet: read them back.
                 guard order.missesFills || order.tracked.exchangeOrderId == nil,
-                    var found = try await client.order(symbol: order.symbol, clientOrderId: id)
+                    var found = try await venue.order(symbol: order.symbol, clientOrderId: id)
                 else { return }
-                found.fills = try await client.fills(symbol: order.symbol, orderId: found.orderId)
+                found.fills = try await venue.fills(symbol: order.symbol, orderId: found.orderId)
                 report = found
             case .pendingSubmit, .submitted:
-                report = try await client.reconcile(symbol: order.symbol, clientOrderId: id)
+                report = try await venue.reconcile(symbol: order.symbol, clientOrderId: id)
             default:
-                guard var found = try await client.order(symbol: order.symbol, clientOrderId: id) else {
+                guard var found = try await venue.order(symbol: order.symbol, clientOrderId: id) else {
                     // Known to us as placed, unknown to the exchange: it aged out of its history.
                     logger.error("an order we placed is unknown to the exchange", metadata: ["client_order_id": "\(id)"])
                     return
                 }
-                found.fills = try await client.fills(symbol: order.symbol, orderId: found.orderId)
+                found.fills = try await venue.fills(symbol: order.symbol, orderId: found.orderId)
                 report = found
             }
             let after = await absorb(report, into: id, &book)
@@ -149,8 +150,9 @@ extension OrderExecutor {
         await change(id, [.cancelRequested], &book)
         let after: StoredOrder?
         do {
-            var report = try await client.cancel(symbol: order.symbol, clientOrderId: id)
-            report.fills = (try? await client.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
+            let venue = try orderVenue(order.venue)
+            var report = try await venue.cancel(symbol: order.symbol, clientOrderId: id)
+            report.fills = (try? await venue.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
             after = await absorb(report, into: id, &book)
         } catch .rejected(let refusal) where refusal.code == -2011 {
             // Not open any more (it filled, or expired): what it did is read back.

@@ -126,7 +126,8 @@ extension OrderExecutor {
                         tradeId: Int(tradeId), lastQuantity: detail.quantity, lastPrice: detail.price,
                         cumulativeQuantity: order.tracked.executed, cumulativeQuote: order.tracked.cumulativeQuote,
                         commission: Money(detail.commission), commissionAsset: detail.commissionAsset,
-                        trigger: order.purpose == .stopLoss || order.purpose == .takeProfit ? order.purpose.rawValue : nil)
+                        trigger: order.purpose == .stopLoss || order.purpose == .takeProfit ? order.purpose.rawValue : nil,
+                        venue: order.venue)
                     newFills.append((detail, fill))
                     checkSlippage(detail, of: order, &book)
                 case .canceled, .expired:

@@ -104,6 +104,15 @@ final class OrderExecutor: Sendable {
 
     var client: BinanceClient { exchange.client }
 
+    /// The venues orders can be placed on: Binance always.
+    var venues: [TradingVenue: any OrderVenue] { [.binance: exchange.client] }
+
+    /// Where an order of `venue` is placed, looked up and canceled.
+    func orderVenue(_ venue: TradingVenue) throws(ExchangeError) -> any OrderVenue {
+        guard let found = venues[venue] else { throw .unreachable("\(venue.rawValue) is not configured for orders") }
+        return found
+    }
+
     init(
         settings: ExecutionSettings, exchange: ExchangeAccess, store: OrderStore, events: EventPublisher, guards: TradingGuards,
         pauses: SymbolPauses, logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
@@ -297,7 +306,7 @@ final class OrderExecutor: Sendable {
             price: order.price, clientOrderId: order.clientOrderId, referencePrice: marks.withLock { $0[order.symbol] },
             openOrders: book.open.values.filter { $0.symbol == order.symbol && !$0.state.isFinal }.count - 1)
         do {
-            let report = try await client.place(intent)
+            let report = try await orderVenue(order.venue).place(intent)
             await absorb(report, into: order.clientOrderId, &book)
         } catch {
             order = book.open[order.clientOrderId] ?? order

@@ -141,7 +141,7 @@ final class PortfolioBook: Sendable {
 
     // MARK: - Fills and prices
 
-    /// `order.partially_filled` and `order.filled`: journaled once (by symbol and trade id),
+    /// `order.partially_filled` and `order.filled`: journaled once (by venue, symbol and trade id),
     /// then booked. A fill the ledger cannot book throws, naming why, before anything changes.
     func book(_ event: EventEnvelope) async throws {
         let fill: Fill =

@@ -55,8 +55,17 @@ public struct OrderSubmitted: EventPayload {
         price: Price(42_000))
 }
 
+/// The exchange an order is placed on: Binance, or the second venue execution fails over to.
+public enum TradingVenue: String, Sendable, CaseIterable, Codable {
+    case binance
+    case okx
+}
+
 /// One execution of an order: what `order.partially_filled` and `order.filled` carry.
 public struct Fill: Sendable, Equatable {
+    /// Where it traded; `venue` is left out of the JSON for Binance (events from before there
+    /// was a second venue read the same).
+    public var venue: TradingVenue
     public var clientOrderId: String
     public var orderId: Int
     public var symbol: String
@@ -76,8 +85,10 @@ public struct Fill: Sendable, Equatable {
 
     public init(
         clientOrderId: String, orderId: Int, symbol: String, side: OrderSide, tradeId: Int, lastQuantity: Quantity, lastPrice: Price,
-        cumulativeQuantity: Quantity, cumulativeQuote: Money, commission: Money, commissionAsset: String, trigger: String? = nil
+        cumulativeQuantity: Quantity, cumulativeQuote: Money, commission: Money, commissionAsset: String, trigger: String? = nil,
+        venue: TradingVenue = .binance
     ) {
+        self.venue = venue
         self.clientOrderId = clientOrderId
         self.orderId = orderId
         self.symbol = symbol
@@ -105,16 +116,17 @@ public struct Fill: Sendable, Equatable {
         let commission: Money? = reader.amount("commission")
         let commissionAsset = reader.string("commissionAsset", maxLength: 20)
         let trigger = reader.optionalString("trigger", maxLength: 64)
+        let venue: TradingVenue? = reader.contains("venue") ? reader.choice("venue") : .binance
         if let lastQuantity, let cumulativeQuantity, lastQuantity > cumulativeQuantity {
             reader.report("cumulativeQuantity", "\(cumulativeQuantity) is less than this execution's lastQuantity \(lastQuantity)")
         }
         guard let clientOrderId, let orderId, let symbol, let side, let tradeId, let lastQuantity, let lastPrice, let cumulativeQuantity,
-            let cumulativeQuote, let commission, let commissionAsset, lastQuantity <= cumulativeQuantity
+            let cumulativeQuote, let commission, let commissionAsset, let venue, lastQuantity <= cumulativeQuantity
         else { return nil }
         self.init(
             clientOrderId: clientOrderId, orderId: orderId, symbol: symbol, side: side, tradeId: tradeId, lastQuantity: lastQuantity,
             lastPrice: lastPrice, cumulativeQuantity: cumulativeQuantity, cumulativeQuote: cumulativeQuote, commission: commission,
-            commissionAsset: commissionAsset, trigger: trigger)
+            commissionAsset: commissionAsset, trigger: trigger, venue: venue)
     }
 
     var json: JSONValue {
@@ -123,14 +135,15 @@ public struct Fill: Sendable, Equatable {
             "side": .string(side.rawValue), "tradeId": .number(Double(tradeId)), "lastQuantity": .amount(lastQuantity),
             "lastPrice": .amount(lastPrice), "cumulativeQuantity": .amount(cumulativeQuantity),
             "cumulativeQuote": .amount(cumulativeQuote), "commission": .amount(commission), "commissionAsset": .string(commissionAsset),
-            "trigger": trigger.map(JSONValue.string),
+            "trigger": trigger.map(JSONValue.string), "venue": venue == .binance ? nil : .string(venue.rawValue),
         ])
     }
 
     static let example = Fill(
         clientOrderId: "vakt-01a2b3c4d5e6", orderId: 28_457, symbol: "BTCUSDT", side: .sell, tradeId: 12_345,
         lastQuantity: Quantity(5, scale: 3), lastPrice: Price(41_000), cumulativeQuantity: Quantity(15, scale: 3),
-        cumulativeQuote: Money(615, scale: 0), commission: Money(615, scale: 3), commissionAsset: "USDT", trigger: "stop_loss")
+        cumulativeQuote: Money(615, scale: 0), commission: Money(615, scale: 3), commissionAsset: "USDT", trigger: "stop_loss",
+        venue: .okx)
 }
 
 /// `order.partially_filled`: an execution that leaves part of the order open.

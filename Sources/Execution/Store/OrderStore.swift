@@ -66,6 +66,14 @@ public struct OrderStore: Sendable {
                     CHECK (purpose IN ('entry', 'reprice', 'take_profit', 'stop_loss', 'close'))
                 """,
             ]),
+        Migration(
+            version: 5, name: "orders: the venue each is placed on; fills keyed by venue (trade ids are each venue's own)",
+            statements: [
+                "ALTER TABLE orders ADD COLUMN venue text NOT NULL DEFAULT 'binance' CHECK (venue IN ('binance', 'okx'))",
+                "ALTER TABLE order_fills ADD COLUMN venue text NOT NULL DEFAULT 'binance'",
+                "ALTER TABLE order_fills DROP CONSTRAINT order_fills_pkey",
+                "ALTER TABLE order_fills ADD PRIMARY KEY (venue, symbol, trade_id)",
+            ]),
     ]
 
     /// Writes a new order; false when one with its client order id exists already (the signal
@@ -77,11 +85,11 @@ public struct OrderStore: Sendable {
             try await connection.query(
                 """
                 INSERT INTO orders (client_order_id, signal_id, purpose, parent, symbol, side, quantity, price, reference_price, state,
-                                    reprices, created_at, updated_at)
+                                    reprices, created_at, updated_at, venue)
                 VALUES (\(order.clientOrderId), \(order.signalId), \(order.purpose.rawValue), \(order.parent), \(order.symbol),
                         \(order.side.rawValue), \(order.tracked.quantity.description)::numeric, \(order.price.description)::numeric,
                         \(order.referencePrice.description)::numeric, \(order.state.rawValue), \(order.reprices), \(order.createdAt),
-                        \(order.updatedAt))
+                        \(order.updatedAt), \(order.venue.rawValue))
                 ON CONFLICT (client_order_id) DO NOTHING RETURNING 1
                 """, logger: logger
             ).collect().count == 1
@@ -97,11 +105,12 @@ public struct OrderStore: Sendable {
             for fill in fills {
                 try await connection.query(
                     """
-                    INSERT INTO order_fills (symbol, trade_id, client_order_id, quantity, price, commission, commission_asset, time)
-                    VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.quantity.description)::numeric,
-                            \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset),
-                            \(fill.time))
-                    ON CONFLICT (symbol, trade_id) DO NOTHING
+                    INSERT INTO order_fills (venue, symbol, trade_id, client_order_id, quantity, price, commission, commission_asset,
+                                             time)
+                    VALUES (\(order.venue.rawValue), \(fill.symbol), \(fill.tradeId), \(fill.clientOrderId),
+                            \(fill.quantity.description)::numeric, \(fill.price.description)::numeric,
+                            \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
+                    ON CONFLICT (venue, symbol, trade_id) DO NOTHING
                     """, logger: logger)
             }
             try await connection.query(
@@ -170,7 +179,7 @@ public struct OrderStore: Sendable {
         o.client_order_id, o.signal_id, o.purpose, o.parent, o.symbol, o.side, o.quantity::text, o.price::text,
         o.reference_price::text, o.state, o.exchange_order_id, o.executed::text, o.cumulative_quote::text, o.reprices, o.reason,
         o.exit_state, o.take_profit::text, o.stop_loss::text, o.created_at, o.updated_at, o.exchange_executed::text,
-        COALESCE((SELECT array_agg(f.trade_id) FROM order_fills f WHERE f.client_order_id = o.client_order_id), '{}')
+        COALESCE((SELECT array_agg(f.trade_id) FROM order_fills f WHERE f.client_order_id = o.client_order_id), '{}'), o.venue
         """
 
     private func read(_ tail: String, _ bindings: [String]) async throws -> [StoredOrder] {
@@ -187,20 +196,21 @@ public struct OrderStore: Sendable {
     static func order(from row: PostgresRow) throws -> StoredOrder {
         let (
             id, signal, purpose, parent, symbol, side, quantity, price, reference, state, orderId, executed, quote, reprices, reason,
-            exitState, takeProfit, stopLoss, createdAt, updatedAt, exchangeExecuted, tradeIds
+            exitState, takeProfit, stopLoss, createdAt, updatedAt, exchangeExecuted, tradeIds, venue
         ) = try row.decode(
             (
                 String, String, String, String?, String, String, String, String, String, String, Int64?, String, String, Int32,
-                String?, String, String?, String?, Date, Date, String, [Int64]
+                String?, String, String?, String?, Date, Date, String, [Int64], String
             ).self)
         guard let purpose = OrderPurpose(rawValue: purpose), let side = OrderSide(rawValue: side),
-            let state = OrderState(rawValue: state), let exitState = ExitState(rawValue: exitState)
-        else { throw StoredOrderError(clientOrderId: id, reason: "unknown purpose, side, state or exit state") }
+            let state = OrderState(rawValue: state), let exitState = ExitState(rawValue: exitState),
+            let venue = TradingVenue(rawValue: venue)
+        else { throw StoredOrderError(clientOrderId: id, reason: "unknown purpose, side, state, exit state or venue") }
         do {
             var order = StoredOrder(
                 clientOrderId: id, signalId: signal, purpose: purpose, parent: parent, symbol: symbol, side: side,
                 quantity: try Quantity(parsing: quantity), price: try Price(parsing: price), referencePrice: try Price(parsing: reference),
-                reprices: Int(reprices), createdAt: createdAt)
+                reprices: Int(reprices), createdAt: createdAt, venue: venue)
             order.tracked.state = state
             order.tracked.exchangeOrderId = orderId
             order.tracked.executed = try Quantity(parsing: executed)

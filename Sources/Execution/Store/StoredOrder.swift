@@ -29,6 +29,8 @@ public enum ExitState: String, Sendable, Codable {
 /// An order as the outbox holds it: the machine's view and what it was for.
 public struct StoredOrder: Sendable, Equatable {
     public var tracked: TrackedOrder
+    /// Where it is placed: every lookup, cancel and fill of it goes there.
+    public var venue: TradingVenue
     /// The signal event it came from (an exit's and a re-price's: its entry's; a close's: the
     /// operator's action id).
     public var signalId: String
@@ -55,9 +57,10 @@ public struct StoredOrder: Sendable, Equatable {
 
     public init(
         clientOrderId: String, signalId: String, purpose: OrderPurpose, parent: String?, symbol: String, side: OrderSide,
-        quantity: Quantity, price: Price, referencePrice: Price, reprices: Int = 0, createdAt: Date
+        quantity: Quantity, price: Price, referencePrice: Price, reprices: Int = 0, createdAt: Date, venue: TradingVenue = .binance
     ) {
         tracked = TrackedOrder(clientOrderId: clientOrderId, quantity: quantity)
+        self.venue = venue
         self.signalId = signalId
         self.purpose = purpose
         self.parent = parent
@@ -104,7 +107,7 @@ public struct StoredOrder: Sendable, Equatable {
             "cumulativeQuote": .amount(tracked.cumulativeQuote), "averagePrice": averagePrice.map(JSONValue.amount),
             "reprices": .number(Double(reprices)), "reason": reason.map(JSONValue.string), "createdAt": .time(createdAt),
             "updatedAt": .time(updatedAt), "exits": .string(exitState.rawValue), "takeProfit": takeProfit.map(JSONValue.amount),
-            "stopLoss": stopLoss.map(JSONValue.amount),
+            "stopLoss": stopLoss.map(JSONValue.amount), "venue": .string(venue.rawValue),
         ])
     }
 }

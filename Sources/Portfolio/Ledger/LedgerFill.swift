@@ -13,15 +13,17 @@ public struct LedgerFill: Sendable, Equatable, Codable {
     /// receives), the quote asset, or another (BNB), which is counted apart.
     public var commission: FixedDecimal
     public var commissionAsset: String
-    /// The exchange's trade id: a fill is booked once.
+    /// The exchange's trade id: a fill is booked once (per venue: each numbers its own).
     public var tradeId: Int64
+    public var venue: TradingVenue
     public var clientOrderId: String
     public var time: Date
 
     public init(
         symbol: String, side: OrderSide, quantity: Quantity, price: Price, commission: FixedDecimal, commissionAsset: String,
-        tradeId: Int64, clientOrderId: String, time: Date
+        tradeId: Int64, clientOrderId: String, time: Date, venue: TradingVenue = .binance
     ) {
+        self.venue = venue
         self.symbol = symbol
         self.side = side
         self.quantity = quantity
@@ -37,6 +39,7 @@ public struct LedgerFill: Sendable, Equatable, Codable {
     public init(_ fill: Fill, time: Date) {
         self.init(
             symbol: fill.symbol, side: fill.side, quantity: fill.lastQuantity, price: fill.lastPrice, commission: fill.commission.value,
-            commissionAsset: fill.commissionAsset, tradeId: Int64(fill.tradeId), clientOrderId: fill.clientOrderId, time: time)
+            commissionAsset: fill.commissionAsset, tradeId: Int64(fill.tradeId), clientOrderId: fill.clientOrderId, time: time,
+            venue: fill.venue)
     }
 }

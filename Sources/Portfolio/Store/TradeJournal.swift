@@ -7,7 +7,7 @@ import PostgresNIO
 import ServiceKit
 
 /// The portfolio's records in PostgreSQL: what the account held when the portfolio opened,
-/// every fill booked (once per symbol and trade id: the journal, from which the ledger is
+/// every fill booked (once per venue, symbol and trade id: the journal, from which the ledger is
 /// rebuilt exactly at every start), and the periodic snapshots of equity and PnL.
 public struct TradeJournal: Sendable {
     let client: PostgresClient
@@ -40,7 +40,14 @@ public struct TradeJournal: Sendable {
                     unrealized numeric NOT NULL, fees numeric NOT NULL, exposure numeric NOT NULL, peak numeric NOT NULL,
                     drawdown numeric NOT NULL, day_pnl numeric NOT NULL, week_pnl numeric NOT NULL, month_pnl numeric NOT NULL)
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "portfolio journal: fills keyed by venue (trade ids are each venue's own)",
+            statements: [
+                "ALTER TABLE portfolio_trades ADD COLUMN venue text NOT NULL DEFAULT 'binance'",
+                "ALTER TABLE portfolio_trades DROP CONSTRAINT portfolio_trades_symbol_trade_id_key",
+                "ALTER TABLE portfolio_trades ADD CONSTRAINT portfolio_trades_venue_symbol_trade_id_key UNIQUE (venue, symbol, trade_id)",
+            ]),
     ]
 
     /// What the account held at opening: its cash, and holdings of other assets with the
@@ -105,10 +112,12 @@ public struct TradeJournal: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
-                INSERT INTO portfolio_trades (symbol, trade_id, client_order_id, side, quantity, price, commission, commission_asset, time)
-                VALUES (\(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.side.rawValue), \(fill.quantity.description)::numeric,
-                        \(fill.price.description)::numeric, \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
-                ON CONFLICT (symbol, trade_id) DO NOTHING RETURNING id
+                INSERT INTO portfolio_trades (venue, symbol, trade_id, client_order_id, side, quantity, price, commission,
+                                              commission_asset, time)
+                VALUES (\(fill.venue.rawValue), \(fill.symbol), \(fill.tradeId), \(fill.clientOrderId), \(fill.side.rawValue),
+                        \(fill.quantity.description)::numeric, \(fill.price.description)::numeric,
+                        \(fill.commission.description)::numeric, \(fill.commissionAsset), \(fill.time))
+                ON CONFLICT (venue, symbol, trade_id) DO NOTHING RETURNING id
                 """, logger: logger
             ).collect().first?.decode(Int64.self)
         }
@@ -131,14 +140,15 @@ public struct TradeJournal: Sendable {
     }
 
     private static let columns =
-        "id, symbol, trade_id, client_order_id, side, quantity::text, price::text, commission::text, commission_asset, time"
+        "id, symbol, trade_id, client_order_id, side, quantity::text, price::text, commission::text, commission_asset, time, venue"
 
     private func read(_ rows: PostgresRowSequence) async throws -> [(id: Int64, fill: LedgerFill)] {
         var result: [(id: Int64, fill: LedgerFill)] = []
-        for try await (id, symbol, tradeId, clientOrderId, side, quantity, price, commission, asset, time) in rows.decode(
-            (Int64, String, Int64, String, String, String, String, String, String, Date).self)
+        for try await (id, symbol, tradeId, clientOrderId, side, quantity, price, commission, asset, time, venue) in rows.decode(
+            (Int64, String, Int64, String, String, String, String, String, String, Date, String).self)
         {
             guard let side = OrderSide(rawValue: side) else { throw JournalError(id: id, reason: "side \(side)") }
+            guard let venue = TradingVenue(rawValue: venue) else { throw JournalError(id: id, reason: "venue \(venue)") }
             do {
                 result.append(
                     (
@@ -146,7 +156,7 @@ public struct TradeJournal: Sendable {
                         LedgerFill(
                             symbol: symbol, side: side, quantity: try Quantity(parsing: quantity), price: try Price(parsing: price),
                             commission: try FixedDecimal(parsing: commission), commissionAsset: asset, tradeId: tradeId,
-                            clientOrderId: clientOrderId, time: time)
+                            clientOrderId: clientOrderId, time: time, venue: venue)
                     ))
             } catch {
                 throw JournalError(id: id, reason: "\(error)")
