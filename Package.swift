@@ -146,7 +146,7 @@ let package = Package(
                 "PolicyStore",
                 "SystemdNotify",
                 "RedisClient",
-                "Binance", "BinanceAdapter", "Forecasting",
+                "Binance", "BinanceAdapter", "Forecasting", "OKXAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -166,7 +166,8 @@ let package = Package(
         // The loss report: our records checked against the exchange's (a pure check, and the
         // collector that reads both sides).
         .target(
-            name: "TradingAudit", dependencies: ["Binance", "BinanceAdapter", "EmergencyStop", "EventBus", "Money", "ServiceKit"],
+            name: "TradingAudit",
+            dependencies: ["Binance", "BinanceAdapter", "EmergencyStop", "EventBus", "Money", "OKXAdapter", "ServiceKit"],
             swiftSettings: swiftSettings),
         .target(
             name: "Alerting",
@@ -196,7 +197,7 @@ let package = Package(
         service(
             "Execution",
             extra: [
-                "Binance", "BinanceAdapter", "EventBus", "EmergencyStop", "PolicyStore", "HealthFormat", "Money",
+                "Binance", "BinanceAdapter", "EventBus", "EmergencyStop", "PolicyStore", "HealthFormat", "Money", "OKXAdapter",
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -210,7 +211,8 @@ let package = Package(
         service(
             "Portfolio",
             extra: [
-                "Binance", "BinanceAdapter", "EventBus", "HealthFormat", "Money", .product(name: "Metrics", package: "swift-metrics"),
+                "Binance", "BinanceAdapter", "EventBus", "HealthFormat", "Money", "OKXAdapter",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -322,7 +324,7 @@ let package = Package(
             name: "VaktTesting",
             dependencies: [
                 "VaktConfig", "SystemdNotify", "RedisClient", "EventBus", "PrometheusText", "ServiceKit", "PolicyStore", "Binance",
-                "BinanceAdapter", "Money", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "BinanceAdapter", "Money", "OKXAdapter", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -80,16 +80,17 @@ public struct ExchangeSimulatorService: VaktService {
     /// The OKX account's key, secret key and passphrase: the secrets `exchange.okx_*_secret`
     /// name. Without all three, OKX's private endpoints refuse every request (50111).
     static func okxCredentials(_ context: ServiceContext) -> OKXRoutes.Credentials? {
-        let exchange = context.configuration.exchange
-        let names = [exchange.okxAPIKeySecret, exchange.okxSecretKeySecret, exchange.okxPassphraseSecret]
-        let values = names.map { context.secrets.secret(named: $0) }
-        guard let key = values[0], let secret = values[1], let passphrase = values[2] else {
+        guard let credentials = SecondVenueAccess.credentials(context.configuration, context.secrets) else {
+            let exchange = context.configuration.exchange
             context.logger.warning(
                 "no OKX API key; the OKX account's endpoints refuse every request (50111)",
-                metadata: ["secrets": "\(names.joined(separator: ", "))"])
+                metadata: [
+                    "secrets": "\(exchange.okxAPIKeySecret), \(exchange.okxSecretKeySecret), \(exchange.okxPassphraseSecret)"
+                ])
             return nil
         }
-        return OKXRoutes.Credentials(apiKey: key, secret: secret.value, passphrase: passphrase)
+        return OKXRoutes.Credentials(
+            apiKey: Secret(credentials.apiKey), secret: credentials.secretKey, passphrase: Secret(credentials.passphrase))
     }
 
     typealias Handler = @Sendable (RequestParameters, inout PaperExchange, _ now: Int64) throws(BinanceError) -> JSONValue

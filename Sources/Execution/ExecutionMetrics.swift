@@ -1,3 +1,4 @@
+import EventBus
 import Metrics
 import Synchronization
 
@@ -61,6 +62,15 @@ final class ExecutionMetrics: Sendable {
         awaiting.record(reconciliation)
         unwritten.record(changes)
         trading.record(isTrading ? 1 : 0)
+    }
+
+    /// `vakt_execution_venue{venue}`: 1 for where new orders go, 0 for the other;
+    /// `vakt_execution_holding`: 1 while new orders wait for a venue.
+    func venue(serving: TradingVenue, holding: Bool) {
+        for venue in TradingVenue.allCases {
+            Gauge(label: "vakt_execution_venue", dimensions: [("venue", venue.rawValue)]).record(venue == serving ? 1 : 0)
+        }
+        Gauge(label: "vakt_execution_holding").record(holding ? 1 : 0)
     }
 
     /// A fill's slippage against the signal's price, as a share (positive: worse), recorded in

@@ -36,7 +36,7 @@ public struct ExecutionService: VaktService {
         let pauses = SymbolPauses(store: PauseStore(client: postgres, logger: context.logger), logger: context.logger)
         let executor = OrderExecutor(
             settings: configuration.execution, exchange: exchange, store: store, events: events, guards: guards, pauses: pauses,
-            logger: context.logger, source: "\(configuration.system.instance)/execution")
+            logger: context.logger, source: "\(configuration.system.instance)/execution", okx: SecondVenueAccess.client(context))
         let tokenSecret = configuration.ess.controlTokenSecret
         let token = context.secrets.secret(named: tokenSecret)
         if token == nil {
@@ -122,8 +122,11 @@ public struct ExecutionService: VaktService {
             ]),
             "queueCapacity": .number(Double(view.capacity)), "openOrders": .number(Double(view.open)),
             "awaitingReconciliation": .number(Double(view.awaitingReconciliation)),
-            "unwrittenChanges": .number(Double(view.unwritten)), "trading": .bool(!view.reconciling && view.unwritten == 0),
+            "unwrittenChanges": .number(Double(view.unwritten)),
+            "trading": .bool(!view.reconciling && view.unwritten == 0 && view.holding == nil),
             "armedExits": .number(Double(view.armedExits)), "paused": ExecutionControlAPI.json(paused),
+            // Where new orders go (`execution.on_binance_down`), and why they wait while they do.
+            "venue": .string(view.serving.rawValue), "waiting": view.holding.map(JSONValue.string) ?? .null,
         ])
     }
 }
@@ -164,8 +167,15 @@ struct ReconciliationCheck: HealthCheck {
                 status: .warn, value: Double(view.unwritten),
                 output: "\(view.unwritten) order changes wait for PostgreSQL; no new orders until they are written")
         }
-        let text = "\(view.open) open orders, \(view.awaitingReconciliation) awaiting reconciliation, \(view.armedExits) exits armed"
-        return HealthMeasurement(status: view.awaitingReconciliation > 0 ? .warn : .pass, value: Double(view.open), output: text)
+        if let holding = view.holding {
+            return HealthMeasurement(status: .warn, value: Double(view.open), output: "new orders wait: \(holding)")
+        }
+        let text =
+            "\(view.open) open orders, \(view.awaitingReconciliation) awaiting reconciliation, \(view.armedExits) exits armed; "
+            + "new orders go to \(view.serving.rawValue)"
+        let onSecondVenue = view.serving != .binance
+        return HealthMeasurement(
+            status: view.awaitingReconciliation > 0 || onSecondVenue ? .warn : .pass, value: Double(view.open), output: text)
     }
 }
 

@@ -93,14 +93,14 @@ extension OrderExecutor {
                 canceled.append(buy.clientOrderId)
             }
         }
-        await refreshBalances(&book)
+        await refreshBalances(.binance, &book)
         if marks.withLock({ $0[symbol] }) == nil, client.rules(for: symbol) != nil, let last = try? await client.lastPrice(symbol: symbol) {
             marks.withLock { $0[symbol] = $0[symbol] ?? last }
         }
         let context = PlanningContext(
             ess: guards.ess.current, policy: guards.policy.current?.document.policy, settings: settings,
-            filters: client.rules(for: symbol), assets: client.assets(of: symbol), marks: marks.withLock { $0 }, free: book.free,
-            held: book.held, ordersInLastMinute: 0,
+            filters: client.rules(for: symbol), assets: client.assets(of: symbol), marks: marks.withLock { $0 },
+            free: book.accounts[.binance]?.free ?? [:], held: book.accounts[.binance]?.held ?? [:], ordersInLastMinute: 0,
             openOrders: book.open.values.filter { $0.symbol == symbol && !$0.state.isFinal }.count)
         let plan: OrderPlan
         switch ClosePlanner.plan(symbol: symbol, context) {

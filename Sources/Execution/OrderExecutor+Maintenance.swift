@@ -113,7 +113,49 @@ extension OrderExecutor {
             }
         }
         if book.reconciling { finishReconciliation(&book) }
-        if book.balancesAt.map({ now.timeIntervalSince($0) > 5 }) ?? true { await refreshBalances(&book) }
+        await openSecondVenue(&book)
+        // Each venue's balances read again every 5 s (tried again no sooner while it fails).
+        for venue in venues.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let account = book.accounts[venue]
+            let stale = account?.readAt.map { now.timeIntervalSince($0) > 5 } ?? true
+            if stale, account?.triedAt.map({ now.timeIntervalSince($0) >= 5 }) ?? true { await refreshBalances(venue, &book) }
+        }
+        await pollSecondVenue(now, &book)
+        // The policy sees Binance every half second (its failback counts how long Binance has
+        // been up), and new orders that waited go as soon as they can.
+        let waited = book.holding != nil
+        if await chooseVenue(&book) != nil, waited { wake(.signals) }
+    }
+
+    /// With `execution.on_binance_down: failover`, reads OKX's spot instruments until it can:
+    /// then orders can go there.
+    func openSecondVenue(_ book: inout Book) async {
+        guard let okx, secondVenue.withLock({ $0 == nil }) else { return }
+        let now = clock()
+        if let tried = book.secondVenueTriedAt, now.timeIntervalSince(tried) < 5 { return }
+        book.secondVenueTriedAt = now
+        do {
+            let listed = try await okx.spotInstruments()
+            let bySymbol = Dictionary(listed.map { ($0.binanceSymbol, $0) }, uniquingKeysWith: { first, _ in first })
+            secondVenue.withLock { $0 = OKXOrderVenue(client: okx, instruments: bySymbol) }
+            logger.notice(
+                "second venue ready for failover", metadata: ["venue": "okx", "instruments": "\(bySymbol.count)"])
+        } catch {
+            logger.warning("could not read okx's instruments; retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Open orders on a venue without a user data stream here (OKX) are read back at most once a
+    /// second until final: their fills come that way.
+    func pollSecondVenue(_ now: Date, _ book: inout Book) async {
+        for id in book.open.keys.sorted() {
+            guard let order = book.open[id], order.venue == .okx, order.state == .accepted || order.state == .partiallyFilled
+            else { continue }
+            if let polled = book.polledAt[id], now.timeIntervalSince(polled) < 1 { continue }
+            book.polledAt[id] = now
+            await lookUp(id, &book)
+        }
+        book.polledAt = book.polledAt.filter { book.open[$0.key].map { !$0.state.isFinal } ?? false }
     }
 
     func reportDrops(_ now: Date, _ book: inout Book) async {
@@ -189,7 +231,7 @@ extension OrderExecutor {
         guard let price = try? EntryPlanner.limitPrice(parent.side, from: mark, slippage: settings.maxSlippage, filters: filters)
         else { return }
         var quantity = parent.remaining
-        if parent.side == .sell { quantity = min(quantity, Quantity(book.free[assets.base] ?? .zero)) }
+        if parent.side == .sell { quantity = min(quantity, Quantity(book.accounts[parent.venue]?.free[assets.base] ?? .zero)) }
         if let step = filters.lotSize?.stepSize, let stepped = try? quantity.rounded(downToStep: step) { quantity = stepped }
         guard quantity > .zero else { return }
         if parent.purpose == .entry || parent.purpose == .reprice, let policy = guards.policy.current?.document.policy,
@@ -215,7 +257,7 @@ extension OrderExecutor {
             clientOrderId: ClientOrderIDs.reprice(of: parent.clientOrderId, number: parent.reprices + 1), signalId: parent.signalId,
             purpose: parent.purpose == .entry ? .reprice : parent.purpose, parent: parent.clientOrderId, symbol: parent.symbol,
             side: parent.side, quantity: quantity, price: price, referencePrice: parent.referencePrice, reprices: parent.reprices + 1,
-            createdAt: clock())
+            createdAt: clock(), venue: parent.venue)
         _ = await submit(child, &book)
     }
 
@@ -238,7 +280,8 @@ extension OrderExecutor {
                 continue
             }
             guard let filters = client.rules(for: order.symbol), let assets = client.assets(of: order.symbol) else { continue }
-            var quantity = min(order.tracked.executed, Quantity(book.free[assets.base] ?? .zero))
+            // Sold where it was bought: each venue holds its own.
+            var quantity = min(order.tracked.executed, Quantity(book.accounts[order.venue]?.free[assets.base] ?? .zero))
             if let step = filters.lotSize?.stepSize, let stepped = try? quantity.rounded(downToStep: step) { quantity = stepped }
             let price = (try? EntryPlanner.limitPrice(.sell, from: mark, slippage: settings.maxSlippage, filters: filters)) ?? mark
             let notional = (try? Money.notional(of: quantity, at: price)) ?? .zero
@@ -258,7 +301,8 @@ extension OrderExecutor {
             guard quantity > .zero else { continue }
             let exit = StoredOrder(
                 clientOrderId: ClientOrderIDs.exit(of: id, purpose: purpose), signalId: order.signalId, purpose: purpose, parent: id,
-                symbol: order.symbol, side: .sell, quantity: quantity, price: price, referencePrice: mark, createdAt: now)
+                symbol: order.symbol, side: .sell, quantity: quantity, price: price, referencePrice: mark, createdAt: now,
+                venue: order.venue)
             logger.notice("exit placed", metadata: ["entry": "\(id)", "purpose": "\(purpose.rawValue)", "mark": "\(mark)"])
             _ = await submit(exit, &book)
         }

@@ -112,6 +112,7 @@ extension OrderExecutor.Book {
     /// Every order change written, and every report applied.
     var isRecordComplete: Bool { unwritten.isEmpty && deferredUpdates.isEmpty }
 
-    /// Signals are traded: the orders of an earlier run are resolved and every change is written.
-    var isTrading: Bool { !reconciling && isRecordComplete }
+    /// Signals are traded: the orders of an earlier run are resolved, every change is written,
+    /// and new orders have a venue to go to.
+    var isTrading: Bool { !reconciling && isRecordComplete && holding == nil }
 }

@@ -173,7 +173,7 @@ extension OrderExecutor {
                 commission: detail.commission, commissionAsset: detail.commissionAsset, time: now)
         }
         await write(order, fills: recorded, &book)
-        if !newFills.isEmpty || order.state.isFinal { book.balancesAt = nil }
+        if !newFills.isEmpty || order.state.isFinal { book.accounts[order.venue]?.readAt = nil }
         return order
     }
 

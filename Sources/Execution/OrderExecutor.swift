@@ -4,6 +4,7 @@ import EventBus
 import Foundation
 import Logging
 import Money
+import OKXAdapter
 import ServiceKit
 import Synchronization
 import VaktConfig
@@ -22,6 +23,10 @@ struct ExecutionView: Sendable {
     /// Order changes PostgreSQL has not taken yet: no signal is traded until it has.
     var unwritten = 0
     var armedExits = 0
+    /// Why new orders wait (``OrderVenuePolicy``), while they do.
+    var holding: String?
+    /// Where new orders go.
+    var serving = TradingVenue.binance
 }
 
 /// Execution's effectful shell around its pure parts (``SignalQueue``, ``EntryPlanner``,
@@ -56,10 +61,16 @@ final class OrderExecutor: Sendable {
         var open: [String: StoredOrder] = [:]
         /// When each recent order was sent (for orders per minute).
         var sent: [Date] = []
-        var free: [String: FixedDecimal] = [:]
-        var held: [String: FixedDecimal] = [:]
-        var balancesAt: Date?
+        /// Each venue's balances as last read, less what orders sent since locked.
+        var accounts: [TradingVenue: VenueAccount] = [:]
         var reconciling = true
+        /// Where new orders go, and why they wait while they do.
+        var venuePolicy: OrderVenuePolicy
+        var holding: String?
+        /// When each open order on a venue without a user data stream (OKX) was last read.
+        var polledAt: [String: Date] = [:]
+        /// When the second venue's instruments were last asked for.
+        var secondVenueTriedAt: Date?
         /// Orders whose latest change PostgreSQL could not take, with the fills still to write
         /// (see ``OrderExecutor/write(_:fills:_:)``).
         var unwritten: [String: [RecordedFill]] = [:]
@@ -73,6 +84,22 @@ final class OrderExecutor: Sendable {
         var stopNow: Set<String> = []
         var exitRetryAfter: [String: Date] = [:]
         var lastDropReport = Date.distantPast
+    }
+
+    /// One venue's account as the executor knows it.
+    struct VenueAccount {
+        /// Free to trade, and held in all (free and locked in orders).
+        var free: [String: FixedDecimal] = [:]
+        var held: [String: FixedDecimal] = [:]
+        /// When they were read; nil: to be read again (an order changed them).
+        var readAt: Date?
+        /// The venue's last answer to a balances read (not cleared when they are to be read
+        /// again): the second venue is ready while it answered lately.
+        var answeredAt: Date?
+        /// Since when reading them has failed (logged once when it starts and once when it ends),
+        /// and when it was last tried.
+        var failingSince: Date?
+        var triedAt: Date?
     }
 
     struct Drops {
@@ -104,8 +131,17 @@ final class OrderExecutor: Sendable {
 
     var client: BinanceClient { exchange.client }
 
-    /// The venues orders can be placed on: Binance always.
-    var venues: [TradingVenue: any OrderVenue] { [.binance: exchange.client] }
+    /// The second venue, once its instruments are read (with `execution.on_binance_down:
+    /// failover`).
+    let secondVenue = Mutex<OKXOrderVenue?>(nil)
+    let okx: OKXClient?
+
+    /// The venues orders can be placed on: Binance always, OKX once ready.
+    var venues: [TradingVenue: any OrderVenue] {
+        var venues: [TradingVenue: any OrderVenue] = [.binance: exchange.client]
+        if let second = secondVenue.withLock({ $0 }) { venues[.okx] = second }
+        return venues
+    }
 
     /// Where an order of `venue` is placed, looked up and canceled.
     func orderVenue(_ venue: TradingVenue) throws(ExchangeError) -> any OrderVenue {
@@ -115,9 +151,11 @@ final class OrderExecutor: Sendable {
 
     init(
         settings: ExecutionSettings, exchange: ExchangeAccess, store: OrderStore, events: EventPublisher, guards: TradingGuards,
-        pauses: SymbolPauses, logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
+        pauses: SymbolPauses, logger: Logger, source: String, okx: OKXClient? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
+        self.okx = okx
         self.exchange = exchange
         self.store = store
         self.events = events
@@ -183,8 +221,8 @@ final class OrderExecutor: Sendable {
         await exchange.waitUntilConnected()
         await pauses.waitUntilLoaded()
         guard !Task.isCancelled else { return }
-        var book = Book()
-        await refreshBalances(&book)
+        var book = Book(venuePolicy: OrderVenuePolicy(settings: .init(settings)))
+        await refreshBalances(.binance, &book)
         await reconcileAtStart(&book)
         publishView(book)
         wake(.signals)
@@ -220,18 +258,24 @@ final class OrderExecutor: Sendable {
         let changed = view.withLock { view -> Bool in
             let next = ExecutionView(
                 counts: counts, capacity: settings.queueCapacity, open: live, awaitingReconciliation: awaiting,
-                reconciling: book.reconciling, unwritten: unwritten, armedExits: armed)
+                reconciling: book.reconciling, unwritten: unwritten, armedExits: armed, holding: book.holding,
+                serving: book.venuePolicy.serving)
             defer { view = next }
             return view.open != next.open || view.reconciling != next.reconciling || view.counts.executed != next.counts.executed
                 || view.awaitingReconciliation != next.awaitingReconciliation || view.unwritten != next.unwritten
+                || view.holding != next.holding || view.serving != next.serving
         }
+        metrics.venue(serving: book.venuePolicy.serving, holding: book.holding != nil)
         metrics.book(open: live, awaiting: awaiting, unwritten: unwritten, trading: book.isTrading)
         if changed {
             let dropped = counts.droppedTotal
             let standing =
                 book.reconciling
                 ? "reconciling \(awaiting) orders, not trading"
-                : unwritten > 0 ? "\(unwritten) order changes not yet written to PostgreSQL, not trading" : "trading"
+                : unwritten > 0
+                    ? "\(unwritten) order changes not yet written to PostgreSQL, not trading"
+                    : book.holding.map { "new orders wait: \($0)" }
+                        ?? (book.venuePolicy.serving == .binance ? "trading" : "trading on \(book.venuePolicy.serving.rawValue)")
             statusContinuation.yield(
                 standing
                     + "; \(live) open orders, \(armed) exits armed; signals \(counts.received) = \(counts.executed) executed + "
@@ -243,13 +287,15 @@ final class OrderExecutor: Sendable {
 
     func takeSignal(_ book: inout Book) async {
         guard book.isTrading else { return }
+        guard let venue = await chooseVenue(&book) else { return }
         let now = clock()
         let (entry, expired) = queue.withLock { $0.next(now: now) }
         note(expired.map { ($0.signal.symbol, .expired) })
         guard let entry else { return }
         let signal = entry.signal
         let clientOrderId = ClientOrderIDs.entry(signalId: entry.id)
-        if book.balancesAt.map({ now.timeIntervalSince($0) > 2 }) ?? true { await refreshBalances(&book) }
+        if book.accounts[venue]?.readAt.map({ now.timeIntervalSince($0) > 2 }) ?? true { await refreshBalances(venue, &book) }
+        let account = book.accounts[venue] ?? VenueAccount()
         if marks.withLock({ $0[signal.symbol] }) == nil, client.rules(for: signal.symbol) != nil,
             let last = try? await client.lastPrice(symbol: signal.symbol)
         {
@@ -260,7 +306,7 @@ final class OrderExecutor: Sendable {
         let context = PlanningContext(
             ess: guards.ess.current, policy: guards.policy.current?.document.policy, settings: settings,
             filters: client.rules(for: signal.symbol), assets: client.assets(of: signal.symbol), marks: marks.withLock { $0 },
-            free: book.free, held: book.held, ordersInLastMinute: book.sent.count,
+            free: account.free, held: account.held, ordersInLastMinute: book.sent.count,
             openOrders: book.open.values.filter { $0.symbol == signal.symbol && !$0.state.isFinal }.count, paused: pauses.current)
         switch EntryPlanner.plan(signal, context) {
         case .failure(let refusal):
@@ -272,7 +318,7 @@ final class OrderExecutor: Sendable {
         case .success(let plan):
             let order = StoredOrder(
                 clientOrderId: clientOrderId, signalId: entry.id, purpose: .entry, parent: nil, symbol: plan.symbol, side: plan.side,
-                quantity: plan.quantity, price: plan.price, referencePrice: plan.referencePrice, createdAt: now)
+                quantity: plan.quantity, price: plan.price, referencePrice: plan.referencePrice, createdAt: now, venue: venue)
             let placed = await submit(order, &book)
             queue.withLock { $0.finish(executed: placed) }
         }
@@ -324,7 +370,7 @@ final class OrderExecutor: Sendable {
             }
             return false
         }
-        book.balancesAt = nil
+        book.accounts[order.venue]?.readAt = nil
         return true
     }
 
@@ -336,17 +382,60 @@ final class OrderExecutor: Sendable {
             order.side == .buy
             ? (assets.quote, (try? Money.notional(of: order.tracked.quantity, at: order.price).value) ?? .zero)
             : (assets.base, order.tracked.quantity.value)
-        book.free[asset] = (try? (book.free[asset] ?? .zero) - amount) ?? .zero
+        let free = book.accounts[order.venue]?.free[asset] ?? .zero
+        book.accounts[order.venue, default: VenueAccount()].free[asset] = (try? free - amount) ?? .zero
     }
 
-    func refreshBalances(_ book: inout Book) async {
+    /// Reads `venue`'s balances again; when it cannot, they stand as they were.
+    func refreshBalances(_ venue: TradingVenue, _ book: inout Book) async {
+        let now = clock()
+        book.accounts[venue, default: VenueAccount()].triedAt = now
         do {
-            let balances = try await client.balances()
-            book.free = Dictionary(balances.map { ($0.asset, $0.free) }, uniquingKeysWith: { $1 })
-            book.held = Dictionary(balances.map { ($0.asset, (try? $0.free + $0.locked) ?? $0.free) }, uniquingKeysWith: { $1 })
-            book.balancesAt = clock()
+            let balances = try await orderVenue(venue).balances()
+            if let since = book.accounts[venue]?.failingSince {
+                logger.notice(
+                    "the account's balances are read again",
+                    metadata: ["venue": "\(venue.rawValue)", "failed_for_s": "\(Int(now.timeIntervalSince(since)))"])
+            }
+            book.accounts[venue] = VenueAccount(
+                free: Dictionary(balances.map { ($0.asset, $0.free) }, uniquingKeysWith: { $1 }),
+                held: Dictionary(balances.map { ($0.asset, (try? $0.free + $0.locked) ?? $0.free) }, uniquingKeysWith: { $1 }),
+                readAt: now, answeredAt: now, triedAt: now)
         } catch {
-            logger.warning("could not read the account's balances", metadata: ["error": "\(error)"])
+            if book.accounts[venue]?.failingSince == nil {
+                book.accounts[venue]?.failingSince = now
+                logger.warning("could not read the account's balances", metadata: ["venue": "\(venue.rawValue)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Where the next new order goes, by ``OrderVenuePolicy``; nil while new orders wait (the
+    /// reason in ``Book/holding``, logged when it starts and ends).
+    func chooseVenue(_ book: inout Book) async -> TradingVenue? {
+        // Asked for each new order: a ban learned a moment ago must move the very next one.
+        let now = clock()
+        let status = await client.status()
+        let unreconciled = book.open.values.filter { $0.venue == .binance && ($0.state == .pendingSubmit || $0.state == .submitted) }
+        let secondAnsweredAt = book.accounts[.okx]?.answeredAt
+        let observation = OrderVenuePolicy.Observation(
+            now: status.now, bannedUntil: status.bannedUntil, lastAnswer: status.lastAnswer, failing: status.lastFailure != nil,
+            unreconciledOnBinance: unreconciled.count,
+            secondVenueReady: secondVenue.withLock { $0 != nil } && secondAnsweredAt.map { now.timeIntervalSince($0) < 15 } == true)
+        let before = (book.holding, book.venuePolicy.serving)
+        let decision = book.venuePolicy.decide(observation)
+        switch decision {
+        case .place(let venue):
+            book.holding = nil
+            if before.0 != nil || before.1 != venue {
+                logger.notice(
+                    "new orders go to \(venue.rawValue)",
+                    metadata: ["venue": "\(venue.rawValue)", "was": "\(before.0.map { "waiting: \($0)" } ?? before.1.rawValue)"])
+            }
+            return venue
+        case .hold(let why):
+            if before.0 != why { logger.warning("new orders wait", metadata: ["reason": "\(why)"]) }
+            book.holding = why
+            return nil
         }
     }
 

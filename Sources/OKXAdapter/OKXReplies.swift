@@ -8,12 +8,23 @@ public struct OKXInstrument: Sendable, Equatable {
     public var quoteCcy: String
     /// `live` while it trades.
     public var state: String
+    /// The price grid, the size grid and the least size of an order (OKX's `tickSz`, `lotSz`,
+    /// `minSz`); nil when OKX leaves them empty.
+    public var tickSize: Price?
+    public var lotSize: Quantity?
+    public var minSize: Quantity?
 
-    public init(instId: String, baseCcy: String, quoteCcy: String, state: String) {
+    public init(
+        instId: String, baseCcy: String, quoteCcy: String, state: String, tickSize: Price? = nil, lotSize: Quantity? = nil,
+        minSize: Quantity? = nil
+    ) {
         self.instId = instId
         self.baseCcy = baseCcy
         self.quoteCcy = quoteCcy
         self.state = state
+        self.tickSize = tickSize
+        self.lotSize = lotSize
+        self.minSize = minSize
     }
 
     /// Binance's name for the same pair: the assets run together (`BTC-USDT` is `BTCUSDT`).
@@ -107,8 +118,12 @@ public enum OKXReplies {
             let base = reader.string("baseCcy", maxLength: 32)
             let quote = reader.string("quoteCcy", maxLength: 32)
             let state = reader.string("state", maxLength: 32)
+            let tick: Price? = reader.contains("tickSz") ? optionalAmount(reader, "tickSz") : nil
+            let lot: Quantity? = reader.contains("lotSz") ? optionalAmount(reader, "lotSz") : nil
+            let minimum: Quantity? = reader.contains("minSz") ? optionalAmount(reader, "minSz") : nil
             guard let instId, let base, let quote, let state else { return nil }
-            return OKXInstrument(instId: instId, baseCcy: base, quoteCcy: quote, state: state)
+            return OKXInstrument(
+                instId: instId, baseCcy: base, quoteCcy: quote, state: state, tickSize: tick, lotSize: lot, minSize: minimum)
         }
     }
 

@@ -72,7 +72,7 @@ enum PortfolioAPI {
                         "quantity": .amount(fill.quantity), "price": .amount(fill.price),
                         "commission": .string(fill.commission.description),
                         "commissionAsset": .string(fill.commissionAsset), "tradeId": .number(Double(fill.tradeId)),
-                        "clientOrderId": .string(fill.clientOrderId), "time": .time(fill.time),
+                        "clientOrderId": .string(fill.clientOrderId), "time": .time(fill.time), "venue": .string(fill.venue.rawValue),
                     ])
                 }
                 return JSONResponse.make(

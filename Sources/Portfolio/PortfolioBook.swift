@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import Money
+import OKXAdapter
 import ServiceKit
 import Synchronization
 import VaktConfig
@@ -33,6 +34,9 @@ final class PortfolioBook: Sendable {
 
     let settings: PortfolioSettings
     let exchange: ExchangeAccess
+    /// The second venue's account, when execution may fail over to it: its balances count
+    /// beside Binance's.
+    let secondVenue: OKXClient?
     let journal: TradeJournal
     let events: EventPublisher
     let logger: Logger
@@ -45,11 +49,12 @@ final class PortfolioBook: Sendable {
     private let statusContinuation: AsyncStream<String>.Continuation
 
     init(
-        settings: PortfolioSettings, exchange: ExchangeAccess, journal: TradeJournal, events: EventPublisher, logger: Logger,
-        source: String, clock: @escaping @Sendable () -> Date = { Date() }
+        settings: PortfolioSettings, exchange: ExchangeAccess, secondVenue: OKXClient? = nil, journal: TradeJournal,
+        events: EventPublisher, logger: Logger, source: String, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
         self.exchange = exchange
+        self.secondVenue = secondVenue
         self.journal = journal
         self.events = events
         self.logger = logger
@@ -61,6 +66,19 @@ final class PortfolioBook: Sendable {
     }
 
     var client: BinanceClient { exchange.client }
+
+    /// The venues whose accounts the ledger is the sum of.
+    var venues: [TradingVenue] { secondVenue == nil ? [.binance] : [.binance, .okx] }
+
+    /// One venue's balances, as Binance words them.
+    func balances(of venue: TradingVenue) async throws -> [BalanceReport] {
+        switch venue {
+        case .binance: return try await client.balances()
+        case .okx:
+            guard let secondVenue else { return [] }
+            return try await secondVenue.balances().map { BalanceReport(asset: $0.ccy, free: $0.available, locked: $0.frozen) }
+        }
+    }
 
     // MARK: - Opening
 
@@ -91,15 +109,20 @@ final class PortfolioBook: Sendable {
     }
 
     private func load() async throws -> Ledger {
-        let opening: TradeJournal.Opening
-        if let stored = try await journal.opening() {
-            opening = stored
-        } else {
-            opening = try await openFromExchange()
-            try await journal.open(opening)
+        var openings = try await journal.openings()
+        // A venue without an opening (the first start, or failover newly configured) opens
+        // from its balances now.
+        for venue in venues where openings[venue] == nil {
+            let opening = try await openFromExchange(venue)
+            try await journal.open(opening, venue: venue)
+            openings[venue] = opening
         }
-        var ledger = Ledger(account: opening.account, cash: opening.cash)
-        for holding in opening.holdings { try ledger.open(symbol: holding.symbol, quantity: holding.quantity, at: holding.price) }
+        var cash = FixedDecimal.zero
+        for opening in openings.values { cash = try cash + opening.cash }
+        var ledger = Ledger(account: settings.account, cash: cash)
+        for (_, opening) in openings.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            for holding in opening.holdings { try ledger.open(symbol: holding.symbol, quantity: holding.quantity, at: holding.price) }
+        }
         var after: Int64 = 0
         var count = 0
         while true {
@@ -119,8 +142,8 @@ final class PortfolioBook: Sendable {
         return ledger
     }
 
-    private func openFromExchange() async throws -> TradeJournal.Opening {
-        let balances = try await client.balances()
+    private func openFromExchange(_ venue: TradingVenue) async throws -> TradeJournal.Opening {
+        let balances = try await balances(of: venue)
         let account = settings.account
         var cash = FixedDecimal.zero
         var holdings: [TradeJournal.Opening.Holding] = []
@@ -135,7 +158,8 @@ final class PortfolioBook: Sendable {
             }
         }
         logger.notice(
-            "portfolio opened from the exchange's balances", metadata: ["cash": "\(cash) \(account)", "holdings": "\(holdings.count)"])
+            "portfolio opened from the exchange's balances",
+            metadata: ["venue": "\(venue.rawValue)", "cash": "\(cash) \(account)", "holdings": "\(holdings.count)"])
         return TradeJournal.Opening(account: account, cash: cash, holdings: holdings, openedAt: clock())
     }
 
@@ -284,14 +308,19 @@ final class PortfolioBook: Sendable {
     /// `vakt_portfolio_balance_difference`, an error in the log).
     func reconcile() async {
         guard state.withLock({ $0.ledger != nil }) else { return }
-        let balances: [BalanceReport]
-        do {
-            balances = try await client.balances()
-        } catch {
-            logger.warning("could not read the exchange's balances", metadata: ["error": "\(error)"])
-            return
+        // The ledger is every venue's account together.
+        var exchangeAmounts: [String: FixedDecimal] = [:]
+        for venue in venues {
+            do {
+                for balance in try await balances(of: venue) {
+                    let amount = (try? balance.free + balance.locked) ?? balance.free
+                    exchangeAmounts[balance.asset] = (try? (exchangeAmounts[balance.asset] ?? .zero) + amount) ?? amount
+                }
+            } catch {
+                logger.warning("could not read the exchange's balances", metadata: ["venue": "\(venue.rawValue)", "error": "\(error)"])
+                return
+            }
         }
-        let exchangeAmounts = Dictionary(balances.map { ($0.asset, (try? $0.free + $0.locked) ?? $0.free) }, uniquingKeysWith: { $1 })
         let found = state.withLock { state -> [(asset: String, ledger: FixedDecimal, exchange: FixedDecimal)] in
             guard let ledger = state.ledger else { return [] }
             var expected: [String: FixedDecimal] = [ledger.account: ledger.cash]

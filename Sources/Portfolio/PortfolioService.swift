@@ -29,8 +29,8 @@ public struct PortfolioService: VaktService {
         let exchange = try ExchangeAccess(context: context)
         let journal = TradeJournal(client: postgres, logger: context.logger)
         let book = PortfolioBook(
-            settings: configuration.portfolio, exchange: exchange, journal: journal, events: events, logger: context.logger,
-            source: "\(configuration.system.instance)/portfolio")
+            settings: configuration.portfolio, exchange: exchange, secondVenue: SecondVenueAccess.client(context), journal: journal,
+            events: events, logger: context.logger, source: "\(configuration.system.instance)/portfolio")
         let settings = configuration.portfolio
         return ServiceParts(
             addRoutes: { router in PortfolioAPI.addRoutes(to: router, book: book, journal: journal) },

@@ -4,6 +4,7 @@ import EmergencyStop
 import EventBus
 import Foundation
 import Money
+import OKXAdapter
 import ServiceKit
 
 /// Gathers ``AuditRecords``: the exchange's orders, trades and balances through the adapter
@@ -13,6 +14,10 @@ import ServiceKit
 /// A reply that cannot be read is an error naming the document and the field.
 public struct AuditCollector: Sendable {
     public let exchange: BinanceClient
+    /// The second venue's account, when execution may fail over to it: each of our orders
+    /// there is read back by its client order id, with its fills, and its balances are added to
+    /// Binance's.
+    public let secondVenue: OKXClient?
     public let execution: ControlClient
     public let portfolio: ControlClient
     public let risk: ControlClient
@@ -21,9 +26,10 @@ public struct AuditCollector: Sendable {
 
     public init(
         exchange: BinanceClient, execution: ControlClient, portfolio: ControlClient, risk: ControlClient,
-        streams: EventStreamInspector?, symbols: [String]
+        streams: EventStreamInspector?, symbols: [String], secondVenue: OKXClient? = nil
     ) {
         self.exchange = exchange
+        self.secondVenue = secondVenue
         self.execution = execution
         self.portfolio = portfolio
         self.risk = risk
@@ -52,6 +58,14 @@ public struct AuditCollector: Sendable {
             balances[balance.asset] = try balance.free + balance.locked
         }
         let orders = try await recordedOrders()
+        if let secondVenue {
+            for balance in try await secondVenue.balances() {
+                balances[balance.ccy] = try (balances[balance.ccy] ?? .zero) + balance.available + balance.frozen
+            }
+            let (okxOrders, okxTrades) = try await secondVenueHistory(orders, secondVenue)
+            exchangeOrders += okxOrders
+            trades += okxTrades
+        }
         return AuditRecords(
             exchange: .init(orders: exchangeOrders, trades: trades, balances: balances),
             ours: .init(orders: orders, journal: try await journal(), portfolio: try await figures(), events: try await backlog()),
@@ -90,13 +104,53 @@ public struct AuditCollector: Sendable {
         try await Self.everyPage(execution, "/api/orders", "orders") { reader in
             RecordedOrder(
                 clientOrderId: reader.string("clientOrderId", maxLength: 64) ?? "", state: reader.string("state", maxLength: 32) ?? "",
-                executed: reader.amount("executed") ?? .zero)
+                executed: reader.amount("executed") ?? .zero, venue: Self.venue(reader),
+                symbol: reader.string("symbol", maxLength: 32) ?? "")
         }
     }
 
-    /// The exchange trade ids of every fill the portfolio booked.
-    func journal() async throws -> [Int64] {
-        try await Self.everyPage(portfolio, "/api/portfolio/trades", "trades") { reader in Int64(reader.int("tradeId") ?? 0) }
+    /// The trades of every fill the portfolio booked.
+    func journal() async throws -> [TradeKey] {
+        try await Self.everyPage(portfolio, "/api/portfolio/trades", "trades") { reader in
+            TradeKey(Self.venue(reader), Int64(reader.int("tradeId") ?? 0))
+        }
+    }
+
+    /// Our order at OKX by its client order id (sent without dashes); nil when OKX has none.
+    static func order(_ okx: OKXClient, instId: String, clientOrderId: String) async throws -> OKXOrder? {
+        let clOrdId = String(clientOrderId.filter { $0.isASCII && ($0.isLetter || $0.isNumber) })
+        do {
+            return try await okx.order(instId: instId, clOrdId: clOrdId)
+        } catch {
+            if case .rejected(let code, _) = error, code == OKXCode.orderUnknown { return nil }
+            throw error
+        }
+    }
+
+    /// A record's `venue`: Binance when absent (records from before there was a second venue).
+    static func venue(_ reader: PayloadReader) -> TradingVenue {
+        reader.contains("venue") ? reader.choice("venue") ?? .binance : .binance
+    }
+
+    /// Our orders on the second venue as it reports them, read back one by one by client order
+    /// id (`clOrdId`), and their fills. An order placed there outside Vakt is not seen.
+    func secondVenueHistory(_ orders: [RecordedOrder], _ okx: OKXClient) async throws -> ([ExchangeOrder], [ExchangeTrade]) {
+        var found: [ExchangeOrder] = []
+        var trades: [ExchangeTrade] = []
+        for order in orders where order.venue == .okx {
+            let symbol = order.symbol
+            guard let assets = exchange.assets(of: symbol) else { continue }
+            let instId = assets.base + "-" + assets.quote
+            guard let there = try await Self.order(okx, instId: instId, clientOrderId: order.clientOrderId) else { continue }
+            found.append(ExchangeOrder(clientOrderId: order.clientOrderId, status: there.state.binanceStatus, executed: there.filled))
+            for fill in try await okx.fills(instId: instId, ordId: there.ordId) {
+                trades.append(
+                    ExchangeTrade(
+                        symbol: symbol, tradeId: fill.tradeId, isBuyer: fill.side == .buy, price: fill.price, quantity: fill.quantity,
+                        commission: try .zero - fill.fee, commissionAsset: fill.feeCcy, venue: .okx))
+            }
+        }
+        return (found, trades)
     }
 
     /// Each item under `key` of a paged list, read by `read`: 1,000 at a time, each page after

@@ -1,7 +1,24 @@
 import Binance
 import EmergencyStop
+import EventBus
 import Foundation
 import Money
+
+/// A trade as each venue numbers its own: Binance's trade 7 and OKX's trade 7 are two trades.
+public struct TradeKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var venue: TradingVenue
+    public var tradeId: Int64
+
+    public init(_ venue: TradingVenue, _ tradeId: Int64) {
+        self.venue = venue
+        self.tradeId = tradeId
+    }
+
+    public static func < (lhs: TradeKey, rhs: TradeKey) -> Bool { (lhs.venue.rawValue, lhs.tradeId) < (rhs.venue.rawValue, rhs.tradeId) }
+
+    /// Binance's id alone (as before there was a second venue); `okx:<id>` for OKX's.
+    public var description: String { venue == .binance ? String(tradeId) : "\(venue.rawValue):\(tradeId)" }
+}
 
 /// What the audit compares: the exchange's account history and balances on one side, the
 /// system's own records (execution's orders, the portfolio's journal and figures, the event
@@ -28,7 +45,8 @@ public struct AuditRecords: Sendable, Equatable {
     }
 
     /// The exchange's word: every order and trade of the account on the audited symbols, and
-    /// what it holds of each asset (free and locked).
+    /// what it holds of each asset (free and locked); with a second venue, both accounts'
+    /// orders and trades, and their balances added together.
     public struct ExchangeSide: Sendable, Equatable {
         public var orders: [ExchangeOrder]
         public var trades: [ExchangeTrade]
@@ -45,13 +63,13 @@ public struct AuditRecords: Sendable, Equatable {
     public struct OurSide: Sendable, Equatable {
         /// Execution's orders, each once.
         public var orders: [RecordedOrder]
-        /// The exchange trade ids the portfolio booked, as its journal lists them.
-        public var journal: [Int64]
+        /// The exchange trades the portfolio booked, as its journal lists them.
+        public var journal: [TradeKey]
         public var portfolio: PortfolioFigures
         /// Consumer groups that have not handled every entry of their stream, and dead letters.
         public var events: EventBacklog
 
-        public init(orders: [RecordedOrder], journal: [Int64], portfolio: PortfolioFigures, events: EventBacklog) {
+        public init(orders: [RecordedOrder], journal: [TradeKey], portfolio: PortfolioFigures, events: EventBacklog) {
             self.orders = orders
             self.journal = journal
             self.portfolio = portfolio
@@ -73,6 +91,7 @@ public struct ExchangeOrder: Sendable, Equatable {
 }
 
 public struct ExchangeTrade: Sendable, Equatable {
+    public var venue: TradingVenue
     public var symbol: String
     public var tradeId: Int64
     public var isBuyer: Bool
@@ -81,9 +100,13 @@ public struct ExchangeTrade: Sendable, Equatable {
     public var commission: FixedDecimal
     public var commissionAsset: String
 
+    public var key: TradeKey { TradeKey(venue, tradeId) }
+
     public init(
-        symbol: String, tradeId: Int64, isBuyer: Bool, price: Price, quantity: Quantity, commission: FixedDecimal, commissionAsset: String
+        symbol: String, tradeId: Int64, isBuyer: Bool, price: Price, quantity: Quantity, commission: FixedDecimal, commissionAsset: String,
+        venue: TradingVenue = .binance
     ) {
+        self.venue = venue
         self.symbol = symbol
         self.tradeId = tradeId
         self.isBuyer = isBuyer
@@ -99,11 +122,15 @@ public struct RecordedOrder: Sendable, Equatable {
     public var clientOrderId: String
     public var state: String
     public var executed: Quantity
+    public var venue: TradingVenue
+    public var symbol: String
 
-    public init(clientOrderId: String, state: String, executed: Quantity) {
+    public init(clientOrderId: String, state: String, executed: Quantity, venue: TradingVenue = .binance, symbol: String = "") {
         self.clientOrderId = clientOrderId
         self.state = state
         self.executed = executed
+        self.venue = venue
+        self.symbol = symbol
     }
 }
 

@@ -21,9 +21,9 @@ public struct AuditReport: Sendable, Equatable {
     public var orderMismatches: [String] = []
     /// Client order ids at the exchange that execution has no record of.
     public var unknownOrders: [String] = []
-    public var fillsMissed: [Int64] = []
-    public var fillsBookedTwice: [Int64] = []
-    public var fillsNotAtExchange: [Int64] = []
+    public var fillsMissed: [TradeKey] = []
+    public var fillsBookedTwice: [TradeKey] = []
+    public var fillsNotAtExchange: [TradeKey] = []
     public var balanceMismatches: [String] = []
     public var pnl: PnLCheck = .notRecomputable("not checked")
     public var eventsBehind: [String] = []
@@ -69,9 +69,9 @@ public struct AuditReport: Sendable, Equatable {
             line("orders placed twice", duplicatedOrders.keys.sorted().map { "\($0): \(duplicatedOrders[$0] ?? 0) orders" }),
             line("orders unknown to us", unknownOrders),
             line("orders held differently", orderMismatches),
-            line("fills missed", fillsMissed.map(String.init)),
-            line("fills booked twice", fillsBookedTwice.map(String.init)),
-            line("fills booked without an exchange trade", fillsNotAtExchange.map(String.init)),
+            line("fills missed", fillsMissed.map(\.description)),
+            line("fills booked twice", fillsBookedTwice.map(\.description)),
+            line("fills booked without an exchange trade", fillsNotAtExchange.map(\.description)),
             line("balances that differ", balanceMismatches),
         ]
         switch pnl {
@@ -95,6 +95,12 @@ public struct AuditReport: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
+    /// A Binance trade id as a number (as before there was a second venue); another venue's
+    /// as `okx:<id>`.
+    static func json(_ key: TradeKey) -> JSONValue {
+        key.venue == .binance ? .number(Double(key.tradeId)) : .string(key.description)
+    }
+
     public var json: JSONValue {
         var pnlJSON: [String: JSONValue] = ["equal": .bool(pnlEqual)]
         switch pnl {
@@ -111,9 +117,8 @@ public struct AuditReport: Sendable, Equatable {
             "duplicatedOrders": .object(duplicatedOrders.mapValues { .number(Double($0)) }),
             "unknownOrders": .array(unknownOrders.map(JSONValue.string)),
             "orderMismatches": .array(orderMismatches.map(JSONValue.string)),
-            "fillsMissed": .array(fillsMissed.map { .number(Double($0)) }),
-            "fillsBookedTwice": .array(fillsBookedTwice.map { .number(Double($0)) }),
-            "fillsNotAtExchange": .array(fillsNotAtExchange.map { .number(Double($0)) }),
+            "fillsMissed": .array(fillsMissed.map(Self.json)), "fillsBookedTwice": .array(fillsBookedTwice.map(Self.json)),
+            "fillsNotAtExchange": .array(fillsNotAtExchange.map(Self.json)),
             "balanceMismatches": .array(balanceMismatches.map(JSONValue.string)), "pnl": .object(pnlJSON),
             "eventsBehind": .array(eventsBehind.map(JSONValue.string)), "deadLetters": .number(Double(deadLetters)),
             "halts": .array(

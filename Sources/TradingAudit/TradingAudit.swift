@@ -70,9 +70,9 @@ public enum TradingAudit {
     }
 
     static func checkFills(_ records: AuditRecords, into report: inout AuditReport) {
-        var counts: [Int64: Int] = [:]
-        for id in records.ours.journal { counts[id, default: 0] += 1 }
-        let traded = Set(records.exchange.trades.map(\.tradeId))
+        var counts: [TradeKey: Int] = [:]
+        for key in records.ours.journal { counts[key, default: 0] += 1 }
+        let traded = Set(records.exchange.trades.map(\.key))
         report.fillsBookedTwice = counts.filter { $0.value > 1 }.keys.sorted()
         report.fillsMissed = traded.filter { counts[$0] == nil }.sorted()
         report.fillsNotAtExchange = counts.keys.filter { !traded.contains($0) }.sorted()
@@ -103,7 +103,7 @@ public enum TradingAudit {
             var net: [String: FixedDecimal] = [:]
             for trade in records.exchange.trades {
                 guard let assets = records.assets[trade.symbol] else {
-                    return .notRecomputable("trade \(trade.tradeId) is on \(trade.symbol), whose assets are not known")
+                    return .notRecomputable("trade \(trade.key) is on \(trade.symbol), whose assets are not known")
                 }
                 guard assets.quote == portfolio.account else {
                     return .notRecomputable("\(trade.symbol) is priced in \(assets.quote), the account in \(portfolio.account)")

@@ -21,13 +21,31 @@ public struct ExecutionSettings: Sendable, Equatable {
     /// none.
     public var takeProfit: FixedDecimal
     public var stopLoss: FixedDecimal
+    /// What new orders do while Binance cannot take them (banned, or silent for
+    /// `failoverAfter`): wait, or go to the second venue (`market_data.fallback`'s).
+    public var onBinanceDown: OnBinanceDown
+    public var failoverAfter: Duration
+    /// Binance answering again, without a ban, this long: new orders go back to it.
+    public var failbackAfter: Duration
+
+    /// `execution.on_binance_down`.
+    public enum OnBinanceDown: String, Sendable, Equatable, CaseIterable {
+        /// New orders wait until Binance takes orders again.
+        case halt
+        /// New orders go to the second venue, once no order on Binance awaits reconciliation.
+        case failover
+    }
 
     public init(
         queueCapacity: Int = 100, defaultSize: FixedDecimal = FixedDecimal(5, scale: 1),
         maxSlippage: FixedDecimal = FixedDecimal(2, scale: 3),
         orderTimeout: Duration = .seconds(10), maxReprices: Int = 2, takeProfit: FixedDecimal = FixedDecimal(1, scale: 2),
-        stopLoss: FixedDecimal = FixedDecimal(1, scale: 2)
+        stopLoss: FixedDecimal = FixedDecimal(1, scale: 2), onBinanceDown: OnBinanceDown = .halt,
+        failoverAfter: Duration = .seconds(10), failbackAfter: Duration = .seconds(60)
     ) {
+        self.onBinanceDown = onBinanceDown
+        self.failoverAfter = failoverAfter
+        self.failbackAfter = failbackAfter
         self.queueCapacity = queueCapacity
         self.defaultSize = defaultSize
         self.maxSlippage = maxSlippage
@@ -37,7 +55,8 @@ public struct ExecutionSettings: Sendable, Equatable {
         self.stopLoss = stopLoss
     }
 
-    init(reading section: ConfigReader.Section) {
+    /// - Parameter marketData: failing over needs its `fallback`: the second venue's address.
+    init(reading section: ConfigReader.Section, marketData: MarketDataSettings) {
         let defaults = ExecutionSettings()
         queueCapacity = section.int("queue_capacity", default: defaults.queueCapacity, in: 1...100_000)
         defaultSize = Self.share(section, "default_size", default: defaults.defaultSize)
@@ -46,6 +65,13 @@ public struct ExecutionSettings: Sendable, Equatable {
         maxReprices = section.int("max_reprices", default: defaults.maxReprices, in: 0...20)
         takeProfit = Self.share(section, "take_profit", default: defaults.takeProfit)
         stopLoss = Self.share(section, "stop_loss", default: defaults.stopLoss)
+        onBinanceDown = section.choice("on_binance_down", default: defaults.onBinanceDown)
+        failoverAfter = section.duration("failover_after", default: defaults.failoverAfter, in: .seconds(1)...(.seconds(3_600)))
+        failbackAfter = section.duration("failback_after", default: defaults.failbackAfter, in: .zero...(.seconds(86_400)))
+        if onBinanceDown == .failover, marketData.fallback == nil {
+            section.report(
+                "on_binance_down", "failover needs market_data.fallback: the second venue's address (and its okx_* secrets)")
+        }
         section.finish()
     }
 

@@ -240,7 +240,7 @@ extension VaktConfiguration {
         marketData = MarketDataSettings(reading: root.section("market_data"))
         aiEngine = AIEngineSettings(reading: root.section("ai_engine"), marketData: marketData)
         training = TrainingSettings(reading: root.section("training"))
-        execution = ExecutionSettings(reading: root.section("execution"))
+        execution = ExecutionSettings(reading: root.section("execution"), marketData: marketData)
         portfolio = PortfolioSettings(reading: root.section("portfolio"))
         gateway = GatewaySettings(reading: root.section("gateway"))
 

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Money
 import NIOHTTP1
+import OKXAdapter
 import PolicyStore
 import RedisClient
 import ServiceKit
@@ -23,6 +24,9 @@ import VaktConfig
 public final class PaperTradingSystem: @unchecked Sendable {
     public static let apiKey = "test-api-key-0123456789abcdefghijklmnop"
     public static let apiSecret = "test-api-secret-abcdefghijklmnopqrstuvwxyz"
+    /// The paper exchange's OKX account (the second venue).
+    public static let okxCredentials = OKXClient.Credentials(
+        apiKey: "test-okx-key-0123456789", secretKey: "test-okx-secret-abcdefghijklmnop", passphrase: "test-okx-passphrase")
 
     public let risk: RiskSystem
     public let simulator: ServiceInstance
@@ -32,6 +36,8 @@ public final class PaperTradingSystem: @unchecked Sendable {
     public let publisher: EventPublisher
     /// The account at the exchange, for audits.
     public let exchange: BinanceClient
+    /// The paper exchange's OKX account, for audits (with `secondVenue`).
+    public let okx: OKXClient?
     public let redis: RedisConnection
     let directory: URL
 
@@ -40,24 +46,33 @@ public final class PaperTradingSystem: @unchecked Sendable {
     ///   - sections: top-level YAML for every service, such as `execution:` settings.
     ///   - sentinels: a Redis primary and the Sentinels watching it, for every service to find
     ///     Redis through (and follow a failover), instead of a Redis of the risk fixture's own.
+    ///   - secondVenue: the paper exchange's OKX account configured as the second venue
+    ///     (`market_data.fallback` at the paper exchange, the OKX secrets given to every
+    ///     service); `execution.on_binance_down` is the caller's to set in `sections`.
     public init(
         policy change: (inout RiskPolicy) -> Void = { _ in }, sections: String = "", persistentRedis: Bool = false,
-        cluster: PostgresServer? = nil, sentinels: (primary: RedisServer, group: [RedisSentinel])? = nil
+        cluster: PostgresServer? = nil, sentinels: (primary: RedisServer, group: [RedisSentinel])? = nil, secondVenue: Bool = false
     ) async throws {
         let policy = RiskSystem.quietPolicy { policy in
             policy.allowedSymbols = ["BTCUSDT"]
             policy.maxOrdersPerMinute = 1_000
             change(&policy)
         }
-        let shared = Self.sections(sections)
+        let shared = Self.sections(sections, fallback: secondVenue)
         risk = try await RiskSystem(
             policy: policy, sections: shared, persistentRedis: persistentRedis, cluster: cluster, sentinels: sentinels)
-        let keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
+        var keys = ["VAKT_SECRET_EXCHANGE_API_KEY": Self.apiKey, "VAKT_SECRET_EXCHANGE_API_SECRET": Self.apiSecret]
+        if secondVenue {
+            keys["VAKT_SECRET_OKX_API_KEY"] = Self.okxCredentials.apiKey
+            keys["VAKT_SECRET_OKX_SECRET_KEY"] = Self.okxCredentials.secretKey
+            keys["VAKT_SECRET_OKX_PASSPHRASE"] = Self.okxCredentials.passphrase
+        }
         simulator = try ServiceInstance(
             .exchangeSim, redisPort: risk.redis.port, postgres: nil, sections: shared, environment: keys, redis: risk.redisLocator)
         try await simulator.waitUntilReady()
         var client = keys
         client["VAKT_EXCHANGE__BASE_URL"] = simulator.url("")
+        if secondVenue { client["VAKT_MARKET_DATA__FALLBACK__BASE_URL"] = simulator.url("") }
         // One request budget for every client of the account, as on one host: the exchange's
         // limits are per IP.
         directory = try TestEnvironment.temporaryDirectory("vakt-trading")
@@ -80,6 +95,11 @@ public final class PaperTradingSystem: @unchecked Sendable {
         settings.replicaAcks = sentinels == nil ? 0 : 1
         publisher = try await EventPublisher(redis: redis, settings: settings, logger: Logger(label: "test.signals"))
         exchange = try await Self.account(at: simulator.url(""), budgetFile: budgetFile)
+        okx =
+            secondVenue
+            ? OKXClient(
+                settings: .init(baseURL: simulator.url("")), credentials: Self.okxCredentials, http: HTTPClient.shared,
+                logger: Logger(label: "test.okx")) : nil
     }
 
     /// A client of the paper exchange's account for the test, connected: what audits read. It
@@ -98,11 +118,13 @@ public final class PaperTradingSystem: @unchecked Sendable {
     /// The YAML every service of the trading half is given: BTCUSDT on 1 s klines, and the
     /// ESS's mirror trusted for 10 minutes (under a loaded machine it may be read late; these
     /// tests are about orders, not the guards' fail-safe), then `sections`.
-    public static func sections(_ sections: String) -> String {
+    /// With `fallback`, market data's second venue is OKX, at an address given by the
+    /// environment (`VAKT_MARKET_DATA__FALLBACK__BASE_URL`: the paper exchange's).
+    public static func sections(_ sections: String, fallback: Bool = false) -> String {
         """
         market_data:
           symbols: [BTCUSDT]
-          intervals: [1s]
+          intervals: [1s]\(fallback ? "\n  fallback: { venue: okx }" : "")
         ess:
           state_max_age: 600s
           recent_transitions: 1000

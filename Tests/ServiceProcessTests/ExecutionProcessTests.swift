@@ -3,6 +3,7 @@ import BinanceAdapter
 import EventBus
 import Foundation
 import Money
+import OKXAdapter
 import RedisClient
 import ServiceKit
 import Testing
@@ -54,15 +55,21 @@ import VaktTesting
         var risk: String
         var exchange: BinanceClient
         var redis: RedisConnection
+        /// The second venue's account, audited beside Binance's when trading may fail over.
+        var secondVenue: OKXClient?
 
-        init(execution: String, portfolio: String, risk: String, exchange: BinanceClient, redis: RedisConnection) {
+        init(
+            execution: String, portfolio: String, risk: String, exchange: BinanceClient, redis: RedisConnection,
+            secondVenue: OKXClient? = nil
+        ) {
             (self.execution, self.portfolio, self.risk, self.exchange, self.redis) = (execution, portfolio, risk, exchange, redis)
+            self.secondVenue = secondVenue
         }
 
         init(_ system: PaperTradingSystem) {
             self.init(
                 execution: system.execution.url(""), portfolio: system.portfolio.url(""), risk: system.risk.url(""),
-                exchange: system.exchange, redis: system.redis)
+                exchange: system.exchange, redis: system.redis, secondVenue: system.okx)
         }
 
         func json(_ base: String, _ path: String) async throws -> [String: JSONValue] {
@@ -138,7 +145,8 @@ import VaktTesting
         let reader = { (base: String) in ControlClient(baseURL: base, token: nil, tokenSecret: "") }
         let collector = AuditCollector(
             exchange: system.exchange, execution: reader(system.execution), portfolio: reader(system.portfolio),
-            risk: reader(system.risk), streams: EventStreamInspector(redis: system.redis), symbols: ["BTCUSDT"])
+            risk: reader(system.risk), streams: EventStreamInspector(redis: system.redis), symbols: ["BTCUSDT"],
+            secondVenue: system.secondVenue)
         var last = "no audit yet"
         // The last fill's event may still be on its way to the portfolio: audited again until it
         // passes, and its last report shown if it never does.

@@ -58,7 +58,7 @@ struct TradingAuditTests {
         return AuditRecords(
             exchange: .init(orders: orders, trades: trades, balances: ["USDT": amount("880.0299"), "BTC": held]),
             ours: .init(
-                orders: ours, journal: [3, 1, 2],
+                orders: ours, journal: Self.binance(3, 1, 2),
                 portfolio: PortfolioFigures(
                     account: "USDT", cash: ledger.cash,
                     positions: ["BTCUSDT": .init(quantity: ledger.positions["BTCUSDT"]!.quantity, mark: Price(parsingOrZero: "60200"))],
@@ -119,14 +119,31 @@ struct TradingAuditTests {
         #expect(report.open == 1)
     }
 
+    static func binance(_ ids: Int64...) -> [TradeKey] { ids.map { TradeKey(.binance, $0) } }
+
     @Test func aFillMissedBookedTwiceOrInventedFails() {
         var records = Self.clean()
-        records.ours.journal = [1, 1, 99]
+        records.ours.journal = Self.binance(1, 1, 99)
         let report = TradingAudit.check(records)
-        #expect(report.fillsMissed == [2, 3])
-        #expect(report.fillsBookedTwice == [1])
-        #expect(report.fillsNotAtExchange == [99])
+        #expect(report.fillsMissed == Self.binance(2, 3))
+        #expect(report.fillsBookedTwice == Self.binance(1))
+        #expect(report.fillsNotAtExchange == Self.binance(99))
         #expect(!report.passed)
+    }
+
+    /// The clean history's third trade made on the second venue under Binance's id 1: two
+    /// trades, each booked once; booked as Binance's instead, one is missed and one invented.
+    @Test func eachVenueNumbersItsOwnTrades() {
+        var records = Self.clean()
+        records.exchange.trades[2].venue = .okx
+        records.exchange.trades[2].tradeId = 1
+        records.ours.journal = [TradeKey(.okx, 1), TradeKey(.binance, 1), TradeKey(.binance, 2)]
+        let report = TradingAudit.check(records)
+        #expect(report.passed, "\(report.text)")
+        records.ours.journal = Self.binance(1, 1, 2)
+        let wrong = TradingAudit.check(records)
+        #expect(wrong.fillsMissed == [TradeKey(.okx, 1)] && wrong.fillsBookedTwice == Self.binance(1), "\(wrong.text)")
+        #expect(wrong.text.contains("okx:1"), "\(wrong.text)")
     }
 
     @Test func cashOrAPositionOtherThanTheExchangesFails() {

@@ -162,6 +162,31 @@ import Testing
             "\(messages)")
         #expect(messages.contains { $0.contains("market_data.fallback.poll_every: unknown key") }, "\(messages)")
     }
+
+    /// `execution.on_binance_down`: halt by default; failover with a second venue; failover
+    /// without one, or an unknown policy, named.
+    @Test func executionOnBinanceDown() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: "", file: "test.yaml", environment: [:]).execution
+        #expect(defaults.onBinanceDown == .halt && defaults.failoverAfter == .seconds(10) && defaults.failbackAfter == .seconds(60))
+        let failover = try ConfigurationLoader.parse(
+            yaml: "market_data:\n  fallback: { venue: okx }\nexecution:\n  on_binance_down: failover\n  failback_after: 2m\n",
+            file: "test.yaml", environment: [:]
+        ).execution
+        #expect(failover.onBinanceDown == .failover && failover.failbackAfter == .seconds(120))
+        for (yaml, named) in [
+            ("execution:\n  on_binance_down: failover\n", "execution.on_binance_down: failover needs market_data.fallback"),
+            ("execution:\n  on_binance_down: retry\n", "execution.on_binance_down"),
+            ("market_data:\n  fallback: { venue: okx }\nexecution:\n  failover_after: 0s\n", "execution.failover_after"),
+        ] {
+            var messages: [String] = []
+            do {
+                _ = try ConfigurationLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
+            } catch {
+                messages = error.errors.map(\.description)
+            }
+            #expect(messages.count == 1 && messages[0].contains(named), "\(yaml): \(messages)")
+        }
+    }
 }
 
 /// The AI engine's settings: its interval must be one market data follows; it cannot need more

@@ -48,6 +48,13 @@ public struct TradeJournal: Sendable {
                 "ALTER TABLE portfolio_trades DROP CONSTRAINT portfolio_trades_symbol_trade_id_key",
                 "ALTER TABLE portfolio_trades ADD CONSTRAINT portfolio_trades_venue_symbol_trade_id_key UNIQUE (venue, symbol, trade_id)",
             ]),
+        Migration(
+            version: 3, name: "portfolio opening per venue (a venue added later opens from its balances then)",
+            statements: [
+                "ALTER TABLE portfolio_opening ADD COLUMN venue text NOT NULL DEFAULT 'binance'",
+                "ALTER TABLE portfolio_opening DROP CONSTRAINT portfolio_opening_pkey",
+                "ALTER TABLE portfolio_opening ADD PRIMARY KEY (venue, asset)",
+            ]),
     ]
 
     /// What the account held at opening: its cash, and holdings of other assets with the
@@ -66,40 +73,43 @@ public struct TradeJournal: Sendable {
         public var openedAt: Date
     }
 
-    public func opening() async throws -> Opening? {
+    /// Each venue's opening, as recorded.
+    public func openings() async throws -> [TradingVenue: Opening] {
         let rows = try await client.query(
-            "SELECT asset, amount::text, symbol, price::text, is_account, opened_at FROM portfolio_opening ORDER BY asset",
+            "SELECT venue, asset, amount::text, symbol, price::text, is_account, opened_at FROM portfolio_opening ORDER BY venue, asset",
             logger: logger)
-        var opening: Opening?
-        var holdings: [Opening.Holding] = []
-        for try await (asset, amount, symbol, price, isAccount, openedAt) in rows.decode(
-            (String, String, String?, String?, Bool, Date).self)
+        var openings: [TradingVenue: Opening] = [:]
+        var holdings: [TradingVenue: [Opening.Holding]] = [:]
+        for try await (venueName, asset, amount, symbol, price, isAccount, openedAt) in rows.decode(
+            (String, String, String, String?, String?, Bool, Date).self)
         {
+            guard let venue = TradingVenue(rawValue: venueName) else { throw JournalError(id: 0, reason: "opening venue \(venueName)") }
             let value = try FixedDecimal(parsing: amount)
             if isAccount {
-                opening = Opening(account: asset, cash: value, holdings: [], openedAt: openedAt)
+                openings[venue] = Opening(account: asset, cash: value, holdings: [], openedAt: openedAt)
             } else if let symbol, let price {
-                holdings.append(Opening.Holding(asset: asset, symbol: symbol, quantity: value, price: try Price(parsing: price)))
+                holdings[venue, default: []].append(
+                    Opening.Holding(asset: asset, symbol: symbol, quantity: value, price: try Price(parsing: price)))
             }
         }
-        opening?.holdings = holdings
-        return opening
+        for (venue, list) in holdings { openings[venue]?.holdings = list }
+        return openings
     }
 
-    /// Records the opening, in one transaction, once.
-    public func open(_ opening: Opening) async throws {
+    /// Records a venue's opening, in one transaction, once.
+    public func open(_ opening: Opening, venue: TradingVenue) async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
-                INSERT INTO portfolio_opening (asset, amount, is_account, opened_at)
-                VALUES (\(opening.account), \(opening.cash.description)::numeric, true, \(opening.openedAt))
+                INSERT INTO portfolio_opening (venue, asset, amount, is_account, opened_at)
+                VALUES (\(venue.rawValue), \(opening.account), \(opening.cash.description)::numeric, true, \(opening.openedAt))
                 """, logger: logger)
             for holding in opening.holdings {
                 try await connection.query(
                     """
-                    INSERT INTO portfolio_opening (asset, amount, symbol, price, is_account, opened_at)
-                    VALUES (\(holding.asset), \(holding.quantity.description)::numeric, \(holding.symbol), \(holding.price.description)::numeric,
-                            false, \(opening.openedAt))
+                    INSERT INTO portfolio_opening (venue, asset, amount, symbol, price, is_account, opened_at)
+                    VALUES (\(venue.rawValue), \(holding.asset), \(holding.quantity.description)::numeric, \(holding.symbol),
+                            \(holding.price.description)::numeric, false, \(opening.openedAt))
                     """, logger: logger)
             }
         }

@@ -14,7 +14,8 @@ import VaktConfig
 /// A trading service's way to the exchange: the Binance adapter built from the configuration
 /// and the secrets, on the host's shared request budget, connected at start-up (retrying until
 /// the exchange answers), with its state in `/health`; and a ban (418), which stops all
-/// trading for hours, turned into an ESS trip request to the risk service and an event.
+/// trading for hours, turned into an ESS trip request to the risk service and an event (unless
+/// `execution.on_binance_down` is failover: execution moves new orders to the second venue).
 ///
 /// Run it as a background service; ``client`` is usable once ``isConnected``.
 public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
@@ -52,10 +53,19 @@ public final class ExchangeAccess: ServiceLifecycle.Service, Sendable {
         self.logger = logger
         let budget = try context.exchangeBudget ?? Self.budget(configuration, secrets: context.secrets, logger: logger)
         self.budget = budget
+        let failsOver = configuration.execution.onBinanceDown == .failover
         client = Self.client(
             configuration, credentials: credentials, http: context.httpClient, budget: budget, logger: logger,
             incidents: { incident in
                 guard case .banned(let until, let message) = incident else { return }
+                guard !failsOver else {
+                    // Execution places new orders on the second venue meanwhile (or holds them
+                    // while any order here is unreconciled): the ban is its to handle.
+                    logger.warning(
+                        "banned by binance; not tripping the ESS: execution.on_binance_down is failover",
+                        metadata: ["until": "\(until)", "message": "\(message)"])
+                    return
+                }
                 // Not awaited: the request that met the ban returns at once. With the risk
                 // service down the report can take its client's whole retry budget (90 s seen),
                 // and the adapter's reconnection waited behind it after the ban had ended.
