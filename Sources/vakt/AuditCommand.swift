@@ -16,7 +16,9 @@ struct AuditCommand: AsyncParsableCommand {
         discussion: """
             Reads every order and trade of the account on the audited symbols from the exchange (with the \
             account's API key: VAKT_SECRET_EXCHANGE_API_KEY and VAKT_SECRET_EXCHANGE_API_SECRET, or the systemd \
-            credentials the configuration names), execution's orders, the portfolio's journal, PnL and \
+            credentials the configuration names; with execution.on_binance_down: failover, each of our OKX \
+            orders and its fills and OKX's balances too, with the okx-* secrets), execution's orders, the \
+            portfolio's journal, PnL and \
             positions, and the order, ESS and control streams' consumer groups. Reports orders placed twice or \
             unknown to execution, orders held in another state or with another execution than the exchange's, \
             fills missed, booked twice or booked without an exchange trade, cash and positions that differ from \
@@ -66,7 +68,8 @@ struct AuditCommand: AsyncParsableCommand {
         let redis = RedisConnection(endpoint: ServiceRuntime.redisEndpoint(configuration.redis, secrets: secrets), label: "audit")
         let collector = AuditCollector(
             exchange: exchange, execution: reader(.execution), portfolio: reader(.portfolio), risk: reader(.risk),
-            streams: EventStreamInspector(redis: redis), symbols: symbols.isEmpty ? configuration.marketData.symbols : symbols)
+            streams: EventStreamInspector(redis: redis), symbols: symbols.isEmpty ? configuration.marketData.symbols : symbols,
+            secondVenue: SecondVenueAccess.client(configuration, secrets: secrets, http: HTTPClient.shared, logger: logger))
         let report: AuditReport
         do {
             report = TradingAudit.check(try await collector.collect())

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Binance
+import Logging
 import OKXAdapter
 import VaktConfig
 
@@ -23,11 +25,15 @@ public enum SecondVenueAccess {
     /// failover but without the secrets, logged as an error (execution then holds new orders
     /// while Binance is down, and the portfolio counts Binance alone).
     public static func client(_ context: ServiceContext) -> OKXClient? {
-        let configuration = context.configuration
+        client(context.configuration, secrets: context.secrets, http: context.httpClient, logger: context.logger)
+    }
+
+    /// The same for a command-line tool (`vakt audit`).
+    public static func client(_ configuration: VaktConfiguration, secrets: SecretStore, http: HTTPClient, logger: Logger) -> OKXClient? {
         guard configuration.execution.onBinanceDown == .failover, let fallback = configuration.marketData.fallback else { return nil }
-        guard let credentials = credentials(configuration, context.secrets) else {
+        guard let credentials = credentials(configuration, secrets) else {
             let exchange = configuration.exchange
-            context.logger.error(
+            logger.error(
                 "execution.on_binance_down is failover but the OKX secrets are missing",
                 metadata: [
                     "secrets": "\(exchange.okxAPIKeySecret), \(exchange.okxSecretKeySecret), \(exchange.okxPassphraseSecret)"
@@ -37,7 +43,7 @@ public enum SecondVenueAccess {
         let clock = ScaledClock(origin: configuration.exchangeClock.origin ?? ScaledClock.wall(), rate: configuration.exchangeClock.rate)
         return OKXClient(
             settings: .init(baseURL: fallback.baseURL, requestTimeout: configuration.exchange.requestTimeout), credentials: credentials,
-            http: context.httpClient, logger: context.logger, now: { clock.now() })
+            http: http, logger: logger, now: { clock.now() })
     }
 }
 
