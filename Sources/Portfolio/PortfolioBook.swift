@@ -119,7 +119,8 @@ final class PortfolioBook: Sendable {
         }
         var cash = FixedDecimal.zero
         for opening in openings.values { cash = try cash + opening.cash }
-        var ledger = Ledger(account: settings.account, cash: cash)
+        // The account asset the journal opened in (Binance's opening was the first).
+        var ledger = Ledger(account: openings[.binance]?.account ?? settings.account, cash: cash)
         for (_, opening) in openings.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             for holding in opening.holdings { try ledger.open(symbol: holding.symbol, quantity: holding.quantity, at: holding.price) }
         }

@@ -118,9 +118,8 @@ public struct AuditCollector: Sendable {
 
     /// Our order at OKX by its client order id (sent without dashes); nil when OKX has none.
     static func order(_ okx: OKXClient, instId: String, clientOrderId: String) async throws -> OKXOrder? {
-        let clOrdId = String(clientOrderId.filter { $0.isASCII && ($0.isLetter || $0.isNumber) })
         do {
-            return try await okx.order(instId: instId, clOrdId: clOrdId)
+            return try await okx.order(instId: instId, clOrdId: SecondVenueAccess.clOrdId(clientOrderId))
         } catch {
             if case .rejected(let code, _) = error, code == OKXCode.orderUnknown { return nil }
             throw error

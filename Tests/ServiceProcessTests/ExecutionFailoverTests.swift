@@ -2,6 +2,7 @@ import EventBus
 import Foundation
 import Money
 import OKXAdapter
+import ServiceKit
 import Testing
 import VaktTesting
 
@@ -86,7 +87,7 @@ import VaktTesting
         let second = try #require(onOKX, "no buy filled on okx: \(state) \(Self.venueLog(system))")
         let view = try await system.json(system.execution, "/api/execution")
         #expect(view["venue"] == .string("okx") && view["waiting"] == .null, "\(view)")
-        let okxOrder = try await okx.order(instId: "BTC-USDT", clOrdId: second.replacingOccurrences(of: "-", with: ""))
+        let okxOrder = try await okx.order(instId: "BTC-USDT", clOrdId: SecondVenueAccess.clOrdId(second))
         #expect(okxOrder.state == .filled && okxOrder.filled > .zero, "\(okxOrder)")
         let essState = try await system.risk.state()
         #expect(essState == "armed", "the ban tripped the ESS: \(essState ?? "?")")

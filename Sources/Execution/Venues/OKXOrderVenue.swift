@@ -8,8 +8,7 @@ import ServiceKit
 
 /// The second venue as an ``OrderVenue``: OKX's spot account in Binance's terms, so the
 /// executor books its orders as it books Binance's. Our client order id goes to OKX as
-/// `clOrdId` without its dashes (OKX takes letters and digits only; ours differ in more than
-/// dashes, so none collide). A limit's price is put on OKX's grid away from the market (a buy
+/// `clOrdId` without its dashes (``SecondVenueAccess/clOrdId(_:)``). A limit's price is put on OKX's grid away from the market (a buy
 /// rounded down, a sell up) and its size down to OKX's lot. OKX has no user data stream here:
 /// the executor reads an open order back (``order(symbol:clientOrderId:)``) until it is final.
 struct OKXOrderVenue: OrderVenue {
@@ -23,10 +22,6 @@ struct OKXOrderVenue: OrderVenue {
     /// and the misses in a row that mean it was never placed.
     static let reconcileAttempts = 5
     static let notFoundConfirmations = 2
-
-    static func clOrdId(_ clientOrderId: String) -> String {
-        String(clientOrderId.filter { $0.isASCII && ($0.isLetter || $0.isNumber) })
-    }
 
     func instrument(_ symbol: String) throws(ExchangeError) -> OKXInstrument {
         guard let instrument = instruments[symbol], instrument.state == "live" else {
@@ -68,7 +63,7 @@ struct OKXOrderVenue: OrderVenue {
         do {
             placement = try await client.placeLimitOrder(
                 instId: instrument.instId, side: intent.side == .buy ? .buy : .sell, price: price, size: size,
-                clOrdId: Self.clOrdId(intent.clientOrderId))
+                clOrdId: SecondVenueAccess.clOrdId(intent.clientOrderId))
         } catch {
             switch error {
             case .rejected(let code, let message): throw .rejected(Self.refusal(code, message))
@@ -118,7 +113,7 @@ struct OKXOrderVenue: OrderVenue {
         let instrument = try instrument(symbol)
         let found: OKXOrder
         do {
-            found = try await client.order(instId: instrument.instId, clOrdId: Self.clOrdId(clientOrderId))
+            found = try await client.order(instId: instrument.instId, clOrdId: SecondVenueAccess.clOrdId(clientOrderId))
         } catch .rejected(let code, _) where code == OKXCode.orderUnknown {
             return nil
         } catch {
@@ -159,7 +154,7 @@ struct OKXOrderVenue: OrderVenue {
     func cancel(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport {
         let instrument = try instrument(symbol)
         do {
-            try await client.cancel(instId: instrument.instId, clOrdId: Self.clOrdId(clientOrderId))
+            try await client.cancel(instId: instrument.instId, clOrdId: SecondVenueAccess.clOrdId(clientOrderId))
         } catch .rejected(let code, let message) where code == OKXCode.cancelFailed {
             // Binance's "Unknown order sent.": it is not open any more, read it back.
             throw .rejected(BinanceError(code: -2011, msg: "okx \(code): \(message)"))

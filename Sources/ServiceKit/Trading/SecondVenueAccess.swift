@@ -20,6 +20,12 @@ public enum SecondVenueAccess {
         return OKXClient.Credentials(apiKey: key, secretKey: secret, passphrase: passphrase)
     }
 
+    /// Our client order id as OKX's `clOrdId`: without its dashes (OKX takes letters and digits
+    /// only; ours differ in more than dashes, so none collide).
+    public static func clOrdId(_ clientOrderId: String) -> String {
+        String(clientOrderId.filter { $0.isASCII && ($0.isLetter || $0.isNumber) })
+    }
+
     /// The account's client when failover is configured: at `market_data.fallback`'s address,
     /// stamped on the exchange's clock (the paper exchange's may run fast). Nil otherwise; with
     /// failover but without the secrets, logged as an error (execution then holds new orders
