@@ -38,7 +38,7 @@ import VaktTesting
         #expect(policy.decide(failing) == .place(.binance))
         var later = failing
         later.now = 132_000
-        #expect(policy.decide(later) == .hold("binance has not answered for 11000 ms; execution.on_binance_down is halt"))
+        #expect(policy.decide(later) == .hold("binance has not answered since 121000; execution.on_binance_down is halt"))
         #expect(policy.decide(Self.up(133_000)) == .place(.binance), "halting never moved new orders elsewhere")
     }
 

@@ -66,8 +66,8 @@ struct OrderVenuePolicy: Sendable, Equatable {
         if observation.bannedUntil > observation.now { return "binance has banned this IP until \(observation.bannedUntil)" }
         guard observation.failing else { return nil }
         guard let lastAnswer = observation.lastAnswer else { return "binance has not answered since the start" }
-        let silent = observation.now - lastAnswer
-        return silent > settings.failoverAfter ? "binance has not answered for \(silent) ms" : nil
+        // Worded by when it last answered, so the reason stays the same while the silence lasts.
+        return observation.now - lastAnswer > settings.failoverAfter ? "binance has not answered since \(lastAnswer)" : nil
     }
 
     mutating func decide(_ observation: Observation) -> Decision {
