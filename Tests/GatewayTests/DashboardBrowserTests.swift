@@ -41,15 +41,23 @@ struct DashboardBrowserTests {
             ])
         var browser: LineProcess?
         do {
-            browser = try await drive(system)
+            try await drive(system, browser: &browser)
         } catch {
-            Issue.record("\(error)\n\(browser?.errorOutput ?? "")")
+            // The gateway's entry says whether the supervisor restarted it along the way, its
+            // metrics what it took in and whom it cut off.
+            let gateway = await system.service("gateway").map { "\($0)" } ?? "unknown"
+            let metrics = (try? await HTTPProbe.get(system.configuration.url(.gateway, "/metrics")).text) ?? ""
+            let counters = metrics.split(separator: "\n").filter { $0.hasPrefix("vakt_gateway_") || $0.contains("position.updated") }
+                .joined(separator: "\n")
+            Issue.record("\(error)\n\(browser?.errorOutput ?? "")\ngateway: \(gateway)\n\(counters)")
         }
         browser?.terminate()
         _ = await system.stop()
     }
 
-    private func drive(_ system: SupervisedSystem) async throws -> LineProcess {
+    /// Sets `browser` as soon as it starts, so that the caller reports its output and ends it
+    /// whatever happens.
+    private func drive(_ system: SupervisedSystem, browser started: inout LineProcess?) async throws {
         for kind in ServiceKind.allCases where kind != .supervisor {
             #expect(await system.waitFor(kind.rawValue, timeout: .seconds(120)) { $0["ready"] as? Bool == true }, "\(kind) not ready")
         }
@@ -62,9 +70,12 @@ struct DashboardBrowserTests {
         }
         let browser = try LineProcess(
             executable: try TestEnvironment.testPython(), arguments: [Self.script.path], environment: environment)
-        func expectLine(_ prefix: String, timeout: Duration = .seconds(300)) async throws -> String {
-            guard let line = await browser.line(startingWith: prefix, timeout: timeout) else {
-                throw MissingFixture("the browser script did not say \"\(prefix)\":\n\(browser.errorOutput)")
+        started = browser
+        // The script gives up on each of its waits first and says why on standard error; this
+        // limit only catches a script that hangs.
+        func expectLine(_ prefix: String) async throws -> String {
+            guard let line = await browser.line(startingWith: prefix, timeout: .seconds(900)) else {
+                throw MissingFixture("the browser script did not say \"\(prefix)\" (its standard error follows)")
             }
             return line
         }
@@ -177,6 +188,5 @@ struct DashboardBrowserTests {
         let restart = try await result("restart")
         #expect(restart["connection"] as? String == "live", "\(restart)")
         #expect((restart["degraded"] as? String ?? "").contains("gateway"), "\(restart)")
-        return browser
     }
 }

@@ -137,15 +137,28 @@ try:
 
     # --- a flood: the page stays responsive and ends on the final state ------------------------
     driver.execute_script("window.vakt.resetStats()")
+    # What the connection line said during the flood, for the report below if the page falls
+    # short: a cut-off, a reconnection or a fresh snapshot explains a missing position.
+    driver.execute_script(
+        """window.floodConnectionLog = [];
+        const node = document.querySelector('#connection');
+        new MutationObserver(() => window.floodConnectionLog.push(new Date().toISOString().slice(11, 23) + ' ' + node.textContent))
+          .observe(node, { childList: true, characterData: true, subtree: true });"""
+    )
     say("READY flood")
     finals = json.loads(wait_line())  # {symbol: quantity} once the test's events are all in
-    until(
-        driver,
-        "(() => { const f = arguments_finals; for (const s in f) { const r = window.vakt.store.positions.get(s);"
-        " if (!r || r.quantity !== f[s]) return false; } return true; })()".replace("arguments_finals", json.dumps(finals)),
-        timeout=300,
-        what="every position's final quantity",
-    )
+    driver.execute_script("window.floodFinals = arguments[0]", finals)
+    behind = "Object.entries(window.floodFinals).filter(([s, q]) => { const r = window.vakt.store.positions.get(s); return !r || r.quantity !== q; })"
+    try:
+        until(driver, f"{behind}.length === 0", timeout=240, what="every position's final quantity")
+    except TimeoutError:
+        report = driver.execute_script(
+            f"""const behind = {behind};
+            return {{ behind: behind.length, first: behind.slice(0, 5).map(([s, q]) => [s, q, (window.vakt.store.positions.get(s) || {{}}).quantity]),
+              positions: window.vakt.store.positions.size, generatedAt: window.vakt.store.generatedAt,
+              connection: window.vakt.connection, log: window.floodConnectionLog.slice(-20) }};"""
+        )
+        raise TimeoutError("the page did not reach every position's final quantity: " + json.dumps(report)) from None
     stats = driver.execute_script("return Object.assign({}, window.vakt.stats)")
     # The list draws on animation frames, after the store: on a loaded machine it may still show
     # the one row it had (a busy CI run read 1) when the store already holds the 1,000 flooded.
