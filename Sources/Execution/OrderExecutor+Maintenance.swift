@@ -54,19 +54,17 @@ extension OrderExecutor {
             case .filled, .canceled, .expired, .rejected:
                 // Final, but the exchange reported fills not booked yet: read them back.
                 guard order.missesFills || order.tracked.exchangeOrderId == nil,
-                    var found = try await venue.order(symbol: order.symbol, clientOrderId: id)
+                    let found = try await venue.orderWithFills(symbol: order.symbol, clientOrderId: id)
                 else { return }
-                found.fills = try await venue.fills(symbol: order.symbol, orderId: found.orderId)
                 report = found
             case .pendingSubmit, .submitted:
                 report = try await venue.reconcile(symbol: order.symbol, clientOrderId: id)
             default:
-                guard var found = try await venue.order(symbol: order.symbol, clientOrderId: id) else {
+                guard let found = try await venue.orderWithFills(symbol: order.symbol, clientOrderId: id) else {
                     // Known to us as placed, unknown to the exchange: it aged out of its history.
                     logger.error("an order we placed is unknown to the exchange", metadata: ["client_order_id": "\(id)"])
                     return
                 }
-                found.fills = try await venue.fills(symbol: order.symbol, orderId: found.orderId)
                 report = found
             }
             let after = await absorb(report, into: id, &book)
@@ -194,7 +192,10 @@ extension OrderExecutor {
         do {
             let venue = try orderVenue(order.venue)
             var report = try await venue.cancel(symbol: order.symbol, clientOrderId: id)
-            report.fills = (try? await venue.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
+            // A cancel's reply carries no fills on Binance (OKX's is read back with them).
+            if report.fills.isEmpty, report.executedQty > .zero {
+                report.fills = (try? await venue.fills(symbol: order.symbol, orderId: report.orderId)) ?? []
+            }
             after = await absorb(report, into: id, &book)
         } catch .rejected(let refusal) where refusal.code == -2011 {
             // Not open any more (it filled, or expired): what it did is read back.

@@ -132,14 +132,18 @@ public struct AuditCollector: Sendable {
     }
 
     /// Our orders on the second venue as it reports them, read back one by one by client order
-    /// id (`clOrdId`), and their fills. An order placed there outside Vakt is not seen.
+    /// id (`clOrdId`) under the instrument id the venue lists for the symbol (as execution
+    /// placed them), and their fills. An order placed there outside Vakt is not seen; one whose
+    /// symbol the venue no longer lists is reported as unknown there.
     func secondVenueHistory(_ orders: [RecordedOrder], _ okx: OKXClient) async throws -> ([ExchangeOrder], [ExchangeTrade]) {
         var found: [ExchangeOrder] = []
         var trades: [ExchangeTrade] = []
-        for order in orders where order.venue == .okx {
+        let ours = orders.filter { $0.venue == .okx }
+        guard !ours.isEmpty else { return ([], []) }
+        let instIds = OKXInstrument.ids(for: Array(Set(ours.map(\.symbol))), in: try await okx.spotInstruments())
+        for order in ours {
             let symbol = order.symbol
-            guard let assets = exchange.assets(of: symbol) else { continue }
-            let instId = assets.base + "-" + assets.quote
+            guard let instId = instIds[symbol] else { continue }
             guard let there = try await Self.order(okx, instId: instId, clientOrderId: order.clientOrderId) else { continue }
             found.append(ExchangeOrder(clientOrderId: order.clientOrderId, status: there.state.binanceStatus, executed: there.filled))
             for fill in try await okx.fills(instId: instId, ordId: there.ordId) {

@@ -75,7 +75,7 @@ struct OKXOrderVenue: OrderVenue {
         }
         // Its state now: a limit that crosses the book has filled at once. If that read fails,
         // the order stands as accepted and the executor reads it back.
-        if let report = try? await order(symbol: intent.symbol, clientOrderId: intent.clientOrderId, withFills: true) { return report }
+        if let report = try? await orderWithFills(symbol: intent.symbol, clientOrderId: intent.clientOrderId) { return report }
         return OrderReport(
             symbol: intent.symbol, orderId: placement.ordId, clientOrderId: intent.clientOrderId, status: .new, side: intent.side,
             type: "LIMIT", price: price, origQty: size, executedQty: .zero, cumulativeQuoteQty: .zero, fills: [], reconciled: false)
@@ -87,7 +87,7 @@ struct OKXOrderVenue: OrderVenue {
         for attempt in 0..<Self.reconcileAttempts {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(250 << min(attempt - 1, 4))) }
             do throws(ExchangeError) {
-                guard var report = try await order(symbol: symbol, clientOrderId: clientOrderId, withFills: true) else {
+                guard var report = try await orderWithFills(symbol: symbol, clientOrderId: clientOrderId) else {
                     misses += 1
                     if misses >= Self.notFoundConfirmations { throw ExchangeError.notPlaced(clientOrderId: clientOrderId) }
                     continue
@@ -103,13 +103,9 @@ struct OKXOrderVenue: OrderVenue {
         throw .outcomeUnknown(clientOrderId: clientOrderId, reason: "okx: \(lastProblem)")
     }
 
-    func order(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport? {
-        try await order(symbol: symbol, clientOrderId: clientOrderId, withFills: false)
-    }
-
-    /// The order in Binance's terms; nil when OKX does not know it (51603). Its quote amount
-    /// is summed from its fills, read when `withFills` (and the fills kept on the report).
-    func order(symbol: String, clientOrderId: String, withFills: Bool) async throws(ExchangeError) -> OrderReport? {
+    /// The order in Binance's terms, with its fills (read when anything filled; its quote amount
+    /// is their sum); nil when OKX does not know it (51603).
+    func orderWithFills(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport? {
         let instrument = try instrument(symbol)
         let found: OKXOrder
         do {
@@ -119,7 +115,7 @@ struct OKXOrderVenue: OrderVenue {
         } catch {
             throw Self.translated(error)
         }
-        let fills = withFills || found.filled > .zero ? try await self.fills(symbol: symbol, orderId: found.ordId) : []
+        let fills = found.filled > .zero ? try await self.fills(symbol: symbol, orderId: found.ordId) : []
         var quote = FixedDecimal.zero
         for fill in fills {
             guard let sum = try? quote + Money.notional(of: fill.qty, at: fill.price).value else {
@@ -131,7 +127,7 @@ struct OKXOrderVenue: OrderVenue {
             symbol: symbol, orderId: found.ordId, clientOrderId: clientOrderId, status: found.state.binanceStatus,
             side: found.side == .buy ? .buy : .sell,
             type: "LIMIT", price: found.price ?? Price(.zero), origQty: Quantity(found.size), executedQty: found.filled,
-            cumulativeQuoteQty: Money(quote), fills: withFills ? fills : [], reconciled: false)
+            cumulativeQuoteQty: Money(quote), fills: fills, reconciled: false)
     }
 
     /// An order's fills, oldest first; OKX's fee (negative when charged) as Binance's
@@ -161,7 +157,7 @@ struct OKXOrderVenue: OrderVenue {
         } catch {
             throw Self.translated(error)
         }
-        guard let report = try await order(symbol: symbol, clientOrderId: clientOrderId, withFills: false) else {
+        guard let report = try await orderWithFills(symbol: symbol, clientOrderId: clientOrderId) else {
             throw .malformedReply(endpoint: "okx trade/order", problem: "an order just canceled is unknown")
         }
         return report

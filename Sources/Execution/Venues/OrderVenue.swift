@@ -12,8 +12,8 @@ protocol OrderVenue: Sendable {
     /// ``ExchangeError/notPlaced(clientOrderId:)``, or
     /// ``ExchangeError/outcomeUnknown(clientOrderId:reason:)``.
     func reconcile(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport
-    /// An order by client order id; nil when the venue does not know it.
-    func order(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport?
+    /// An order by client order id, with its fills; nil when the venue does not know it.
+    func orderWithFills(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport?
     func fills(symbol: String, orderId: Int64) async throws(ExchangeError) -> [FillReport]
     func cancel(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport
     func balances() async throws(ExchangeError) -> [BalanceReport]
@@ -21,4 +21,11 @@ protocol OrderVenue: Sendable {
 
 extension BinanceClient: OrderVenue {
     var venue: TradingVenue { .binance }
+
+    func orderWithFills(symbol: String, clientOrderId: String) async throws(ExchangeError) -> OrderReport? {
+        guard var found = try await order(symbol: symbol, clientOrderId: clientOrderId) else { return nil }
+        // An order that filled nothing has no trades to read.
+        if found.executedQty > .zero { found.fills = try await fills(symbol: symbol, orderId: found.orderId) }
+        return found
+    }
 }
