@@ -26,7 +26,7 @@ public final class ServiceProcess: @unchecked Sendable {
         if let notifySocket { fullEnvironment["NOTIFY_SOCKET"] = notifySocket }
         fullEnvironment.merge(environment) { _, new in new }
         process.environment = fullEnvironment
-        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("vakt-process-\(UUID().uuidString.prefix(8)).log")
+        outputFile = TestEnvironment.temporaryRoot.appendingPathComponent("vakt-process-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
         process.standardOutput = handle

@@ -25,9 +25,35 @@ public enum TestEnvironment {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// A fresh directory under the system temporary directory.
+    /// Every temporary directory and file of this test process is under this root, removed when
+    /// the process exits (unless `VAKT_KEEP_TEST_FILES` is set); a root left by a process that
+    /// died without exiting is removed by the next one. A suite makes thousands of them, some
+    /// holding a PostgreSQL cluster of 70 MB: left behind, they filled the disk of a machine
+    /// that runs the suite all day.
+    public static let temporaryRoot: URL = {
+        let base = FileManager.default.temporaryDirectory
+        removeRootsOfEndedProcesses(in: base)
+        let root = base.appendingPathComponent("vakt-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        if ProcessInfo.processInfo.environment["VAKT_KEEP_TEST_FILES"] == nil {
+            atexit { try? FileManager.default.removeItem(at: TestEnvironment.temporaryRoot) }
+        }
+        return root
+    }()
+
+    private static func removeRootsOfEndedProcesses(in base: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? []
+        for name in names where name.hasPrefix("vakt-tests-") {
+            guard let pid = pid_t(name.dropFirst("vakt-tests-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else {
+                continue
+            }
+            try? FileManager.default.removeItem(at: base.appendingPathComponent(name))
+        }
+    }
+
+    /// A fresh directory under ``temporaryRoot``.
     public static func temporaryDirectory(_ name: String = "vakt-test") throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+        let url = temporaryRoot.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

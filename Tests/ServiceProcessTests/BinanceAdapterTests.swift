@@ -45,7 +45,7 @@ import VaktTesting
                 "VAKT_SECRET_EXCHANGE_API_SECRET": ExchangeSimulatorTests.secret,
             ])
         try await simulator.waitUntilReady()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vakt-adapter-\(UUID().uuidString)")
+        let directory = try TestEnvironment.temporaryDirectory("vakt-adapter")
         let budget = try SharedRequestBudget(path: directory.appendingPathComponent("budget").path)
         let client = BinanceClient(
             settings: .init(baseURL: simulator.url(""), recvWindow: 60_000, reconcileAttempts: 10),
