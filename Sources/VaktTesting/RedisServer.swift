@@ -41,6 +41,9 @@ public final class RedisServer: @unchecked Sendable {
 
     public var address: String { host?.address ?? "127.0.0.1" }
 
+    /// The server's own log (warnings; a replica's sync steps too).
+    var logFile: URL { directory.appendingPathComponent("redis.log") }
+
     /// The `redis:` section's lines that locate it.
     public var locator: [String] { ["host: \(address)", "port: \(port)"] }
 
@@ -57,7 +60,9 @@ public final class RedisServer: @unchecked Sendable {
         let arguments =
             [
                 "--port", "\(port)", "--bind", address, "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync",
-                "always", "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+                "always", "--dir", directory.path, "--daemonize", "no",
+                // A replica logs each step of its sync with the primary, for the error below.
+                "--loglevel", replicating ? "notice" : "warning", "--logfile", logFile.path,
             ] + (host == nil ? [] : ["--protected-mode", "no"]) + extraArguments
         let program = TestEnvironment.which("redis-server")!
         let launch = host?.launch(program, arguments) ?? (executable: program, arguments: arguments)
@@ -73,10 +78,15 @@ public final class RedisServer: @unchecked Sendable {
         }
         guard up else { throw MissingFixture("redis-server on port \(port) did not answer PING within 10 s") }
         guard replicating else { return }
-        let linked = await TestEnvironment.eventually(timeout: .seconds(60)) {
+        // A generous limit: on a busy 2-core machine a first sync once took over 60 s.
+        let linked = await TestEnvironment.eventually(timeout: .seconds(180)) {
             (try? await probe.command(["INFO", "replication"]))?.string?.contains("master_link_status:up") == true
         }
-        guard linked else { throw MissingFixture("the replica on port \(port) did not finish its first sync within 60 s") }
+        guard linked else {
+            let replication = (try? await probe.command(["INFO", "replication"]))?.string ?? "no answer to INFO"
+            let log = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(30).joined(separator: "\n") ?? ""
+            throw MissingFixture("the replica on port \(port) did not finish its first sync within 180 s:\n\(replication)\n\(log)")
+        }
     }
 
     /// Freezes the server (SIGSTOP) until ``resume()``: its connections stay open and nothing

@@ -197,10 +197,13 @@ import VaktTesting
         // Binance serves first (a slow start may have begun on the fallback: silent since start).
         let onBinance = await Self.waitForVenue(marketData, timeout: .seconds(120)) { $0.output == "ticks from binance" }
         #expect(onBinance.reached, "\(onBinance.last)")
+        // Counted before the ban: the service may learn of it (and switch) before the fault's
+        // reply reaches the test (a fresh-clone run counted the switch in `before` and waited
+        // for a second one).
+        let before = Self.switches(marketData).count
         let set = try await simulator.request(.POST, "/admin/faults", body: #"{"ban_ms": 8000}"#)
         #expect(set.status == 200, "\(set.text)")
         // Each look at /health pings the exchange; the first 418 records the ban.
-        let before = Self.switches(marketData).count
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(120)) {
                 _ = await Self.venue(marketData)
