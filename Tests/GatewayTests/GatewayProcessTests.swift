@@ -67,7 +67,11 @@ import VaktTesting
         }
         #expect(await first.waitUntil { received in finals.allSatisfy { received.latest[$0.key]?.text == $0.value } })
         let received = first.state.withLock { $0 }
-        #expect(received.messages < 5_000, "coalesced: \(received.messages) messages for 5,000 events")
+        // How many of the 5,000 coalesced depends on how fast the gateway read the burst against
+        // its batch window (a busy run read it one by one: 5,001 messages), so it is printed, not
+        // judged; coalescing itself is the outbox's, checked on an injected clock in
+        // ClientOutboxTests. What holds at any pace: every key's final value, under the rate limit.
+        print("gateway burst: \(received.messages) messages for 5,000 events")
         #expect(first.mostBatchesInOneSecond <= 50)
         #expect(received.errors.isEmpty, "\(received.errors)")
 
