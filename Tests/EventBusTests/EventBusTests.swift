@@ -155,22 +155,23 @@ func sequence(of envelope: EventEnvelope) -> Int {
     /// half-term), so another member that claims its idle entries leaves them alone.
     @Test func aSlowBatchKeepsItsLeasesWhileAnotherMemberClaims() async throws {
         let bus = try await BusFixture()
-        // Lease 6 s (twice claim_idle), renewed after 3 s; 50 handlers of 150 ms take 7.5 s. Only
-        // a stall of about 3 s between two handlers could let the lease run out.
+        // Lease 20 s (twice claim_idle), renewed after 10 s; 25 handlers of 1.2 s take 30 s. Only
+        // a stall of about 9 s between two handlers could let the lease run out (with a lease
+        // of 6 s a fresh clone's suite once stalled this test's tasks for the 3 s that lost it).
         let settings = bus.settings {
-            $0.batchSize = 50
-            $0.claimIdle = .seconds(3)
+            $0.batchSize = 25
+            $0.claimIdle = .seconds(10)
             $0.maxDeliveries = 100
         }
-        // All 50 on the stream before the slow member reads: one read, one batch, one lease term.
+        // All 25 on the stream before the slow member reads: one read, one batch, one lease term.
         let raw = RedisConnection(endpoint: bus.redis.endpoint)
         _ = try await raw.command(["XGROUP", "CREATE", "order.canceled", "test", "0", "MKSTREAM"])
         let publisher = try await bus.publisher(settings)
-        try await publisher.publish((1...50).map { event(.orderCanceled, $0) })
+        try await publisher.publish((1...25).map { event(.orderCanceled, $0) })
         let bySlow = Handled()
         let byClaimer = Handled()
         let slow = bus.consume([.orderCanceled], consumer: "slow", settings: settings) { event in
-            try await Task.sleep(for: .milliseconds(150))
+            try await Task.sleep(for: .milliseconds(1_200))
             bySlow.append(event)
         }
         defer { slow.cancel() }
@@ -181,11 +182,11 @@ func sequence(of envelope: EventEnvelope) -> Int {
         // Done when every entry is acknowledged: the slow member acknowledges only what it handled.
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(180)) {
-                guard bySlow.count + byClaimer.count >= 50, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
+                guard bySlow.count + byClaimer.count >= 25, let pending = try? await raw.command(["XPENDING", "order.canceled", "test"])
                 else { return false }
                 return pending.array?.first == .integer(0)
             })
-        #expect(bySlow.all.map(sequence(of:)) == Array(1...50))
+        #expect(bySlow.all.map(sequence(of:)) == Array(1...25))
         #expect(byClaimer.all.isEmpty, "the claimer ran \(byClaimer.all.map(sequence(of:)))")
     }
 
