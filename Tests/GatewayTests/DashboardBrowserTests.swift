@@ -44,12 +44,20 @@ struct DashboardBrowserTests {
             try await drive(system, browser: &browser)
         } catch {
             // The gateway's entry says whether the supervisor restarted it along the way, its
-            // metrics what it took in and whom it cut off.
+            // metrics what its consumer took in and whom it cut off, its log (forwarded by the
+            // supervisor) what went wrong: a fresh run's gateway stopped consuming at 313,407
+            // of the flood's position updates (pending 0, lag 686,594) and the page got none.
             let gateway = await system.service("gateway").map { "\($0)" } ?? "unknown"
             let metrics = (try? await HTTPProbe.get(system.configuration.url(.gateway, "/metrics")).text) ?? ""
-            let counters = metrics.split(separator: "\n").filter { $0.hasPrefix("vakt_gateway_") || $0.contains("position.updated") }
-                .joined(separator: "\n")
-            Issue.record("\(error)\n\(browser?.errorOutput ?? "")\ngateway: \(gateway)\n\(counters)")
+            let counters = metrics.split(separator: "\n").filter {
+                $0.hasPrefix("vakt_gateway_")
+                    || ($0.contains("group=\"gateway\"") && !$0.contains("_bucket{") && !$0.hasSuffix(" 0.0") && !$0.hasSuffix(" 0"))
+            }
+            let log = system.supervisor.output().split(separator: "\n").filter { $0.contains("gateway") && !$0.contains("level=info") }
+            let report =
+                "\(error)\n\(browser?.errorOutput ?? "")\ngateway: \(gateway)\n\(counters.joined(separator: "\n"))\n"
+                + "gateway log (warnings and worse, last 40):\n\(log.suffix(40).joined(separator: "\n"))"
+            Issue.record("\(report)")
         }
         browser?.terminate()
         _ = await system.stop()
