@@ -32,7 +32,7 @@ final class ConfiguredDaemon: Sendable {
         process.arguments = launch.arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try Spawn.serially { try process.run() }
     }
 
     deinit {

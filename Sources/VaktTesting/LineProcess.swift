@@ -24,12 +24,15 @@ public final class LineProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
+        // The handlers below are set once it runs: a pipe keeps what it is sent until then.
+        let (stdin, stdout, stderr) = try Spawn.serially {
+            let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            process.standardError = stderr
+            try process.run()
+            return (stdin, stdout, stderr)
+        }
         let output = self.output
         stdout.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
@@ -57,7 +60,6 @@ public final class LineProcess: Sendable {
                 if state.errors.count > 20_000 { state.errors = String(state.errors.suffix(20_000)) }
             }
         }
-        try process.run()
         self.process = process
         input = stdin.fileHandleForWriting
     }

@@ -90,10 +90,13 @@ public struct NetworkHost: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ip)
         process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let errors = try Spawn.serially {
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            return errors
+        }
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {

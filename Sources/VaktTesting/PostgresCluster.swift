@@ -51,7 +51,7 @@ public final class PostgresCluster: Sendable {
             ["VAKT_INFRA_DIR": directory.path, "VAKT_INFRA_POSTGRES_PORT": String(port)]) { _, given in given }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        if (try? process.run()) != nil { process.waitUntilExit() }
+        if (try? Spawn.serially { try process.run() }) != nil { process.waitUntilExit() }
         try? FileManager.default.removeItem(at: directory)
     }
 

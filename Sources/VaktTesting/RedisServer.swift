@@ -70,7 +70,7 @@ public final class RedisServer: @unchecked Sendable {
         process.arguments = launch.arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try Spawn.serially { try process.run() }
         lock.withLock { self.process = process }
         let probe = RedisConnection(endpoint: endpoint, label: "fixture-probe")
         let up = await TestEnvironment.eventually(timeout: .seconds(10)) {

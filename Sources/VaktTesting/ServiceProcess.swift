@@ -32,7 +32,7 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try Spawn.serially { try process.run() }
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -44,11 +44,24 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Waits for the exit; returns the exit status, or nil when it did not exit in time.
     public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
-        let exited = await TestEnvironment.eventually(timeout: timeout) { !process.isRunning }
-        return exited ? process.terminationStatus : nil
+        _ = await TestEnvironment.eventually(timeout: timeout) { ending() != nil }
+        return ending()?.status
     }
 
-    public var terminationReason: Process.TerminationReason { process.terminationReason }
+    /// How it ended; nil while it runs.
+    public var terminationReason: Process.TerminationReason? { ending()?.reason }
+
+    /// The exit once the kernel has it. Foundation learns of an exit only when every holder of
+    /// its exit-watch socket has closed it (see `Spawn`), so until it has, the kernel is asked
+    /// (`waitid` with `WNOWAIT`: the reaping stays Foundation's, and the zombie keeps the pid).
+    private func ending() -> (status: Int32, reason: Process.TerminationReason)? {
+        if !process.isRunning { return (process.terminationStatus, process.terminationReason) }
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid else {
+            return nil
+        }
+        return (info._sifields._sigchld.si_status, info.si_code == CLD_EXITED ? .exit : .uncaughtSignal)
+    }
 
     public func output() -> String {
         (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""

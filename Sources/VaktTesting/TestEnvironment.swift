@@ -130,12 +130,15 @@ public enum TestEnvironment {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let inputPipe = Pipe()
-        process.standardInput = inputPipe
-        try process.run()
+        let (output, inputPipe) = try Spawn.serially {
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            let inputPipe = Pipe()
+            process.standardInput = inputPipe
+            try process.run()
+            return (output, inputPipe)
+        }
         if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try inputPipe.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -20,15 +20,19 @@ import VaktTesting
     /// and its lock, behind).
     final class LockHolder {
         let process = Process()
-        let input = Pipe()
+        let input: Pipe
 
         init(_ postgres: PostgresServer) throws {
             guard let psql = TestEnvironment.which("psql") else { throw MissingFixture("psql is not installed; run scripts/install-deps") }
             process.executableURL = URL(fileURLWithPath: psql)
             process.arguments = ["-h", postgres.host, "-p", String(postgres.port), "-U", postgres.user, "-d", postgres.database, "-qAt"]
-            process.standardInput = input
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            input = try Spawn.serially { [process] in
+                let input = Pipe()
+                process.standardInput = input
+                try process.run()
+                return input
+            }
             input.fileHandleForWriting.write(Data("SELECT pg_advisory_lock(hashtext('vakt.migrations'));\n".utf8))
         }
 
