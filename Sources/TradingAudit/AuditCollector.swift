@@ -146,6 +146,8 @@ public struct AuditCollector: Sendable {
             guard let instId = instIds[symbol] else { continue }
             guard let there = try await Self.order(okx, instId: instId, clientOrderId: order.clientOrderId) else { continue }
             found.append(ExchangeOrder(clientOrderId: order.clientOrderId, status: there.state.binanceStatus, executed: there.filled))
+            // An order that filled nothing has no fills to read (one request fewer per such order).
+            guard there.filled > .zero else { continue }
             for fill in try await okx.fills(instId: instId, ordId: there.ordId) {
                 trades.append(
                     ExchangeTrade(
