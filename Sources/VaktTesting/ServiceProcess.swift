@@ -36,7 +36,8 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    /// Not yet exited, as the kernel has it (see `ending()`).
+    public var isRunning: Bool { ending() == nil }
 
     public func signal(_ signal: Int32) {
         kill(pid, signal)
