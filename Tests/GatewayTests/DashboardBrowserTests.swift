@@ -193,10 +193,11 @@ struct DashboardBrowserTests {
         kill(Int32(pid), SIGKILL)
         browser.send("killed")
         _ = try await expectLine("READY after-restart")
+        // Stamped ahead as the flood was: the portfolio knows no AFTERUSDT either.
         try await publisher.publish(
             EventEnvelope(
                 PositionUpdated(symbol: "AFTERUSDT", quantity: Quantity(1, scale: 0), averagePrice: Price(1, scale: 0), realizedPnl: .zero),
-                source: "test"))
+                source: "test", occurredAt: Date().addingTimeInterval(600)))
         browser.send("AFTERUSDT")
         let restart = try await result("restart")
         #expect(restart["connection"] as? String == "live", "\(restart)")
