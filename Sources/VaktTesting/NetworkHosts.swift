@@ -87,20 +87,7 @@ public struct NetworkHost: Sendable {
     public func reconnect() throws { try Self.run(["link", "set", link, "up"]) }
 
     static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ip)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = try Spawn.serially {
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            return errors
-        }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw MissingFixture("ip \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
-        }
+        let result = try TestEnvironment.runBlocking(ip, arguments)
+        guard result.status == 0 else { throw MissingFixture("ip \(arguments.joined(separator: " ")): \(result.output)") }
     }
 }

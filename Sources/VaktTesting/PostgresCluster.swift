@@ -44,25 +44,25 @@ public final class PostgresCluster: Sendable {
     /// Stopped at once and its files removed when released: a test that failed half-way
     /// leaves no server behind.
     deinit {
-        let process = Process()
-        process.executableURL = TestEnvironment.packageRoot.appendingPathComponent("scripts/infra")
-        process.arguments = ["postgres-crash"]
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["VAKT_INFRA_DIR": directory.path, "VAKT_INFRA_POSTGRES_PORT": String(port)]) { _, given in given }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        if (try? Spawn.serially { try process.run() }) != nil { process.waitUntilExit() }
+        // On this machine, not the host: the host's namespace may be gone by now.
+        _ = try? TestEnvironment.runBlocking(Self.infraScript, ["postgres-crash"], environment: infraEnvironment())
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func infra(_ command: String, _ more: [String: String] = [:]) async throws {
+    private static let infraScript = TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path
+
+    /// The environment `scripts/infra` finds this cluster by.
+    private func infraEnvironment(_ more: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.merging(more) { _, given in given }
         environment["VAKT_INFRA_DIR"] = directory.path
         environment["VAKT_INFRA_POSTGRES_PORT"] = String(port)
         if let address { environment["VAKT_INFRA_POSTGRES_ADDRESS"] = address }
-        let launch = (host ?? NetworkHost.loopback).launch(
-            TestEnvironment.packageRoot.appendingPathComponent("scripts/infra").path, [command])
-        let result = try await TestEnvironment.run(launch.executable, launch.arguments, environment: environment)
+        return environment
+    }
+
+    private func infra(_ command: String, _ more: [String: String] = [:]) async throws {
+        let launch = (host ?? NetworkHost.loopback).launch(Self.infraScript, [command])
+        let result = try await TestEnvironment.run(launch.executable, launch.arguments, environment: infraEnvironment(more))
         guard result.status == 0 else { throw MissingFixture("scripts/infra \(command) failed (\(result.status)): \(result.output)") }
     }
 }

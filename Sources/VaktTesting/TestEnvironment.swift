@@ -123,7 +123,8 @@ public enum TestEnvironment {
         }
     }
 
-    private static func runBlocking(_ executable: String, _ arguments: [String], input: String?, environment: [String: String]?)
+    /// `run`, on the calling thread (for a caller that is no task, and waits).
+    static func runBlocking(_ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String]? = nil)
         throws -> (status: Int32, output: String)
     {
         let process = Process()
