@@ -25,6 +25,12 @@ import VaktTesting
 struct DashboardBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Python/dashboard_browser.py")
     static let readToken = "browser-read-token-0123456789abcdef"
+    /// How far ahead of now the test's positions are stamped (10 minutes). Every 5 s the page
+    /// merges a fresh snapshot, whose positions (the portfolio's) replace every row not newer
+    /// than the section's read, and the portfolio knows none of the test's symbols. Stamped now,
+    /// they were wiped between the page reaching their final values and the test measuring them
+    /// (two fresh runs failed so: the page held BTCUSDT alone).
+    static let stampedAhead: TimeInterval = 600
 
     @Test func theDashboardShowsTheSystemKeepsUpWithAFloodAndRecoversFromAGatewayRestart() async throws {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
@@ -135,12 +141,7 @@ struct DashboardBrowserTests {
         var sending: Task<Void, any Error>?
         for tick in 0..<100 {
             let now = Date()
-            // Stamped 10 minutes ahead: every 5 s the page merges a fresh snapshot, whose
-            // positions (the portfolio's) replace every row not newer than the section's read,
-            // and the portfolio knows none of these 1,000. Stamped now, they were wiped between
-            // the page reaching their final values and the test measuring them (two fresh runs
-            // failed so: the page held BTCUSDT alone).
-            let stamp = EventEnvelope.timestamp(now.addingTimeInterval(600))
+            let stamp = EventEnvelope.timestamp(now.addingTimeInterval(Self.stampedAhead))
             // One id made per pipeline, its tail replaced by the event's index: unique, and
             // without two random draws per event.
             let base = EventID.make(now: now).dropLast(6)
@@ -193,11 +194,10 @@ struct DashboardBrowserTests {
         kill(Int32(pid), SIGKILL)
         browser.send("killed")
         _ = try await expectLine("READY after-restart")
-        // Stamped ahead as the flood was: the portfolio knows no AFTERUSDT either.
         try await publisher.publish(
             EventEnvelope(
                 PositionUpdated(symbol: "AFTERUSDT", quantity: Quantity(1, scale: 0), averagePrice: Price(1, scale: 0), realizedPnl: .zero),
-                source: "test", occurredAt: Date().addingTimeInterval(600)))
+                source: "test", occurredAt: Date().addingTimeInterval(Self.stampedAhead)))
         browser.send("AFTERUSDT")
         let restart = try await result("restart")
         #expect(restart["connection"] as? String == "live", "\(restart)")
