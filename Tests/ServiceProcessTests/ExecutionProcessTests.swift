@@ -180,6 +180,16 @@ import VaktTesting
                     return Int(executed) == index + 1
                 }, "signal \(index + 1) did not become an order")
         }
+        // A buy that fills after the sell arms exits the sell did not stand down (5 bps away,
+        // they fire within seconds). What follows compares records read at different moments,
+        // so it starts once no order is open and no exit left to fire, in one reading (a
+        // stop-loss placed between the settled audit and `vakt audit` once failed both, beside
+        // the multi-host tests).
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(180)) {
+                let view = try? await system.json(system.execution, "/api/execution")
+                return view?["armedExits"] == .number(0) && view?["openOrders"] == .number(0)
+            }, "exits still armed")
         let audit = try await Self.settle(system, orders: 4)
         try await Self.verify(system)
         #expect(audit.exchangeTrades.count >= 4)
